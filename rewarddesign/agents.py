@@ -1,0 +1,203 @@
+"""Agent factory: SB3 agents from the agent specs in ``agents/*.yaml`` (rl-zoo style).
+
+A spec has ``defaults``, per-task entries under ``tasks`` and named ``presets``; the
+configuration of one agent merges ``defaults < tasks[task] < presets[preset] <
+overrides``. ``device="auto"`` picks cuda when torch sees a GPU, else cpu.
+
+Example:
+    >>> import rewarddesign as rd
+    >>> env = rd.make("classic/Pendulum-v1")
+    >>> model = rd.agents.make("sac", env, seed=0, preset="fast")
+    >>> type(model).__name__
+    'SAC'
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import inspect
+import json
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from stable_baselines3 import PPO, SAC, TD3
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.noise import NormalActionNoise
+from stable_baselines3.common.vec_env import VecEnv
+
+from rewarddesign.errors import ParameterError, SpaceMismatchError, SpecError, unknown
+from rewarddesign.resources import check_keys, data_dir, load_yaml, require_mapping
+
+ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"sac": SAC, "td3": TD3, "ppo": PPO}
+# Keys of an agent spec that are not constructor arguments of the SB3 class.
+EXTRA_KEYS = {"n_envs", "action_noise"}
+_ACTIVATIONS = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "elu": torch.nn.ELU}
+
+
+@functools.cache
+def _spec(algo: str) -> dict[str, Any]:
+    if algo not in ALGORITHMS:
+        raise unknown("agent", algo, ALGORITHMS)
+    path = data_dir("agents") / f"{algo}.yaml"
+    doc = require_mapping(load_yaml(path), f"agent spec {str(path)!r}")
+    check_keys(doc, f"agent spec {str(path)!r}", {"algo", "defaults", "presets", "tasks"}, {"algo"})
+    for key in ("defaults", "presets", "tasks"):
+        doc[key] = require_mapping(doc.get(key) or {}, f"{key} of agent spec {str(path)!r}")
+    return doc
+
+
+def agents() -> list[str]:
+    """Names of the SB3 agents the factory builds."""
+    return sorted(ALGORITHMS)
+
+
+def presets(algo: str) -> list[str]:
+    """Preset names of one agent spec."""
+    return sorted(_spec(algo)["presets"])
+
+
+def resolve_device(device: str = "auto") -> str:
+    """``"auto"`` -> ``"cuda"`` when torch sees a GPU, else ``"cpu"``; others unchanged."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        torch.device(device)
+    except RuntimeError as exc:
+        raise ParameterError(
+            f"unknown torch device {device!r}; use 'auto', 'cpu' or 'cuda'."
+        ) from exc
+    return device
+
+
+def config(
+    algo: str, task: str | None = None, preset: str | None = None, **overrides: Any
+) -> dict[str, Any]:
+    """The resolved hyperparameters of one agent (pure data).
+
+    Args:
+        algo: ``"sac"``, ``"td3"`` or ``"ppo"``.
+        task: Task id whose per-task entry applies, if any.
+        preset: Preset name (e.g. ``"fast"``), or None.
+        **overrides: Hyperparameters that win over the spec.
+
+    Returns:
+        The merged configuration.
+
+    Raises:
+        UnknownNameError: For an unknown agent, preset or hyperparameter name.
+    """
+    spec = _spec(algo)
+    merged = copy.deepcopy(spec["defaults"])
+    merged.update(copy.deepcopy(spec["tasks"].get(task, {})))
+    if preset is not None:
+        if preset not in spec["presets"]:
+            raise unknown(f"preset of agent {algo!r}", preset, spec["presets"])
+        merged.update(copy.deepcopy(spec["presets"][preset]))
+    merged.update(copy.deepcopy(overrides))
+    valid = set(inspect.signature(ALGORITHMS[algo].__init__).parameters) - {"self", "env"}
+    valid |= EXTRA_KEYS
+    for key in merged:
+        if key not in valid:
+            raise unknown(f"hyperparameter of agent {algo!r}", key, valid)
+    return merged
+
+
+def _constructor_kwargs(cfg: dict[str, Any], env: gym.Env | VecEnv) -> dict[str, Any]:
+    kwargs = {k: v for k, v in cfg.items() if k not in EXTRA_KEYS}
+    policy_kwargs = dict(kwargs.get("policy_kwargs") or {})
+    if isinstance(policy_kwargs.get("activation_fn"), str):
+        name = policy_kwargs["activation_fn"]
+        if name not in _ACTIVATIONS:
+            raise unknown("activation_fn", name, _ACTIVATIONS)
+        policy_kwargs["activation_fn"] = _ACTIVATIONS[name]
+    if policy_kwargs:
+        kwargs["policy_kwargs"] = policy_kwargs
+    noise = cfg.get("action_noise")
+    if noise is not None:
+        noise = require_mapping(noise, "action_noise")
+        if noise.get("type") != "normal" or not float(noise.get("std", -1)) > 0:
+            raise SpecError(f"action_noise must be {{type: normal, std: S > 0}}, got {noise!r}.")
+        if not isinstance(env.action_space, gym.spaces.Box):
+            raise SpaceMismatchError("action_noise needs a continuous (Box) action space.")
+        dim = int(np.prod(env.action_space.shape))
+        kwargs["action_noise"] = NormalActionNoise(
+            np.zeros(dim), float(noise["std"]) * np.ones(dim)
+        )
+    return kwargs
+
+
+def _task_of(env: gym.Env | VecEnv) -> str | None:
+    try:
+        task = env.get_attr("task")[0] if isinstance(env, VecEnv) else env.get_wrapper_attr("task")
+    except AttributeError:
+        return None
+    return task.id
+
+
+def make(
+    algo: str,
+    env: gym.Env | VecEnv,
+    seed: int | None = None,
+    device: str = "auto",
+    preset: str | None = None,
+    task: str | None = None,
+    **overrides: Any,
+) -> BaseAlgorithm:
+    """Build an SB3 agent for an env.
+
+    Args:
+        algo: ``"sac"``, ``"td3"`` or ``"ppo"``.
+        env: The training env (single or VecEnv).
+        seed: Seed of the agent (and, through SB3, of the env's resets).
+        device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
+        preset: Preset name from the agent spec, e.g. ``"fast"``.
+        task: Task id for per-task hyperparameters; inferred from an env made by
+            ``rd.make`` when omitted.
+        **overrides: Hyperparameters overriding the spec.
+
+    Returns:
+        The SB3 model (not yet trained).
+
+    Raises:
+        SpaceMismatchError: If the algorithm cannot act in the env's action space.
+    """
+    cfg = config(algo, task if task is not None else _task_of(env), preset, **overrides)
+    cls = ALGORITHMS[algo]
+    if algo in ("sac", "td3") and not isinstance(env.action_space, gym.spaces.Box):
+        raise SpaceMismatchError(
+            f"agent {algo!r} needs a continuous (Box) action space, got {env.action_space}; "
+            "use 'ppo' for discrete actions."
+        )
+    return cls(env=env, seed=seed, device=resolve_device(device), verbose=0,
+               **_constructor_kwargs(cfg, env))  # fmt: skip
+
+
+def save(model: BaseAlgorithm, folder: str | Path, cfg: dict[str, Any]) -> None:
+    """Save a model as a policy state dict (``policy.pt``) plus its config (``agent.json``).
+
+    No pickles: load it back with :func:`load`, which uses ``weights_only=True``.
+
+    Args:
+        model: The trained SB3 model.
+        folder: Destination folder (created).
+        cfg: ``{"algo": ..., "task": ..., "preset": ..., "overrides": {...}}``.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.save(model.policy.state_dict(), folder / "policy.pt")
+    (folder / "agent.json").write_text(json.dumps(cfg, indent=2, sort_keys=True))
+
+
+def load(folder: str | Path, env: gym.Env | VecEnv, device: str = "auto") -> BaseAlgorithm:
+    """Rebuild a model saved by :func:`save` and load its policy weights safely."""
+    folder = Path(folder)
+    cfg = json.loads((folder / "agent.json").read_text())
+    model = make(cfg["algo"], env, device=device, preset=cfg.get("preset"),
+                 task=cfg.get("task"), **cfg.get("overrides", {}))  # fmt: skip
+    state = torch.load(folder / "policy.pt", map_location=model.device, weights_only=True)
+    model.policy.load_state_dict(state)
+    return model

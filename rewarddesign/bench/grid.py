@@ -1,0 +1,143 @@
+"""Benchmark grids: a YAML file of tasks x methods x seeds, expanded into RunSpecs.
+
+Schema (every key but ``tasks`` and ``methods`` optional; unknown keys are errors)::
+
+    name: quick                  # defaults to the file name
+    description: what the grid shows
+    seeds: [0, 1, 2]             # a list, or an integer n meaning 0..n-1
+    budget: 8000                 # env steps per run
+    agent: sac                   # default agent
+    agent_preset: fast           # default agent preset (or null)
+    agent_overrides: {}          # default agent hyperparameters
+    eval: {every: 1000, episodes: 5}
+    tasks:                       # a task id, or a mapping overriding the defaults above
+      - classic/Pendulum-v1
+      - {task: classic/CartPole-v1, agent: ppo, budget: 20000, agent_preset: null}
+    methods:                     # a method name, or a mapping with params and a label
+      - "true"                   # quote it: bare true is a YAML boolean
+      - {method: blend, label: blend-ctrl, params: {weights: {theta_sq: -1.0}}}
+
+A method entry may also override ``agent``, ``agent_preset``, ``agent_overrides`` and
+``budget`` (a method entry wins over a task entry). Packaged grids live in
+``benchmarks/grids/`` and are addressed by name; any other file by its path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rewarddesign.errors import SpecError, unknown
+from rewarddesign.resources import check_keys, data_dir, load_yaml, require_mapping
+from rewarddesign.runspec import EvalSpec, RunSpec
+
+_TOP = {"name", "description", "seeds", "budget", "agent", "agent_preset", "agent_overrides",
+        "eval", "tasks", "methods"}  # fmt: skip
+_OVERRIDABLE = {"agent", "agent_preset", "agent_overrides", "budget"}
+
+
+@dataclass(frozen=True)
+class GridRun:
+    """One run of a grid: its spec and the row label its method has in tables."""
+
+    spec: RunSpec
+    method_label: str
+
+
+@dataclass(frozen=True)
+class Grid:
+    """An expanded grid."""
+
+    name: str
+    description: str
+    runs: tuple[GridRun, ...]
+
+
+def grids() -> list[str]:
+    """Names of the packaged grids."""
+    return sorted(p.stem for p in data_dir("grids").glob("*.yaml"))
+
+
+def grid_path(grid: str | Path) -> Path:
+    """Resolve a packaged grid name or a file path."""
+    path = Path(grid)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if not path.is_file():
+            raise SpecError(f"grid file {str(path)!r} does not exist.")
+        return path
+    packaged = data_dir("grids") / f"{grid}.yaml"
+    if not packaged.is_file():
+        raise unknown("grid", str(grid), grids(), "Or pass the path of a grid YAML file.")
+    return packaged
+
+
+def _entry(raw: Any, key: str, where: str, extra: set[str]) -> dict[str, Any]:
+    if isinstance(raw, bool):
+        raise SpecError(f'{where} entry {raw!r} is a YAML boolean; quote the name, e.g. "true".')
+    if isinstance(raw, str):
+        return {key: raw}
+    raw = require_mapping(raw, f"{where} entry")
+    check_keys(raw, f"{where} entry {raw.get(key)!r}", {key} | extra, {key})
+    return raw
+
+
+def load_grid(grid: str | Path) -> Grid:
+    """Load and expand a grid (packaged name or file path) into runs.
+
+    Runs are ordered task-major, then method, then seed.
+
+    Raises:
+        SpecError: On a malformed grid; the message names the bad key or value.
+    """
+    path = grid_path(grid)
+    where = f"grid {str(path)!r}"
+    doc = require_mapping(load_yaml(path), where)
+    check_keys(doc, where, _TOP, {"tasks", "methods"})
+    seeds = doc.get("seeds", [0])
+    if isinstance(seeds, int) and not isinstance(seeds, bool):
+        seeds = list(range(seeds))
+    if not isinstance(seeds, list) or not seeds:
+        raise SpecError(
+            f"{where} seeds must be a non-empty list or a positive integer, got {seeds!r}."
+        )
+    eval_doc = require_mapping(doc.get("eval") or {}, f"{where} eval")
+    check_keys(eval_doc, f"{where} eval", {"every", "episodes", "seed"})
+    defaults = {
+        "agent": doc.get("agent", "sac"),
+        "agent_preset": doc.get("agent_preset"),
+        "agent_overrides": dict(doc.get("agent_overrides") or {}),
+        "budget": doc.get("budget", 20_000),
+        "eval": eval_doc,
+    }
+    for key in ("tasks", "methods"):
+        if not isinstance(doc[key], list) or not doc[key]:
+            raise SpecError(f"{where} {key} must be a non-empty list.")
+    tasks = [_entry(t, "task", f"{where} tasks", _OVERRIDABLE | {"eval"}) for t in doc["tasks"]]
+    methods = [_entry(m, "method", f"{where} methods", _OVERRIDABLE | {"label", "params"})
+               for m in doc["methods"]]  # fmt: skip
+    labels = [m.get("label", m["method"]) for m in methods]
+    if len(set(labels)) != len(labels):
+        raise SpecError(f"{where} has duplicate method labels {labels}; give each a 'label'.")
+
+    runs = []
+    for t in tasks:
+        for m, label in zip(methods, labels, strict=True):
+            cfg = {**defaults, **{k: t[k] for k in t if k in _OVERRIDABLE | {"eval"}}}
+            cfg.update({k: m[k] for k in m if k in _OVERRIDABLE})
+            for seed in seeds:
+                spec = RunSpec(
+                    task=t["task"],
+                    method=m["method"],
+                    agent=cfg["agent"],
+                    seed=seed,
+                    budget=cfg["budget"],
+                    method_params=dict(m.get("params") or {}),
+                    agent_preset=cfg["agent_preset"],
+                    agent_overrides=dict(cfg["agent_overrides"] or {}),
+                    eval=EvalSpec(**cfg["eval"]),
+                )
+                spec.validate()
+                runs.append(GridRun(spec=spec, method_label=label))
+    return Grid(name=str(doc.get("name", path.stem)), description=str(doc.get("description", "")),
+                runs=tuple(runs))  # fmt: skip

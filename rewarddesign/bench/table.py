@@ -1,0 +1,77 @@
+"""Summary tables of benchmark results: task x method, mean and 95% CI over seeds."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from rewarddesign.runspec import RunResult
+
+
+@dataclass(frozen=True)
+class Row:
+    """One task x method cell of a table."""
+
+    task: str
+    method: str
+    n: int
+    mean: float
+    ci_low: float
+    ci_high: float
+    median: float
+    wall_time: float
+
+    @property
+    def ci_half_width(self) -> float:
+        """Half width of the 95% confidence interval."""
+        return (self.ci_high - self.ci_low) / 2
+
+
+def mean_ci(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float, float]:
+    """Mean and Student-t confidence interval of the mean.
+
+    With one value the interval is the value itself (no spread can be estimated).
+
+    Example:
+        >>> m, lo, hi = mean_ci([1.0, 2.0, 3.0])
+        >>> round(m, 3), round(hi - m, 3)  # t(0.975, 2) * 1 / sqrt(3)
+        (2.0, 2.484)
+    """
+    x = np.asarray(values, dtype=np.float64)
+    mean = float(x.mean())
+    if len(x) < 2:
+        return mean, mean, mean
+    half = float(stats.t.ppf((1 + confidence) / 2, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)))
+    return mean, mean - half, mean + half
+
+
+def summarize(results: Sequence[tuple[str, RunResult]]) -> list[Row]:
+    """Group ``(method label, result)`` pairs by task and method, in first-seen order."""
+    groups: dict[tuple[str, str], list[RunResult]] = {}
+    for label, result in results:
+        groups.setdefault((result.spec.task, label), []).append(result)
+    rows = []
+    for (task, label), rs in groups.items():
+        finals = [r.final_return for r in rs]
+        mean, lo, hi = mean_ci(finals)
+        rows.append(Row(task, label, len(rs), mean, lo, hi, float(np.median(finals)),
+                        float(np.mean([r.wall_time for r in rs]))))  # fmt: skip
+    return rows
+
+
+def to_markdown(rows: Sequence[Row]) -> str:
+    """The table as GitHub markdown."""
+    lines = [
+        "| task | method | seeds | mean final true return | 95% CI | median "
+        "| wall time / run (s) |",
+        "|---|---|---:|---:|---|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r.task} | {r.method} | {r.n} | {r.mean:.1f} | [{r.ci_low:.1f}, {r.ci_high:.1f}] "
+            f"| {r.median:.1f} | {r.wall_time:.1f} |"
+        )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,205 @@
+"""The ``rewarddesign`` command line: ``tasks``, ``train`` and ``bench``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from rewarddesign.errors import RewardDesignError, SpecError
+
+console = Console()
+
+
+def _key_values(items: Sequence[str], flag: str) -> dict[str, Any]:
+    """Parse ``KEY=VALUE`` items; values are YAML (numbers, lists, mappings)."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SpecError(f"{flag} expects KEY=VALUE, got {item!r}.")
+        try:
+            out[key] = yaml.safe_load(value)
+        except yaml.YAMLError as exc:
+            raise SpecError(f"{flag} {item!r}: the value is not valid YAML ({exc}).") from exc
+    return out
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("true return {task.fields[ret]}"), TimeRemainingColumn(), console=console,
+    )  # fmt: skip
+
+
+def _hook(bar: Progress, task_id: Any):
+    def hook(done: int, budget: int, ret: float | None) -> None:
+        bar.update(task_id, completed=done, total=budget, ret="-" if ret is None else f"{ret:.1f}")
+
+    return hook
+
+
+def cmd_tasks(args: argparse.Namespace) -> int:
+    from rewarddesign.task_registry import task_spec, tasks
+
+    table = Table(title="rewarddesign tasks")
+    for col in ("task", "env", "horizon", "factors (sign)", "reward", "success"):
+        table.add_column(col)
+    for tid in tasks():
+        s = task_spec(tid)
+        factors = ", ".join(f"{f.name}({'+' if f.sign > 0 else '-'})" for f in s.factors)
+        reward = (
+            " ".join(f"{w:+g}*{n}" for n, w in s.reward.weights.items())
+            if s.default_weights
+            else s.reward.formula
+        )
+        table.add_row(tid, s.env_id, str(s.horizon or "-"), factors, reward,
+                      "yes" if s.success else "-")  # fmt: skip
+    console.print(table)
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from rewarddesign.runner import execute
+    from rewarddesign.runspec import EvalSpec, RunSpec
+
+    spec = RunSpec(
+        task=args.task,
+        method=args.method,
+        agent=args.agent,
+        seed=args.seed,
+        budget=args.budget,
+        method_params=_key_values(args.param, "--param"),
+        agent_preset=args.preset,
+        agent_overrides=_key_values(args.agent_param, "--agent-param"),
+        eval=EvalSpec(every=args.eval_every, episodes=args.eval_episodes),
+    )
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = (
+        Path(args.out)
+        if args.out
+        else Path("runs")
+        / (f"{args.task.replace('/', '_')}_{args.method}_{args.agent}_s{args.seed}_{stamp}")
+    )
+    with _progress() as bar:
+        tid = bar.add_task(f"{args.task} {args.method} {args.agent}", total=args.budget, ret="-")
+        result = execute(spec, device=args.device, progress=_hook(bar, tid), save_dir=out)
+    console.print(
+        f"final true return {result.final_return:.2f}"
+        + ("" if result.final_success is None else f", success {result.final_success:.0%}")
+        + f" after {result.env_steps} env steps, {result.wall_time:.1f}s on {result.device}"
+    )
+    console.print(f"saved model and result.json to {out}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from rewarddesign.bench import load_grid, run_grid, summarize, to_markdown
+
+    grid = load_grid(args.grid)
+    console.print(f"grid [bold]{grid.name}[/]: {len(grid.runs)} runs. {grid.description}")
+    start = time.perf_counter()
+    with _progress() as bar:
+        overall = bar.add_task("runs", total=len(grid.runs), ret="-")
+
+        def per_run(i, run):
+            s = run.spec
+            tid = bar.add_task(f"{s.task} {run.method_label} s{s.seed}", total=s.budget, ret="-")
+            return _hook(bar, tid)
+
+        def done(i, run, result):
+            bar.update(overall, advance=1, ret=f"{result.final_return:.1f}")
+
+        results = run_grid(grid, device=args.device, out_dir=args.out, progress=per_run,
+                           on_result=done)  # fmt: skip
+    rows = summarize(results)
+    table = Table(title=f"{grid.name}: final true return over seeds")
+    for col in ("task", "method", "seeds", "mean", "95% CI", "median", "wall s/run"):
+        table.add_column(col, justify="left" if col in ("task", "method") else "right")
+    for r in rows:
+        table.add_row(r.task, r.method, str(r.n), f"{r.mean:.1f}",
+                      f"[{r.ci_low:.1f}, {r.ci_high:.1f}]", f"{r.median:.1f}",
+                      f"{r.wall_time:.1f}")  # fmt: skip
+    console.print(table)
+    console.print(f"total wall time {time.perf_counter() - start:.0f}s")
+    if args.out:
+        from rewarddesign.resources import write_atomic
+
+        write_atomic(Path(args.out) / "table.md", to_markdown(rows))
+        console.print(f"results and table.md in {args.out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``rewarddesign`` command."""
+    p = argparse.ArgumentParser(
+        prog="rewarddesign", description="Reward design for control and robot tasks."
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("tasks", help="list the registered tasks and their reward factors")
+    t.set_defaults(func=cmd_tasks)
+
+    tr = sub.add_parser("train", help="one run: train, evaluate on the true reward, save")
+    tr.add_argument("task", help="task id, e.g. classic/Pendulum-v1 (see `rewarddesign tasks`)")
+    tr.add_argument("--method", default="true", help="reward method (default: true)")
+    tr.add_argument("--agent", default="sac", help="sac, td3 or ppo (default: sac)")
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--budget", type=int, default=20_000, help="env steps (default: 20000)")
+    tr.add_argument("--preset", default=None, help="agent preset, e.g. fast")
+    tr.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="method parameter, value in YAML (repeatable)",
+    )
+    tr.add_argument(
+        "--agent-param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="agent hyperparameter override, value in YAML (repeatable)",
+    )
+    tr.add_argument("--eval-every", type=int, default=None, help="default: budget // 10")
+    tr.add_argument("--eval-episodes", type=int, default=5)
+    tr.add_argument("--device", default="auto", help="auto (cuda if available), cpu or cuda")
+    tr.add_argument("--out", default=None, help="run folder (default: runs/<task>_<...>)")
+    tr.set_defaults(func=cmd_train)
+
+    b = sub.add_parser("bench", help="run a benchmark grid and print its table")
+    b.add_argument(
+        "grid",
+        nargs="?",
+        default="quick",
+        help="packaged grid name (e.g. quick) or a grid YAML path (default: quick)",
+    )
+    b.add_argument("--out", default=None, help="folder for per-run JSON results and table.md")
+    b.add_argument("--device", default="auto", help="auto (cuda if available), cpu or cuda")
+    b.set_defaults(func=cmd_bench)  # fmt: skip
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; bad input exits with status 2 and a one-line error."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except RewardDesignError as exc:
+        console.print(f"[red]error:[/] {exc}", highlight=False)
+        return 2
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/]")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""Reward factors: named per-step quantities a task's reward is built from.
+
+A task spec (``envs/*.yaml``) declares each factor's source: a key of the env's
+``info`` dict, or a *named function* of ``(obs, action, next_obs)`` registered here.
+It also declares how the env's reward is formed from the factors: a weighted sum, or a
+*named formula* (for tasks whose reward is a product, such as dm-control's).
+
+Every function here is vectorised over leading batch dimensions, so the same code
+computes factors for one step and for a batch of stored transitions.
+
+Example:
+    >>> import numpy as np
+    >>> from rewarddesign.factors import FACTOR_FUNCTIONS
+    >>> obs = np.array([[1.0, 0.0, 2.0]])  # Pendulum: cos, sin, theta_dot
+    >>> float(FACTOR_FUNCTIONS["obs_sq"](obs, None, None, index=2)[0])
+    4.0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+
+from rewarddesign.errors import ParameterError, unknown
+
+FactorFn = Callable[..., np.ndarray]
+FormulaFn = Callable[..., np.ndarray]
+
+
+def _angle_sq(obs, action, next_obs, cos_index: int = 0, sin_index: int = 1):
+    """Squared angle in [-pi, pi] from its (cos, sin) pair in the observation."""
+    obs = np.asarray(obs, dtype=np.float64)
+    return np.arctan2(obs[..., sin_index], obs[..., cos_index]) ** 2
+
+
+def _obs_sq(obs, action, next_obs, index: int):
+    """Square of one observation entry (before the step)."""
+    return np.asarray(obs, dtype=np.float64)[..., index] ** 2
+
+
+def _action_sq(obs, action, next_obs, clip: float | None = None):
+    """Sum of squared action entries, optionally after clipping to [-clip, clip]."""
+    a = np.asarray(action, dtype=np.float64)
+    if clip is not None:
+        a = np.clip(a, -clip, clip)
+    return np.sum(a**2, axis=-1)
+
+
+def _next_obs_reached(
+    obs,
+    action,
+    next_obs,
+    position_index: int = 0,
+    velocity_index: int = 1,
+    position: float = 0.45,
+    velocity: float = 0.0,
+):
+    """1.0 where the next observation is at or past a goal position with enough velocity."""
+    nxt = np.asarray(next_obs)
+    hit = (nxt[..., position_index] >= position) & (nxt[..., velocity_index] >= velocity)
+    return hit.astype(np.float64)
+
+
+def _constant(obs, action, next_obs, value: float = 1.0):
+    """A constant per step (e.g. CartPole's alive reward)."""
+    shape = np.shape(action)[:-1] if np.ndim(action) > 0 else ()
+    return np.full(shape, float(value))
+
+
+FACTOR_FUNCTIONS: dict[str, FactorFn] = {
+    "angle_sq": _angle_sq,
+    "obs_sq": _obs_sq,
+    "action_sq": _action_sq,
+    "next_obs_reached": _next_obs_reached,
+    "constant": _constant,
+}
+"""Named factor functions ``fn(obs, action, next_obs, **args) -> array``."""
+
+
+def _neg_angle_sq(obs, cos_index: int = 0, sin_index: int = 1):
+    return -_angle_sq(obs, None, None, cos_index, sin_index)
+
+
+def _obs_entry(obs, index: int, scale: float = 1.0):
+    return scale * np.asarray(obs, dtype=np.float64)[..., index]
+
+
+POTENTIAL_FUNCTIONS: dict[str, Callable[..., np.ndarray]] = {
+    "neg_angle_sq": _neg_angle_sq,
+    "obs_entry": _obs_entry,
+}
+"""Named potential functions ``phi(obs, **args) -> array`` for potential-based shaping."""
+
+
+def _product(factors: np.ndarray, names: Sequence[str], of: Sequence[str], scale: float = 1.0):
+    idx = [list(names).index(n) for n in of]
+    return scale * np.prod(factors[..., idx], axis=-1)
+
+
+FORMULAS: dict[str, FormulaFn] = {
+    "product": _product,
+}
+"""Named reward formulas ``f(factors[..., n], names, **args) -> reward`` beyond a weighted sum."""
+
+
+def lookup(registry: Mapping[str, Callable], kind: str, name: str) -> Callable:
+    """Return a registered function or raise a clear error listing the valid names."""
+    if name not in registry:
+        raise unknown(kind, name, registry)
+    return registry[name]
+
+
+def weights_vector(weights: Mapping[str, float], names: Sequence[str], where: str) -> np.ndarray:
+    """Turn ``{factor name: weight}`` into a vector in the declared factor order.
+
+    Args:
+        weights: Weights by factor name; missing factors get 0.
+        names: The task's factor names in declared order.
+        where: What the weights belong to, for the error message.
+
+    Returns:
+        A float64 vector aligned with ``names``.
+
+    Raises:
+        UnknownNameError: If a weight names no factor.
+        ParameterError: If a weight is not a finite number.
+    """
+    for key, value in weights.items():
+        if key not in names:
+            raise unknown(f"factor in {where}", key, names)
+        if not isinstance(value, int | float) or not np.isfinite(value):
+            raise ParameterError(f"weight {key}={value!r} in {where} must be a finite number.")
+    return np.array([float(weights.get(n, 0.0)) for n in names], dtype=np.float64)

@@ -1,0 +1,23 @@
+"""Reward methods, registered in one place: :data:`METHODS`.
+
+Each method is one small class in its own module (see :mod:`.base` for the interface).
+"""
+
+from __future__ import annotations
+
+from rewarddesign.errors import unknown
+from rewarddesign.methods.base import Method, RunContext, SB3Method
+from rewarddesign.methods.blend import Blend
+from rewarddesign.methods.true_reward import TrueReward
+
+METHODS: dict[str, type[Method]] = {cls.name: cls for cls in (TrueReward, Blend)}
+
+
+def get(name: str) -> type[Method]:
+    """The method class registered under ``name``."""
+    if name not in METHODS:
+        raise unknown("method", name, METHODS)
+    return METHODS[name]
+
+
+__all__ = ["METHODS", "Method", "RunContext", "SB3Method", "get"]

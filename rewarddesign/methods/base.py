@@ -1,0 +1,192 @@
+"""The method interface: what every reward method implements, and what a run gives it.
+
+A method is a small class with a ``name``, a ``Params`` dataclass (unknown parameters
+are rejected before a run starts) and the agents it accepts. The runner builds a
+:class:`RunContext` and calls ``method.train(ctx)``; the method builds its training env
+and agent, trains for ``ctx.spec.budget`` env steps and calls ``ctx.maybe_evaluate``
+as it goes (SB3-based methods get this from :class:`RunCallback`). Evaluation always
+uses the task's true reward, so the method cannot grade itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.vec_env import DummyVecEnv
+
+from rewarddesign import agents
+from rewarddesign.errors import ParameterError, SpecError, unknown
+from rewarddesign.evaluation import Evaluator, Predict
+from rewarddesign.runspec import EvalPoint, RunSpec
+from rewarddesign.task_registry import make
+from rewarddesign.taskspec import TaskSpec
+
+Progress = Callable[[int, int, float | None], None]
+"""Progress hook ``(env_steps_done, budget, last_mean_true_return_or_None)``."""
+
+
+@dataclass
+class RunContext:
+    """Everything a method needs from the runner, and where it reports back.
+
+    Attributes:
+        spec: The run spec.
+        task: The parsed task spec.
+        device: Resolved torch device (``"cpu"`` or ``"cuda"``).
+        rng: The run's random generator (seeded from ``spec.seed``); pass it on.
+        evaluator: Deterministic evaluation on the true reward.
+        progress: Optional progress hook.
+        curve: Evaluations so far.
+        series: Named extra series, filled through :meth:`log`.
+        labels_used: Preference labels charged so far.
+        env_steps: Env steps trained so far.
+        model: The trained agent, for saving (SB3 methods set it).
+    """
+
+    spec: RunSpec
+    task: TaskSpec
+    device: str
+    rng: np.random.Generator
+    evaluator: Evaluator
+    progress: Progress | None = None
+    curve: list[EvalPoint] = field(default_factory=list)
+    series: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+    labels_used: int = 0
+    env_steps: int = 0
+    model: BaseAlgorithm | None = None
+
+    def log(self, name: str, step: int, value: float) -> None:
+        """Append ``(step, value)`` to the named series."""
+        self.series.setdefault(name, []).append((int(step), float(value)))
+
+    def charge_labels(self, n: int) -> None:
+        """Charge ``n`` preference labels to the feedback budget."""
+        if n < 0:
+            raise ParameterError(f"cannot charge a negative number of labels ({n}).")
+        self.labels_used += int(n)
+
+    def evaluate(self, step: int, predict: Predict) -> EvalPoint:
+        """Evaluate ``predict`` now and add the point to the curve."""
+        out = self.evaluator(predict)
+        point = EvalPoint(
+            step=int(step),
+            mean_return=float(out.returns.mean()),
+            returns=[float(r) for r in out.returns],
+            success_rate=None if out.successes is None else float(out.successes.mean()),
+        )
+        self.curve.append(point)
+        return point
+
+    def maybe_evaluate(self, step: int, predict: Predict) -> None:
+        """Evaluate if ``step`` reached the next point of the schedule; report progress."""
+        self.env_steps = int(step)
+        last = self.curve[-1].step if self.curve else 0
+        if step - last >= self.spec.eval_every:
+            self.evaluate(step, predict)
+        if self.progress is not None:
+            self.progress(int(step), self.spec.budget,
+                          self.curve[-1].mean_return if self.curve else None)  # fmt: skip
+
+    def finish(self, step: int, predict: Predict) -> None:
+        """Make sure the last evaluation is at the final step ("final" = last evaluation)."""
+        self.env_steps = int(step)
+        if not self.curve or self.curve[-1].step != step:
+            self.evaluate(step, predict)
+        if self.progress is not None:
+            self.progress(int(step), self.spec.budget, self.curve[-1].mean_return)
+
+
+def sb3_predict(model: BaseAlgorithm) -> Predict:
+    """A batched deterministic policy from an SB3 model."""
+    return lambda obs: model.predict(obs, deterministic=True)[0]
+
+
+class RunCallback(BaseCallback):
+    """SB3 callback that evaluates on the run's schedule and reports progress."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+
+    def _on_step(self) -> bool:
+        self.ctx.maybe_evaluate(self.num_timesteps, sb3_predict(self.model))
+        return True
+
+
+@dataclass(frozen=True)
+class NoParams:
+    """Parameters of a method that takes none."""
+
+
+class Method(ABC):
+    """A reward method. Subclasses set ``name``, ``Params``, ``agents`` and ``train``."""
+
+    name: ClassVar[str]
+    Params: ClassVar[type] = NoParams
+    agents: ClassVar[tuple[str, ...]] = ("sac", "td3", "ppo")
+
+    def __init__(self, params: Any) -> None:
+        self.params = params
+
+    @classmethod
+    def parse_params(cls, params: dict[str, Any] | None) -> Any:
+        """Build the ``Params`` dataclass, rejecting unknown names."""
+        params = dict(params or {})
+        fields = {f.name for f in dataclasses.fields(cls.Params)}
+        for key in params:
+            if key not in fields:
+                raise unknown(f"parameter of method {cls.name!r}", key, fields)
+        try:
+            return cls.Params(**params)
+        except TypeError as exc:
+            raise SpecError(f"bad parameters {params!r} for method {cls.name!r}: {exc}.") from exc
+
+    def validate(self, task: TaskSpec) -> None:  # noqa: B027 - optional hook
+        """Check the parameters against the task before the run starts (optional)."""
+
+    @abstractmethod
+    def train(self, ctx: RunContext) -> None:
+        """Train for ``ctx.spec.budget`` env steps, evaluating through ``ctx``."""
+
+
+class SB3Method(Method):
+    """A method that trains an SB3 agent on a (wrapped) task env.
+
+    Subclasses override :meth:`wrap` to put their reward wrapper on top of the
+    Monitor, and :meth:`callbacks` to add their own training-time work.
+    """
+
+    def wrap(self, env: gym.Env, ctx: RunContext) -> gym.Env:
+        """Reward wrapper(s) over the monitored task env; identity by default."""
+        return env
+
+    def callbacks(self, ctx: RunContext, model: BaseAlgorithm) -> list[BaseCallback]:
+        """Extra SB3 callbacks (e.g. feedback sessions); none by default."""
+        return []
+
+    def train_env(self, ctx: RunContext, n_envs: int) -> DummyVecEnv:
+        """Task env -> Monitor (true episode stats) -> method's reward wrapper, vectorised."""
+        return DummyVecEnv([lambda: self.wrap(Monitor(make(ctx.task)), ctx)] * n_envs)
+
+    def train(self, ctx: RunContext) -> None:
+        spec = ctx.spec
+        cfg = agents.config(spec.agent, spec.task, spec.agent_preset, **spec.agent_overrides)
+        env = self.train_env(ctx, int(cfg.get("n_envs", 1)))
+        model = agents.make(spec.agent, env, seed=spec.seed, device=ctx.device,
+                            preset=spec.agent_preset, task=spec.task,
+                            **spec.agent_overrides)  # fmt: skip
+        ctx.model = model
+        model.learn(
+            total_timesteps=spec.budget, callback=[RunCallback(ctx), *self.callbacks(ctx, model)]
+        )
+        ctx.finish(model.num_timesteps, sb3_predict(model))
+        env.close()

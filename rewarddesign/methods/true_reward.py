@@ -1,0 +1,19 @@
+"""Method ``true``: train on the env's own reward (the baseline every table needs)."""
+
+from __future__ import annotations
+
+from rewarddesign.methods.base import SB3Method
+
+
+class TrueReward(SB3Method):
+    """Train the agent on the env's own reward.
+
+    Example:
+        >>> import rewarddesign as rd
+        >>> r = rd.run("classic/Pendulum-v1", "true", "sac", seed=0, budget=300,
+        ...            agent_preset="fast", eval_episodes=1)
+        >>> r.env_steps
+        300
+    """
+
+    name = "true"

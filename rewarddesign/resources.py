@@ -1,0 +1,121 @@
+"""Where the packaged YAML lives, and safe YAML loading.
+
+The task specs (``envs/``), agent specs (``agents/``) and benchmark grids
+(``benchmarks/grids/``) sit at the top of the source tree; a wheel carries copies of
+them under ``rewarddesign/_data/``. Lookups prefer the wheel's copy and fall back to
+the source tree, so both an installed wheel and an editable checkout work.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rewarddesign.errors import SpecError
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+# kind -> (folder inside the wheel, folder in the source tree)
+_FOLDERS = {
+    "envs": ("_data/envs", "envs"),
+    "agents": ("_data/agents", "agents"),
+    "grids": ("_data/grids", "benchmarks/grids"),
+}
+
+
+def data_dir(kind: str) -> Path:
+    """Return the folder of packaged YAML files of one kind.
+
+    Args:
+        kind: ``"envs"``, ``"agents"`` or ``"grids"``.
+
+    Returns:
+        The folder; the installed wheel's copy when present, else the source tree's.
+    """
+    if kind not in _FOLDERS:
+        raise SpecError(f"unknown data kind {kind!r}; valid kinds: {', '.join(_FOLDERS)}.")
+    packaged, source = _FOLDERS[kind]
+    inside = _PACKAGE_DIR / packaged
+    if inside.is_dir():
+        return inside
+    return _PACKAGE_DIR.parent / source
+
+
+def load_yaml(path: str | Path) -> Any:
+    """Load one YAML file with ``yaml.safe_load``.
+
+    Args:
+        path: The file.
+
+    Returns:
+        The parsed document.
+
+    Raises:
+        SpecError: If the file is missing or is not valid YAML.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise SpecError(f"cannot read YAML file {str(path)!r}: {exc.strerror}.") from exc
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SpecError(f"malformed YAML in {str(path)!r}: {exc}. Fix the syntax there.") from exc
+
+
+def require_mapping(doc: Any, where: str) -> dict[str, Any]:
+    """Check that a parsed YAML document is a mapping.
+
+    Args:
+        doc: The parsed document.
+        where: What it is, for the error message.
+
+    Returns:
+        The document.
+
+    Raises:
+        SpecError: If it is not a mapping.
+    """
+    if not isinstance(doc, dict):
+        raise SpecError(f"{where} must be a YAML mapping, got {type(doc).__name__}: {doc!r}.")
+    return doc
+
+
+def check_keys(
+    doc: dict[str, Any], where: str, allowed: set[str], required: set[str] = frozenset()
+) -> None:
+    """Reject unknown keys and require the mandatory ones.
+
+    Args:
+        doc: A mapping from a spec.
+        where: What it is, for the error message.
+        allowed: Every key that may appear.
+        required: Keys that must appear.
+
+    Raises:
+        SpecError: On an unknown or missing key.
+    """
+    extra = set(doc) - allowed
+    if extra:
+        raise SpecError(
+            f"unknown key(s) {sorted(map(str, extra))} in {where}; "
+            f"allowed keys: {', '.join(sorted(allowed))}."
+        )
+    missing = required - set(doc)
+    if missing:
+        raise SpecError(f"missing key(s) {sorted(missing)} in {where}.")
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    """Write a text file atomically: a temporary file in the same folder, then a rename.
+
+    A reader sees the old file or the new one, never a half-written one.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)

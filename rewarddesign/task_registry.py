@@ -1,0 +1,147 @@
+"""Task registry: ``rd.make("suite/name")`` builds a Gymnasium env from its task spec.
+
+Each step of a made env carries ``info["factors"]`` (float64 array in the spec's
+declared factor order), ``info["true_reward"]`` (the task's primary reward) and, where
+the spec defines success, ``info["success"]``. The env's own reward is passed through
+unchanged; reward wrappers go on top.
+
+Example:
+    >>> import rewarddesign as rd
+    >>> env = rd.make("classic/Pendulum-v1")
+    >>> obs, info = env.reset(seed=0)
+    >>> obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+    >>> info["factors"].shape
+    (3,)
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from rewarddesign.errors import ParameterError, SpecError, unknown
+from rewarddesign.resources import data_dir, load_yaml
+from rewarddesign.taskspec import TaskSpec, parse_task_spec
+
+
+class FactorObserver(gym.Wrapper):
+    """Adds the task's reward factors, primary reward and success flag to ``info``.
+
+    Args:
+        env: The env built from ``spec.env_id``.
+        spec: The task spec declaring the factors.
+
+    Example:
+        >>> import gymnasium as gym, rewarddesign as rd
+        >>> spec = rd.task_spec("classic/Pendulum-v1")
+        >>> env = FactorObserver(gym.make("Pendulum-v1"), spec)
+        >>> _ = env.reset(seed=0)
+        >>> sorted(k for k in env.step(env.action_space.sample())[4])
+        ['factors', 'true_reward']
+    """
+
+    def __init__(self, env: gym.Env, spec: TaskSpec) -> None:
+        super().__init__(env)
+        self.task = spec
+        self._obs: Any = None
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        obs, info = self.env.reset(seed=seed, options=options)
+        self._obs = obs
+        return obs, info
+
+    def step(self, action):
+        next_obs, reward, terminated, truncated, info = self.env.step(action)
+        if not np.isfinite(reward):
+            raise ParameterError(
+                f"task {self.task.id!r} returned a non-finite reward {reward!r}; check the "
+                "env's state and actions (NaN actions propagate into MuJoCo)."
+            )
+        spec = self.task
+        obs = self._obs
+        factors = np.array(
+            [f.compute(obs, action, next_obs, info) for f in spec.factors], dtype=np.float64
+        )
+        info["factors"] = factors
+        info["true_reward"] = (
+            float(reward)
+            if spec.primary is None
+            else float(spec.primary.compute(factors, spec.factor_names))
+        )
+        if spec.success is not None:
+            info["success"] = spec.success.compute(obs, action, next_obs, info)
+        self._obs = next_obs
+        return next_obs, reward, terminated, truncated, info
+
+
+@functools.cache
+def _registry() -> dict[str, TaskSpec]:
+    specs: dict[str, TaskSpec] = {}
+    for path in sorted(data_dir("envs").rglob("*.yaml")):
+        spec = parse_task_spec(load_yaml(path), path)
+        if spec.id in specs:
+            raise SpecError(
+                f"task id {spec.id!r} is declared twice: {specs[spec.id].path}, {path}."
+            )
+        specs[spec.id] = spec
+    return specs
+
+
+def tasks() -> list[str]:
+    """Ids of every registered task, sorted."""
+    return sorted(_registry())
+
+
+def task_spec(task: str | TaskSpec) -> TaskSpec:
+    """Return the parsed spec of a task.
+
+    Args:
+        task: A registered id (``"classic/Pendulum-v1"``), a path to a task-spec YAML
+            file of your own, or a spec (returned as is).
+
+    Returns:
+        The validated :class:`~rewarddesign.taskspec.TaskSpec`.
+
+    Raises:
+        UnknownNameError: For an id that is not registered.
+    """
+    if isinstance(task, TaskSpec):
+        return task
+    registry = _registry()
+    if task in registry:
+        return registry[task]
+    if str(task).endswith((".yaml", ".yml")) and Path(task).is_file():
+        return parse_task_spec(load_yaml(task), task)
+    raise unknown("task", task, registry, "List them with `rewarddesign tasks`.")
+
+
+def make(task: str | TaskSpec, **kwargs: Any) -> gym.Env:
+    """Build the env of a task, with factors in ``info``.
+
+    Args:
+        task: A task id, a task-spec path or a spec.
+        **kwargs: Passed to ``gymnasium.make`` over the spec's env kwargs (for example
+            ``render_mode="rgb_array"`` or ``max_episode_steps=200``).
+
+    Returns:
+        A Gymnasium env wrapped in :class:`FactorObserver`.
+    """
+    spec = task_spec(task)
+    if spec.env_module:
+        importlib.import_module(spec.env_module)  # registers the suite's env ids
+    make_kwargs = {**spec.env_kwargs, **kwargs}
+    if spec.horizon is not None:
+        make_kwargs.setdefault("max_episode_steps", spec.horizon)
+    try:
+        env = gym.make(spec.env_id, **make_kwargs)
+    except TypeError as exc:
+        raise ParameterError(
+            f"cannot build task {spec.id!r} with kwargs {kwargs!r}: {exc}. "
+            "Pass only arguments the env's constructor accepts."
+        ) from exc
+    return FactorObserver(env, spec)

@@ -1,0 +1,334 @@
+"""The task-spec schema: one YAML file per task under ``envs/``, validated on load.
+
+The schema is documented in ``envs/README.md``. Parsing rejects unknown keys, unknown
+factor names and unknown named functions, so a typo fails at load time with a message
+that names it, not halfway through a run.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rewarddesign.errors import SpecError
+from rewarddesign.factors import (
+    FACTOR_FUNCTIONS,
+    FORMULAS,
+    POTENTIAL_FUNCTIONS,
+    lookup,
+    weights_vector,
+)
+from rewarddesign.resources import check_keys, require_mapping
+
+WEIGHTED_SUM = "weighted_sum"
+
+
+def _bind(fn: Callable, args: Mapping[str, Any], skip: int, where: str) -> None:
+    """Check that ``args`` fit ``fn``'s keyword parameters (after ``skip`` positionals)."""
+    params = list(inspect.signature(fn).parameters.values())[skip:]
+    names = {p.name for p in params}
+    bad = set(args) - names
+    if bad:
+        raise SpecError(f"unknown argument(s) {sorted(bad)} in {where}; valid: {sorted(names)}.")
+    missing = {p.name for p in params if p.default is inspect.Parameter.empty} - set(args)
+    if missing:
+        raise SpecError(f"missing argument(s) {sorted(missing)} in {where}.")
+
+
+@dataclass(frozen=True)
+class FactorSpec:
+    """One reward factor: a named per-step quantity.
+
+    Attributes:
+        name: Factor name, unique within the task.
+        sign: +1 if more is better, -1 if it is a cost.
+        info: The ``info`` key it is read from, or None.
+        fn: The named function (``rewarddesign.factors.FACTOR_FUNCTIONS``) computing it.
+        args: Keyword arguments of ``fn``.
+        scale: Multiplier applied to the raw value (e.g. -1 to turn a negative
+            ``reward_ctrl`` into a non-negative control cost).
+        description: What it measures.
+    """
+
+    name: str
+    sign: int
+    info: str | None = None
+    fn: str | None = None
+    args: Mapping[str, Any] = field(default_factory=dict)
+    scale: float = 1.0
+    description: str = ""
+
+    def compute(self, obs: Any, action: Any, next_obs: Any, info: Mapping[str, Any]) -> Any:
+        """Value of the factor for one step (or a batch, for function sources)."""
+        if self.info is not None:
+            if self.info not in info:
+                raise SpecError(
+                    f"factor {self.name!r} reads info[{self.info!r}], which the env did not "
+                    f"return (keys: {sorted(info)}); fix the factor's source in the task spec."
+                )
+            return self.scale * info[self.info]
+        return self.scale * FACTOR_FUNCTIONS[self.fn](obs, action, next_obs, **self.args)
+
+
+@dataclass(frozen=True)
+class RewardSpec:
+    """A reward formed from the factors: a weighted sum or a named formula.
+
+    Attributes:
+        formula: ``"weighted_sum"`` or a name in ``rewarddesign.factors.FORMULAS``.
+        weights: Factor weights of a weighted sum.
+        args: Keyword arguments of a named formula.
+    """
+
+    formula: str
+    weights: Mapping[str, float] = field(default_factory=dict)
+    args: Mapping[str, Any] = field(default_factory=dict)
+
+    def compute(self, factors: np.ndarray, names: Sequence[str]) -> np.ndarray:
+        """The reward for factor values ``factors[..., len(names)]``."""
+        if self.formula == WEIGHTED_SUM:
+            return np.asarray(factors, dtype=np.float64) @ weights_vector(
+                self.weights, names, "reward"
+            )
+        return FORMULAS[self.formula](np.asarray(factors, dtype=np.float64), names, **self.args)
+
+
+@dataclass(frozen=True)
+class PotentialSpec:
+    """A named potential Phi(obs) for potential-based shaping."""
+
+    fn: str
+    args: Mapping[str, Any] = field(default_factory=dict)
+
+    def __call__(self, obs: Any) -> np.ndarray:
+        """Phi of one observation or a batch of them."""
+        return POTENTIAL_FUNCTIONS[self.fn](obs, **self.args)
+
+
+@dataclass(frozen=True)
+class HeronSpec:
+    """HERON's factor ranking: most important first, each with a sign and a margin sigma."""
+
+    order: tuple[str, ...]
+    signs: tuple[int, ...]
+    sigmas: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class SuccessSpec:
+    """Per-step success indicator; an episode succeeds if any step does (its maximum)."""
+
+    info: str | None = None
+    fn: str | None = None
+    args: Mapping[str, Any] = field(default_factory=dict)
+
+    def compute(self, obs: Any, action: Any, next_obs: Any, info: Mapping[str, Any]) -> float:
+        """Success indicator of one step."""
+        if self.info is not None:
+            return float(info.get(self.info, 0.0))
+        return float(FACTOR_FUNCTIONS[self.fn](obs, action, next_obs, **self.args))
+
+
+@dataclass(frozen=True)
+class ReferenceScores:
+    """Reference returns for normalised scores: (return - random) / (expert - random)."""
+
+    random: float | None = None
+    expert: float | None = None
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A parsed, validated task spec. See ``envs/README.md`` for the YAML schema."""
+
+    id: str
+    env_id: str
+    factors: tuple[FactorSpec, ...]
+    reward: RewardSpec
+    description: str = ""
+    env_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    env_module: str | None = None
+    horizon: int | None = None
+    primary: RewardSpec | None = None
+    auxiliary: Mapping[str, RewardSpec] = field(default_factory=dict)
+    potentials: Mapping[str, PotentialSpec] = field(default_factory=dict)
+    heron: HeronSpec | None = None
+    success: SuccessSpec | None = None
+    reference: ReferenceScores = field(default_factory=ReferenceScores)
+    path: str = ""
+
+    @property
+    def factor_names(self) -> tuple[str, ...]:
+        """Factor names in declared order (the order of ``info["factors"]``)."""
+        return tuple(f.name for f in self.factors)
+
+    @property
+    def default_weights(self) -> dict[str, float]:
+        """Weights of the env's reward if it is a weighted sum, else an empty dict."""
+        return dict(self.reward.weights) if self.reward.formula == WEIGHTED_SUM else {}
+
+
+_TOP_KEYS = {
+    "id", "description", "env", "horizon", "factors", "reward", "primary",
+    "auxiliary", "potentials", "heron", "success", "reference",
+}  # fmt: skip
+
+
+def _source(doc: Any, where: str, allowed_extra: set[str]) -> dict[str, Any]:
+    doc = require_mapping(doc, where)
+    check_keys(doc, where, {"info", "fn", "args"} | allowed_extra)
+    if ("info" in doc) == ("fn" in doc):
+        raise SpecError(f"{where} needs exactly one of 'info' (an info key) or 'fn' (a function).")
+    if "fn" in doc:
+        fn = lookup(FACTOR_FUNCTIONS, f"factor function in {where}", doc["fn"])
+        _bind(fn, doc.get("args") or {}, 3, f"{where} fn {doc['fn']!r}")
+    return doc
+
+
+def _reward(doc: Any, where: str, names: Sequence[str]) -> RewardSpec:
+    doc = require_mapping(doc, where)
+    check_keys(doc, where, {"formula", "weights", "args"})
+    formula = doc.get("formula", WEIGHTED_SUM)
+    weights = dict(doc.get("weights") or {})
+    args = dict(doc.get("args") or {})
+    if formula == WEIGHTED_SUM:
+        if not weights:
+            raise SpecError(f"{where} is a weighted sum but has no 'weights'.")
+        weights_vector(weights, names, where)  # validates names and values
+    else:
+        fn = lookup(FORMULAS, f"reward formula in {where}", formula)
+        _bind(fn, args, 2, f"{where} formula {formula!r}")
+        for key in ("of",):
+            for name in args.get(key, []):
+                if name not in names:
+                    raise SpecError(
+                        f"{where} formula uses unknown factor {name!r}; factors: {list(names)}."
+                    )
+    return RewardSpec(formula=formula, weights=weights, args=args)
+
+
+def parse_task_spec(doc: Any, path: str | Path = "") -> TaskSpec:
+    """Validate a parsed task-spec document and build a :class:`TaskSpec`.
+
+    Args:
+        doc: The document from ``yaml.safe_load``.
+        path: The file it came from, for messages.
+
+    Returns:
+        The spec.
+
+    Raises:
+        SpecError: On any schema violation; the message names the key and the fix.
+    """
+    where = f"task spec {str(path)!r}" if path else "task spec"
+    doc = require_mapping(doc, where)
+    check_keys(doc, where, _TOP_KEYS, {"id", "env", "factors", "reward"})
+    task_id = doc["id"]
+    if not isinstance(task_id, str) or task_id.count("/") != 1:
+        raise SpecError(f"task id {task_id!r} in {where} must look like 'suite/name'.")
+    where = f"task {task_id!r}"
+
+    env = require_mapping(doc["env"], f"{where} env")
+    check_keys(env, f"{where} env", {"id", "kwargs", "module"}, {"id"})
+
+    factors = []
+    raw_factors = doc["factors"]
+    if not isinstance(raw_factors, list) or not raw_factors:
+        raise SpecError(f"{where} factors must be a non-empty list.")
+    for i, raw in enumerate(raw_factors):
+        fw = f"{where} factor #{i}"
+        raw = require_mapping(raw, fw)
+        check_keys(raw, fw, {"name", "sign", "source", "description"}, {"name", "sign", "source"})
+        if raw["sign"] not in (1, -1):
+            raise SpecError(
+                f"{fw} sign must be 1 (more is better) or -1 (a cost), got {raw['sign']!r}."
+            )
+        src = _source(raw["source"], f"{fw} source", {"scale"})
+        factors.append(
+            FactorSpec(
+                name=str(raw["name"]),
+                sign=int(raw["sign"]),
+                info=src.get("info"),
+                fn=src.get("fn"),
+                args=dict(src.get("args") or {}),
+                scale=float(src.get("scale", 1.0)),
+                description=str(raw.get("description", "")),
+            )
+        )
+    names = [f.name for f in factors]
+    if len(set(names)) != len(names):
+        raise SpecError(f"{where} has duplicate factor names: {names}.")
+
+    primary = doc.get("primary", "env")
+    primary_spec = None if primary == "env" else _reward(primary, f"{where} primary", names)
+    auxiliary = {
+        str(k): _reward(v, f"{where} auxiliary {k!r}", names)
+        for k, v in require_mapping(doc.get("auxiliary") or {}, f"{where} auxiliary").items()
+    }
+
+    potentials = {}
+    for k, v in require_mapping(doc.get("potentials") or {}, f"{where} potentials").items():
+        pw = f"{where} potential {k!r}"
+        v = require_mapping(v, pw)
+        check_keys(v, pw, {"fn", "args"}, {"fn"})
+        fn = lookup(POTENTIAL_FUNCTIONS, f"potential function in {pw}", v["fn"])
+        _bind(fn, v.get("args") or {}, 1, pw)
+        potentials[str(k)] = PotentialSpec(fn=v["fn"], args=dict(v.get("args") or {}))
+
+    heron = None
+    if doc.get("heron") is not None:
+        hw = f"{where} heron"
+        h = require_mapping(doc["heron"], hw)
+        check_keys(h, hw, {"order", "signs", "sigmas"}, {"order"})
+        order = tuple(h["order"])
+        for name in order:
+            if name not in names:
+                raise SpecError(f"{hw} order names unknown factor {name!r}; factors: {names}.")
+        by_name = {f.name: f.sign for f in factors}
+        signs = tuple(h.get("signs") or (by_name[n] for n in order))
+        sigmas = tuple(float(s) for s in (h.get("sigmas") or [1.0] * len(order)))
+        if len(signs) != len(order) or len(sigmas) != len(order):
+            raise SpecError(f"{hw} order, signs and sigmas must have equal lengths.")
+        if any(s not in (1, -1) for s in signs) or any(not s > 0 for s in sigmas):
+            raise SpecError(f"{hw} signs must be +-1 and sigmas positive; got {signs}, {sigmas}.")
+        heron = HeronSpec(order=order, signs=signs, sigmas=sigmas)
+
+    success = None
+    if doc.get("success") is not None:
+        s = _source(doc["success"], f"{where} success", set())
+        success = SuccessSpec(info=s.get("info"), fn=s.get("fn"), args=dict(s.get("args") or {}))
+
+    ref = require_mapping(doc.get("reference") or {}, f"{where} reference")
+    check_keys(ref, f"{where} reference", {"random", "expert", "source"})
+
+    horizon = doc.get("horizon")
+    if horizon is not None and (not isinstance(horizon, int) or horizon <= 0):
+        raise SpecError(f"{where} horizon must be a positive integer, got {horizon!r}.")
+
+    return TaskSpec(
+        id=task_id,
+        description=str(doc.get("description", "")),
+        env_id=str(env["id"]),
+        env_kwargs=dict(env.get("kwargs") or {}),
+        env_module=env.get("module"),
+        horizon=horizon,
+        factors=tuple(factors),
+        reward=_reward(doc["reward"], f"{where} reward", names),
+        primary=primary_spec,
+        auxiliary=auxiliary,
+        potentials=potentials,
+        heron=heron,
+        success=success,
+        reference=ReferenceScores(
+            random=None if ref.get("random") is None else float(ref["random"]),
+            expert=None if ref.get("expert") is None else float(ref["expert"]),
+            source=str(ref.get("source", "")),
+        ),
+        path=str(path),
+    )
