@@ -17,6 +17,8 @@ from rich.table import Table
 from rewarddesign.errors import RewardDesignError, SpecError
 
 console = Console()
+if not console.is_terminal:  # piped or captured: don't squeeze tables into 80 columns
+    console = Console(width=160)
 
 
 def _key_values(items: Sequence[str], flag: str) -> dict[str, Any]:
@@ -51,7 +53,8 @@ def cmd_tasks(args: argparse.Namespace) -> int:
     from rewarddesign.task_registry import task_spec, tasks
 
     table = Table(title="rewarddesign tasks")
-    for col in ("task", "env", "horizon", "factors (sign)", "reward", "success"):
+    table.add_column("task", no_wrap=True)
+    for col in ("horizon", "factors (sign)", "reward", "success"):
         table.add_column(col)
     for tid in tasks():
         s = task_spec(tid)
@@ -61,7 +64,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
             if s.default_weights
             else s.reward.formula
         )
-        table.add_row(tid, s.env_id, str(s.horizon or "-"), factors, reward,
+        table.add_row(tid, str(s.horizon or "-"), factors, reward,
                       "yes" if s.success else "-")  # fmt: skip
     console.print(table)
     return 0

@@ -1,0 +1,143 @@
+"""The `rewarddesign` command: help, tasks, train, bench, and clear errors (exit 2)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from rewarddesign.bench import load_grid
+from rewarddesign.cli import main
+from rewarddesign.errors import SpecError, UnknownNameError
+
+
+def test_help_of_every_subcommand(capsys):
+    for argv in (["--help"], ["tasks", "--help"], ["train", "--help"], ["bench", "--help"]):
+        with pytest.raises(SystemExit) as exit_info:
+            main(argv)
+        assert exit_info.value.code == 0
+    assert "packaged grid name" in capsys.readouterr().out
+
+
+def test_module_entry_point_lists_tasks():
+    out = subprocess.run(
+        [sys.executable, "-m", "rewarddesign.cli", "tasks"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "COLUMNS": "200"},
+    ).stdout
+    assert "mujoco/HalfCheetah-v5" in out and "forward(+)" in out
+
+
+def test_tasks_lists_factors(capsys):
+    assert main(["tasks"]) == 0
+    out = capsys.readouterr().out
+    assert "classic/Pendulum-v1" in out and "theta_sq(-)" in out
+
+
+def test_train_saves_model_and_result(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main([
+        "train", "classic/CartPole-v1", "--agent", "ppo", "--budget", "512", "--preset", "fast",
+        "--agent-param", "n_steps=64", "--eval-episodes", "1", "--out", str(out),
+    ])  # fmt: skip
+    assert code == 0
+    assert "final true return" in capsys.readouterr().out
+    result = json.loads((out / "result.json").read_text())
+    assert result["spec"]["agent_overrides"] == {"n_steps": 64}
+    assert (out / "model" / "policy.pt").is_file()
+
+
+def test_bench_runs_a_two_run_grid(tmp_path, write_yaml, capsys):
+    grid = write_yaml({
+        "name": "two",
+        "seeds": [0, 1],
+        "budget": 256,
+        "agent": "ppo",
+        "agent_preset": "fast",
+        "agent_overrides": {"n_steps": 64},
+        "eval": {"every": 128, "episodes": 1},
+        "tasks": ["classic/CartPole-v1"],
+        "methods": ["true"],
+    }, "two.yaml")  # fmt: skip
+    assert main(["bench", grid, "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "classic/CartPole-v1" in out and "95% CI" in out
+    table = (tmp_path / "out" / "table.md").read_text()
+    assert "| classic/CartPole-v1 | true | 2 |" in table
+    assert len(list((tmp_path / "out").glob("*.json"))) == 2
+
+
+def test_quick_grid_expands_to_valid_runs():
+    grid = load_grid("quick")
+    assert len(grid.runs) == 6
+    assert {r.method_label for r in grid.runs} == {"true", "blend-angle-only"}
+    assert all(r.spec.budget == 5000 and r.spec.agent == "sac" for r in grid.runs)
+
+
+def test_grid_per_task_and_per_method_overrides(write_yaml):
+    grid = load_grid(write_yaml({
+        "seeds": 2, "budget": 100, "agent": "sac",
+        "tasks": ["classic/Pendulum-v1", {"task": "classic/CartPole-v1", "agent": "ppo", "budget": 300}],
+        "methods": ["true", {"method": "blend", "label": "b", "params": {"weights": {"alive": 1}},
+                             "budget": 50}],
+    }))  # fmt: skip
+    specs = [
+        (r.spec.task, r.method_label, r.spec.agent, r.spec.budget, r.spec.seed) for r in grid.runs
+    ]
+    assert specs[:2] == [
+        ("classic/Pendulum-v1", "true", "sac", 100, 0),
+        ("classic/Pendulum-v1", "true", "sac", 100, 1),
+    ]
+    assert ("classic/CartPole-v1", "true", "ppo", 300, 1) in specs
+    assert ("classic/CartPole-v1", "b", "ppo", 50, 0) in specs
+
+
+@pytest.mark.parametrize(
+    ("doc", "error", "message"),
+    [
+        ({"tasks": ["classic/Pendulum-v1"], "methods": [True]}, SpecError, "YAML boolean; quote"),
+        ({"tasks": ["classic/Pendulum-v1"]}, SpecError, r"missing key\(s\) \['methods'\]"),
+        ({"tasks": [], "methods": ["true"]}, SpecError, "tasks must be a non-empty list"),
+        ({"tasks": ["classic/Pendulum-v1"], "methods": ["true"], "sedes": [1]}, SpecError, "sedes"),
+        (
+            {"tasks": ["classic/Pendulum-v1"], "methods": ["true", "true"]},
+            SpecError,
+            "duplicate method labels",
+        ),
+        ({"tasks": ["classic/Pendulum-v1"], "methods": ["true"], "budget": 0}, Exception, "budget"),
+    ],
+)
+def test_malformed_grids_are_rejected(write_yaml, doc, error, message):
+    with pytest.raises(error, match=message):
+        load_grid(write_yaml(doc))
+
+
+def test_unknown_grid_name_lists_packaged_grids():
+    with pytest.raises(UnknownNameError, match=r"unknown grid 'quik'; valid choices: .*quick"):
+        load_grid("quik")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["train", "classic/Nope-v0"], "unknown task 'classic/Nope-v0'"),
+        (["train", "classic/Pendulum-v1", "--budget", "-1"], "budget must be an integer >= 1"),
+        (["train", "classic/Pendulum-v1", "--method", "magic"], "unknown method 'magic'"),
+        (["train", "classic/Pendulum-v1", "--param", "novalue"], "expects KEY=VALUE"),
+        (["bench", "no/such/grid.yaml"], "does not exist"),
+    ],
+)
+def test_bad_cli_input_exits_2_with_one_line(argv, message, capsys):
+    assert main(argv) == 2
+    out = capsys.readouterr().out
+    assert message in out and "Traceback" not in out
+
+
+def test_malformed_grid_yaml_file(write_yaml, capsys):
+    assert main(["bench", write_yaml("tasks: [a\n", "bad.yaml")]) == 2
+    assert "malformed YAML" in capsys.readouterr().out

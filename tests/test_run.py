@@ -1,0 +1,89 @@
+"""End-to-end runs of every method, and validation of run specs before they start."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import rewarddesign as rd
+from rewarddesign.errors import ParameterError, UnknownNameError
+from rewarddesign.methods import METHODS
+from rewarddesign.runner import validate
+from rewarddesign.runspec import RunSpec
+
+
+def test_registered_methods():
+    assert {"true", "blend"} <= set(METHODS)
+
+
+def test_true_method_end_to_end_with_sac(tmp_path):
+    seen = []
+    result = rd.run(
+        "classic/Pendulum-v1", "true", "sac", seed=0, budget=2000, agent_preset="fast",
+        eval_every=1000, eval_episodes=2, device="cpu", save_dir=tmp_path,
+        progress=lambda done, budget, ret: seen.append((done, budget)),
+    )  # fmt: skip
+    assert [p.step for p in result.curve] == [1000, 2000]
+    assert result.env_steps == 2000 and result.labels_used == 0
+    assert result.final_return == result.curve[-1].mean_return == np.mean(result.curve[-1].returns)
+    assert -2000 < result.final_return < 0  # Pendulum returns are negative, 200 steps
+    assert result.final_success is None  # Pendulum defines no success
+    assert result.device == "cpu" and result.versions["stable-baselines3"].startswith("2.9")
+    assert seen[-1] == (2000, 2000)
+    saved = rd.RunResult.from_json((tmp_path / "result.json").read_text())
+    assert saved.final_return == result.final_return
+    assert json.loads((tmp_path / "model" / "agent.json").read_text())["algo"] == "sac"
+
+
+def test_evaluation_is_deterministic_given_the_policy():
+    a = rd.run("classic/CartPole-v1", "true", "ppo", seed=1, budget=2048, eval_episodes=3)
+    b = rd.run("classic/CartPole-v1", "true", "ppo", seed=1, budget=2048, eval_episodes=3)
+    assert [p.returns for p in a.curve] == [p.returns for p in b.curve]
+
+
+def test_blend_method_end_to_end_trains_on_blended_reward():
+    weights = {"theta_sq": -1.0, "u_sq": -0.5}
+    result = rd.run(
+        "classic/Pendulum-v1", "blend", "ppo", seed=0, budget=2048, agent_preset="fast",
+        eval_episodes=2, weights=weights,
+    )  # fmt: skip
+    assert result.spec.method_params == {"weights": weights}
+    assert result.env_steps >= 2048
+    assert result.curve[-1].step == result.env_steps
+
+
+def test_blend_defaults_to_the_spec_weights_and_mountaincar_reports_success():
+    result = rd.run(
+        "classic/MountainCarContinuous-v0", "blend", "ppo", seed=0, budget=1024,
+        agent_preset="fast", agent_overrides={"n_steps": 256}, eval_episodes=1,
+    )  # fmt: skip
+    assert result.final_success in (0.0, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("changes", "error", "message"),
+    [
+        ({"task": "classic/Nope-v0"}, UnknownNameError, "unknown task 'classic/Nope-v0'"),
+        (
+            {"method": "magic"},
+            UnknownNameError,
+            r"unknown method 'magic'; valid choices: blend, true",
+        ),
+        ({"agent": "dqn"}, UnknownNameError, "unknown agent for method 'true' 'dqn'"),
+        ({"method_params": {"weight": {}}}, UnknownNameError, "parameter of method 'true'"),
+        (
+            {"method": "blend", "method_params": {"weights": {"speed": 1.0}}},
+            UnknownNameError,
+            r"unknown factor in blend weights .* 'speed'; valid choices: theta_dot_sq, theta_sq, u_sq",
+        ),
+        ({"budget": -5}, ParameterError, "budget must be an integer >= 1"),
+        ({"agent_preset": "huge"}, UnknownNameError, "preset of agent 'sac'"),
+        ({"agent_overrides": {"lr": 1}}, UnknownNameError, "hyperparameter of agent 'sac' 'lr'"),
+    ],
+)
+def test_bad_run_specs_fail_before_the_run_starts(changes, error, message):
+    base = {"task": "classic/Pendulum-v1", "method": "true", "agent": "sac", "budget": 100}
+    with pytest.raises(error, match=message):
+        validate(RunSpec(**(base | changes)))
