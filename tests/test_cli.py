@@ -82,7 +82,8 @@ def test_quick_grid_expands_to_valid_runs():
 def test_grid_per_task_and_per_method_overrides(write_yaml):
     grid = load_grid(write_yaml({
         "seeds": 2, "budget": 100, "agent": "sac",
-        "tasks": ["classic/Pendulum-v1", {"task": "classic/CartPole-v1", "agent": "ppo", "budget": 300}],
+        "tasks": ["classic/Pendulum-v1",
+                  {"task": "classic/CartPole-v1", "agent": "ppo", "budget": 300}],
         "methods": ["true", {"method": "blend", "label": "b", "params": {"weights": {"alive": 1}},
                              "budget": 50}],
     }))  # fmt: skip

@@ -76,7 +76,8 @@ def test_blend_defaults_to_the_spec_weights_and_mountaincar_reports_success():
         (
             {"method": "blend", "method_params": {"weights": {"speed": 1.0}}},
             UnknownNameError,
-            r"unknown factor in blend weights .* 'speed'; valid choices: theta_dot_sq, theta_sq, u_sq",
+            r"unknown factor in blend weights .* 'speed'; "
+            r"valid choices: theta_dot_sq, theta_sq, u_sq",
         ),
         ({"budget": -5}, ParameterError, "budget must be an integer >= 1"),
         ({"agent_preset": "huge"}, UnknownNameError, "preset of agent 'sac'"),

@@ -35,7 +35,7 @@ def test_runresult_json_round_trip_including_non_finite_values():
         curve=[
             EvalPoint(500, -900.5, [-900.0, -901.0], None),
             EvalPoint(1000, float("-inf"), [float("-inf")], 0.5),
-        ],  # fmt: skip
+        ],
         final_return=float("-inf"),
         final_success=0.5,
         series={"model_accuracy": [(500, 0.75), (1000, float("nan"))]},
