@@ -64,8 +64,7 @@ def _next_obs_reached(
 
 def _constant(obs, action, next_obs, value: float = 1.0):
     """A constant per step (e.g. CartPole's alive reward)."""
-    shape = np.shape(action)[:-1] if np.ndim(action) > 0 else ()
-    return np.full(shape, float(value))
+    return np.full(np.shape(obs)[:-1], float(value))  # one per (batched) vector observation
 
 
 FACTOR_FUNCTIONS: dict[str, FactorFn] = {

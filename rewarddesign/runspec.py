@@ -62,7 +62,8 @@ class RunSpec:
         method: Reward method name, e.g. ``"true"`` or ``"blend"``.
         agent: Agent name (``"sac"``, ``"td3"``, ``"ppo"``, or a method's own agent).
         seed: Random seed of the run.
-        budget: Training budget in environment steps.
+        budget: Training budget in environment steps (on-policy agents round up to
+            whole rollouts; ``RunResult.env_steps`` reports what was used).
         method_params: Parameters of the method (checked against its Params dataclass).
         agent_preset: Named preset from the agent spec (e.g. ``"fast"``), or None.
         agent_overrides: Agent hyperparameters overriding the spec's.
