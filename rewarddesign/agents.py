@@ -35,6 +35,8 @@ from rewarddesign.resources import check_keys, data_dir, load_yaml, require_mapp
 ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"sac": SAC, "td3": TD3, "ppo": PPO}
 # Keys of an agent spec that are not constructor arguments of the SB3 class.
 EXTRA_KEYS = {"n_envs", "action_noise"}
+# Constructor arguments the factory sets itself; a spec or override may not.
+RESERVED_KEYS = {"self", "env", "seed", "device", "verbose", "_init_setup_model"}
 _ACTIVATIONS = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "elu": torch.nn.ELU}
 
 
@@ -50,27 +52,30 @@ def _spec(algo: str) -> dict[str, Any]:
     return doc
 
 
-def agents() -> list[str]:
-    """Names of the SB3 agents the factory builds."""
-    return sorted(ALGORITHMS)
-
-
-def presets(algo: str) -> list[str]:
-    """Preset names of one agent spec."""
-    return sorted(_spec(algo)["presets"])
-
-
 def resolve_device(device: str = "auto") -> str:
     """``"auto"`` -> ``"cuda"`` when torch sees a GPU, else ``"cpu"``; others unchanged."""
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     try:
-        torch.device(device)
+        kind = torch.device(device).type
     except RuntimeError as exc:
         raise ParameterError(
             f"unknown torch device {device!r}; use 'auto', 'cpu' or 'cuda'."
         ) from exc
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise ParameterError(
+            f"device {device!r} asked for, but torch sees no GPU; use 'auto' or 'cpu'."
+        )
     return device
+
+
+def _deep_update(base: dict[str, Any], layer: dict[str, Any]) -> None:
+    """Merge ``layer`` into ``base``; nested mappings (policy_kwargs) merge key by key."""
+    for key, value in layer.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _deep_update(base[key], value)
+        else:
+            base[key] = copy.deepcopy(value)
 
 
 def config(
@@ -91,14 +96,13 @@ def config(
         UnknownNameError: For an unknown agent, preset or hyperparameter name.
     """
     spec = _spec(algo)
-    merged = copy.deepcopy(spec["defaults"])
-    merged.update(copy.deepcopy(spec["tasks"].get(task, {})))
-    if preset is not None:
-        if preset not in spec["presets"]:
-            raise unknown(f"preset of agent {algo!r}", preset, spec["presets"])
-        merged.update(copy.deepcopy(spec["presets"][preset]))
-    merged.update(copy.deepcopy(overrides))
-    valid = set(inspect.signature(ALGORITHMS[algo].__init__).parameters) - {"self", "env"}
+    if preset is not None and preset not in spec["presets"]:
+        raise unknown(f"preset of agent {algo!r}", preset, spec["presets"])
+    merged: dict[str, Any] = {}
+    for layer in (spec["defaults"], spec["tasks"].get(task, {}),
+                  spec["presets"].get(preset, {}), overrides):  # fmt: skip
+        _deep_update(merged, layer)
+    valid = set(inspect.signature(ALGORITHMS[algo].__init__).parameters) - RESERVED_KEYS
     valid |= EXTRA_KEYS
     for key in merged:
         if key not in valid:
@@ -108,7 +112,7 @@ def config(
 
 def _constructor_kwargs(cfg: dict[str, Any], env: gym.Env | VecEnv) -> dict[str, Any]:
     kwargs = {k: v for k, v in cfg.items() if k not in EXTRA_KEYS}
-    policy_kwargs = dict(kwargs.get("policy_kwargs") or {})
+    policy_kwargs = dict(require_mapping(kwargs.get("policy_kwargs") or {}, "policy_kwargs"))
     if isinstance(policy_kwargs.get("activation_fn"), str):
         name = policy_kwargs["activation_fn"]
         if name not in _ACTIVATIONS:
@@ -119,7 +123,13 @@ def _constructor_kwargs(cfg: dict[str, Any], env: gym.Env | VecEnv) -> dict[str,
     noise = cfg.get("action_noise")
     if noise is not None:
         noise = require_mapping(noise, "action_noise")
-        if noise.get("type") != "normal" or not float(noise.get("std", -1)) > 0:
+        std = noise.get("std")
+        if (
+            noise.get("type") != "normal"
+            or isinstance(std, bool)
+            or not isinstance(std, int | float)
+            or not std > 0
+        ):
             raise SpecError(f"action_noise must be {{type: normal, std: S > 0}}, got {noise!r}.")
         if not isinstance(env.action_space, gym.spaces.Box):
             raise SpaceMismatchError("action_noise needs a continuous (Box) action space.")
@@ -136,6 +146,15 @@ def _task_of(env: gym.Env | VecEnv) -> str | None:
     except AttributeError:
         return None
     return task.id
+
+
+def check_action_space(algo: str, space: gym.Space) -> None:
+    """Raise :class:`SpaceMismatchError` if ``algo`` cannot act in ``space``."""
+    if algo in ("sac", "td3") and not isinstance(space, gym.spaces.Box):
+        raise SpaceMismatchError(
+            f"agent {algo!r} needs a continuous (Box) action space, got {space}; "
+            "use 'ppo' for discrete actions."
+        )
 
 
 def make(
@@ -167,11 +186,7 @@ def make(
     """
     cfg = config(algo, task if task is not None else _task_of(env), preset, **overrides)
     cls = ALGORITHMS[algo]
-    if algo in ("sac", "td3") and not isinstance(env.action_space, gym.spaces.Box):
-        raise SpaceMismatchError(
-            f"agent {algo!r} needs a continuous (Box) action space, got {env.action_space}; "
-            "use 'ppo' for discrete actions."
-        )
+    check_action_space(algo, env.action_space)
     return cls(env=env, seed=seed, device=resolve_device(device), verbose=0,
                **_constructor_kwargs(cfg, env))  # fmt: skip
 

@@ -129,7 +129,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         table.add_column(col, justify="left" if col in ("task", "method") else "right")
     for r in rows:
         table.add_row(r.task, r.method, str(r.n), f"{r.mean:.1f}",
-                      f"[{r.ci_low:.1f}, {r.ci_high:.1f}]", f"{r.median:.1f}",
+                      r.ci_text, f"{r.median:.1f}",
                       f"{r.wall_time:.1f}")  # fmt: skip
     console.print(table)
     console.print(f"total wall time {time.perf_counter() - start:.0f}s")

@@ -63,7 +63,12 @@ def load_yaml(path: str | Path) -> Any:
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise SpecError(f"malformed YAML in {str(path)!r}: {exc}. Fix the syntax there.") from exc
+        where = getattr(exc, "problem_mark", None)
+        at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+        problem = getattr(exc, "problem", None) or "invalid syntax"
+        raise SpecError(
+            f"malformed YAML in {str(path)!r}{at}: {problem}; fix the syntax there."
+        ) from exc
 
 
 def require_mapping(doc: Any, where: str) -> dict[str, Any]:
@@ -82,6 +87,31 @@ def require_mapping(doc: Any, where: str) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise SpecError(f"{where} must be a YAML mapping, got {type(doc).__name__}: {doc!r}.")
     return doc
+
+
+def require_list(value: Any, where: str, of: type | tuple[type, ...] = object) -> list[Any]:
+    """Check that a spec value is a list (not a string) whose items have type ``of``.
+
+    Raises:
+        SpecError: Otherwise, naming the value.
+    """
+    if not isinstance(value, list) or any(
+        not isinstance(v, of) or (isinstance(v, bool) and of is not bool) for v in value
+    ):
+        kind = getattr(of, "__name__", "value") if of is not object else "value"
+        raise SpecError(f"{where} must be a list of {kind}s, got {value!r}.")
+    return value
+
+
+def require_number(value: Any, where: str) -> float:
+    """Check that a spec value is a real number (not a bool or string) and return it.
+
+    Raises:
+        SpecError: Otherwise, naming the value.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SpecError(f"{where} must be a number, got {value!r}.")
+    return float(value)
 
 
 def check_keys(

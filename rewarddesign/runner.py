@@ -8,18 +8,20 @@ import time
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 import torch
 from stable_baselines3.common.utils import set_random_seed
 
 from rewarddesign import agents
-from rewarddesign.errors import unknown
+from rewarddesign.errors import ParameterError, SpecError, unknown
 from rewarddesign.evaluation import Evaluator
 from rewarddesign.methods import Method, RunContext, get
 from rewarddesign.methods.base import Progress
 from rewarddesign.resources import write_atomic
 from rewarddesign.runspec import EvalSpec, RunResult, RunSpec
-from rewarddesign.task_registry import task_spec
+from rewarddesign.task_registry import make, task_spec
+from rewarddesign.taskspec import TaskSpec
 
 _VERSIONED = ("rewarddesign", "gymnasium", "stable-baselines3", "torch", "numpy", "mujoco")
 
@@ -52,8 +54,23 @@ def validate(spec: RunSpec) -> Method:
     method = cls(cls.parse_params(spec.method_params))
     method.validate(task)
     if spec.agent in agents.ALGORITHMS:
-        agents.config(spec.agent, spec.task, spec.agent_preset, **spec.agent_overrides)
+        cfg = agents.config(spec.agent, spec.task, spec.agent_preset, **spec.agent_overrides)
+        agents.check_action_space(spec.agent, _action_space(task))
+        rollout = int(cfg.get("n_envs", 1)) * int(cfg.get("n_steps", 1))
+        if spec.agent == "ppo" and spec.budget < rollout:
+            raise ParameterError(
+                f"budget {spec.budget} is less than one PPO rollout (n_envs x n_steps = "
+                f"{rollout}); raise the budget or override n_steps."
+            )
     return method
+
+
+def _action_space(task: TaskSpec) -> gym.Space:
+    env = make(task)
+    try:
+        return env.action_space
+    finally:
+        env.close()
 
 
 def execute(
@@ -79,6 +96,7 @@ def execute(
         The result, with the evaluation curve on the true reward.
     """
     method = validate(spec)
+    threads = torch.get_num_threads()
     if torch_threads is not None:
         torch.set_num_threads(torch_threads)
     set_random_seed(spec.seed)
@@ -97,6 +115,7 @@ def execute(
         method.train(ctx)
     finally:
         evaluator.close()
+        torch.set_num_threads(threads)
     last = ctx.curve[-1]
     result = RunResult(
         spec=spec,
@@ -135,6 +154,7 @@ def run(
     device: str = "auto",
     progress: Progress | None = None,
     save_dir: str | Path | None = None,
+    method_params: dict[str, Any] | None = None,
     **params: Any,
 ) -> RunResult:
     """Train an agent on a task with a reward method and evaluate it on the true reward.
@@ -152,6 +172,8 @@ def run(
         device: ``"auto"`` (cuda when available), ``"cpu"`` or ``"cuda"``.
         progress: Optional progress hook.
         save_dir: Folder to save the policy and ``result.json`` to.
+        method_params: The method's parameters as a dict (for names that clash with
+            this function's own arguments).
         **params: The method's parameters (e.g. ``weights=...`` for ``blend``).
 
     Returns:
@@ -170,9 +192,16 @@ def run(
         agent=agent,
         seed=seed,
         budget=budget,
-        method_params=dict(params),
+        method_params=_merge_params(method_params, params),
         agent_preset=agent_preset,
         agent_overrides=dict(agent_overrides or {}),
         eval=EvalSpec(every=eval_every, episodes=eval_episodes),
     )
     return execute(spec, device=device, progress=progress, save_dir=save_dir)
+
+
+def _merge_params(given: dict[str, Any] | None, keywords: dict[str, Any]) -> dict[str, Any]:
+    both = set(given or {}) & set(keywords)
+    if both:
+        raise SpecError(f"method parameter(s) {sorted(both)} given twice; give each once.")
+    return {**(given or {}), **keywords}

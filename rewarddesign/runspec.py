@@ -20,14 +20,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rewarddesign.errors import ParameterError, SpecError
+from rewarddesign.resources import check_keys, require_mapping
 
 
 def _check_int(name: str, value: Any, minimum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ParameterError(
-            f"{name} must be an integer >= {minimum}, got {value!r}."
-            + (" The budget counts environment steps." if name == "budget" else "")
-        )
+        raise ParameterError(f"{name} must be an integer >= {minimum}, got {value!r}.")
 
 
 @dataclass(frozen=True)
@@ -44,6 +42,13 @@ class EvalSpec:
     every: int | None = None
     episodes: int = 5
     seed: int = 1_000_000
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EvalSpec:
+        """Build from plain data, rejecting unknown keys."""
+        data = require_mapping(data, "eval settings")
+        check_keys(data, "eval settings", {f.name for f in dataclasses.fields(cls)})
+        return cls(**data)
 
     def validate(self) -> None:
         """Raise :class:`ParameterError` on a non-positive interval or episode count."""
@@ -111,7 +116,7 @@ class RunSpec:
         if extra:
             raise SpecError(f"unknown run spec key(s) {sorted(extra)}; valid: {sorted(known)}.")
         data = dict(data)
-        data["eval"] = EvalSpec(**data.get("eval", {}))
+        data["eval"] = EvalSpec.from_dict(data.get("eval") or {})
         return cls(**data)
 
     def to_json(self) -> str:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -79,6 +78,17 @@ class FactorObserver(gym.Wrapper):
         return next_obs, reward, terminated, truncated, info
 
 
+class TrueRewardView(gym.Wrapper):
+    """Returns the task's true (primary) reward as the reward; the env's own moves to
+    ``info["env_reward"]``. Only needed for tasks whose spec declares a ``primary``.
+    """
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        info["env_reward"] = reward
+        return obs, info["true_reward"], terminated, truncated, info
+
+
 @functools.cache
 def _registry() -> dict[str, TaskSpec]:
     specs: dict[str, TaskSpec] = {}
@@ -115,8 +125,8 @@ def task_spec(task: str | TaskSpec) -> TaskSpec:
     registry = _registry()
     if task in registry:
         return registry[task]
-    if str(task).endswith((".yaml", ".yml")) and Path(task).is_file():
-        return parse_task_spec(load_yaml(task), task)
+    if str(task).endswith((".yaml", ".yml")):
+        return parse_task_spec(load_yaml(task), task)  # a missing file is a clear SpecError
     raise unknown("task", task, registry, "List them with `rewarddesign tasks`.")
 
 
@@ -133,12 +143,23 @@ def make(task: str | TaskSpec, **kwargs: Any) -> gym.Env:
     """
     spec = task_spec(task)
     if spec.env_module:
-        importlib.import_module(spec.env_module)  # registers the suite's env ids
+        try:
+            importlib.import_module(spec.env_module)  # registers the suite's env ids
+        except ImportError as exc:
+            raise SpecError(
+                f"task {spec.id!r} needs module {spec.env_module!r}, which cannot be imported "
+                f"({exc}); install it or fix env.module in the task spec."
+            ) from exc
     make_kwargs = {**spec.env_kwargs, **kwargs}
     if spec.horizon is not None:
         make_kwargs.setdefault("max_episode_steps", spec.horizon)
     try:
         env = gym.make(spec.env_id, **make_kwargs)
+    except gym.error.Error as exc:
+        raise SpecError(
+            f"task {spec.id!r}: gymnasium cannot make env {spec.env_id!r} ({exc}); fix env.id "
+            "in the task spec or register the env first."
+        ) from exc
     except TypeError as exc:
         raise ParameterError(
             f"cannot build task {spec.id!r} with kwargs {kwargs!r}: {exc}. "

@@ -23,7 +23,7 @@ from rewarddesign.factors import (
     lookup,
     weights_vector,
 )
-from rewarddesign.resources import check_keys, require_mapping
+from rewarddesign.resources import check_keys, require_list, require_mapping, require_number
 
 WEIGHTED_SUM = "weighted_sum"
 
@@ -130,7 +130,12 @@ class SuccessSpec:
     def compute(self, obs: Any, action: Any, next_obs: Any, info: Mapping[str, Any]) -> float:
         """Success indicator of one step."""
         if self.info is not None:
-            return float(info.get(self.info, 0.0))
+            if self.info not in info:
+                raise SpecError(
+                    f"success reads info[{self.info!r}], which the env did not return "
+                    f"(keys: {sorted(info)}); fix the task spec's success source."
+                )
+            return float(info[self.info])
         return float(FACTOR_FUNCTIONS[self.fn](obs, action, next_obs, **self.args))
 
 
@@ -195,8 +200,8 @@ def _reward(doc: Any, where: str, names: Sequence[str]) -> RewardSpec:
     doc = require_mapping(doc, where)
     check_keys(doc, where, {"formula", "weights", "args"})
     formula = doc.get("formula", WEIGHTED_SUM)
-    weights = dict(doc.get("weights") or {})
-    args = dict(doc.get("args") or {})
+    weights = dict(require_mapping(doc.get("weights") or {}, f"{where} weights"))
+    args = dict(require_mapping(doc.get("args") or {}, f"{where} args"))
     if formula == WEIGHTED_SUM:
         if not weights:
             raise SpecError(f"{where} is a weighted sum but has no 'weights'.")
@@ -204,12 +209,9 @@ def _reward(doc: Any, where: str, names: Sequence[str]) -> RewardSpec:
     else:
         fn = lookup(FORMULAS, f"reward formula in {where}", formula)
         _bind(fn, args, 2, f"{where} formula {formula!r}")
-        for key in ("of",):
-            for name in args.get(key, []):
-                if name not in names:
-                    raise SpecError(
-                        f"{where} formula uses unknown factor {name!r}; factors: {list(names)}."
-                    )
+        for name in require_list(args.get("of", []), f"{where} args.of", str):
+            if name not in names:
+                raise SpecError(f"{where} uses unknown factor {name!r}; factors: {list(names)}.")
     return RewardSpec(formula=formula, weights=weights, args=args)
 
 
@@ -236,6 +238,7 @@ def parse_task_spec(doc: Any, path: str | Path = "") -> TaskSpec:
 
     env = require_mapping(doc["env"], f"{where} env")
     check_keys(env, f"{where} env", {"id", "kwargs", "module"}, {"id"})
+    require_mapping(env.get("kwargs") or {}, f"{where} env kwargs")
 
     factors = []
     raw_factors = doc["factors"]
@@ -245,7 +248,7 @@ def parse_task_spec(doc: Any, path: str | Path = "") -> TaskSpec:
         fw = f"{where} factor #{i}"
         raw = require_mapping(raw, fw)
         check_keys(raw, fw, {"name", "sign", "source", "description"}, {"name", "sign", "source"})
-        if raw["sign"] not in (1, -1):
+        if isinstance(raw["sign"], bool) or raw["sign"] not in (1, -1):
             raise SpecError(
                 f"{fw} sign must be 1 (more is better) or -1 (a cost), got {raw['sign']!r}."
             )
@@ -257,7 +260,7 @@ def parse_task_spec(doc: Any, path: str | Path = "") -> TaskSpec:
                 info=src.get("info"),
                 fn=src.get("fn"),
                 args=dict(src.get("args") or {}),
-                scale=float(src.get("scale", 1.0)),
+                scale=require_number(src.get("scale", 1.0), f"{fw} scale"),
                 description=str(raw.get("description", "")),
             )
         )
@@ -286,13 +289,20 @@ def parse_task_spec(doc: Any, path: str | Path = "") -> TaskSpec:
         hw = f"{where} heron"
         h = require_mapping(doc["heron"], hw)
         check_keys(h, hw, {"order", "signs", "sigmas"}, {"order"})
-        order = tuple(h["order"])
+        order = tuple(require_list(h["order"], f"{hw} order", str))
         for name in order:
             if name not in names:
                 raise SpecError(f"{hw} order names unknown factor {name!r}; factors: {names}.")
+        if len(set(order)) != len(order):
+            raise SpecError(f"{hw} order repeats a factor: {list(order)}.")
         by_name = {f.name: f.sign for f in factors}
-        signs = tuple(h.get("signs") or (by_name[n] for n in order))
-        sigmas = tuple(float(s) for s in (h.get("sigmas") or [1.0] * len(order)))
+        signs = tuple(
+            require_list(h.get("signs") or [by_name[n] for n in order], f"{hw} signs", int)
+        )
+        sigmas = tuple(
+            require_number(s, f"{hw} sigmas")
+            for s in require_list(h.get("sigmas") or [1.0] * len(order), f"{hw} sigmas")
+        )
         if len(signs) != len(order) or len(sigmas) != len(order):
             raise SpecError(f"{hw} order, signs and sigmas must have equal lengths.")
         if any(s not in (1, -1) for s in signs) or any(not s > 0 for s in sigmas):
@@ -308,7 +318,9 @@ def parse_task_spec(doc: Any, path: str | Path = "") -> TaskSpec:
     check_keys(ref, f"{where} reference", {"random", "expert", "source"})
 
     horizon = doc.get("horizon")
-    if horizon is not None and (not isinstance(horizon, int) or horizon <= 0):
+    if horizon is not None and (
+        isinstance(horizon, bool) or not isinstance(horizon, int) or horizon <= 0
+    ):
         raise SpecError(f"{where} horizon must be a positive integer, got {horizon!r}.")
 
     return TaskSpec(
@@ -326,8 +338,12 @@ def parse_task_spec(doc: Any, path: str | Path = "") -> TaskSpec:
         heron=heron,
         success=success,
         reference=ReferenceScores(
-            random=None if ref.get("random") is None else float(ref["random"]),
-            expert=None if ref.get("expert") is None else float(ref["expert"]),
+            random=None
+            if ref.get("random") is None
+            else require_number(ref["random"], f"{where} reference random"),
+            expert=None
+            if ref.get("expert") is None
+            else require_number(ref["expert"], f"{where} reference expert"),
             source=str(ref.get("source", "")),
         ),
         path=str(path),

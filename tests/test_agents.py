@@ -30,6 +30,11 @@ def test_merge_order_defaults_task_preset_overrides():
     assert rd.agents.config("sac")["learning_rate"] == 3e-4
 
 
+def test_nested_policy_kwargs_merge_key_by_key():
+    cfg = rd.agents.config("sac", "classic/MountainCarContinuous-v0", "fast")
+    assert cfg["policy_kwargs"] == {"log_std_init": -3.67, "net_arch": [64, 64]}
+
+
 def test_task_is_inferred_from_env_and_overrides_reach_the_model():
     env = rd.make("classic/Pendulum-v1")
     model = rd.agents.make("sac", env, seed=0, preset="fast", gamma=0.95)
@@ -58,6 +63,15 @@ def test_td3_gets_gaussian_action_noise():
             r"'learning_rat'; valid choices",
         ),
         (lambda env: rd.agents.make("sac", env, device="tpu"), r"unknown torch device 'tpu'"),
+        (
+            lambda env: rd.agents.make("sac", env, verbose=1),
+            r"hyperparameter of agent 'sac' 'verbose'",
+        ),
+        (lambda env: rd.agents.make("sac", env, policy_kwargs="big"), r"policy_kwargs must be"),
+        (
+            lambda env: rd.agents.make("td3", env, action_noise={"type": "normal", "std": "x"}),
+            r"action_noise must be",
+        ),
     ],
 )
 def test_bad_agent_input_is_a_clear_error(call, message):

@@ -111,11 +111,35 @@ def test_grid_per_task_and_per_method_overrides(write_yaml):
             "duplicate method labels",
         ),
         ({"tasks": ["classic/Pendulum-v1"], "methods": ["true"], "budget": 0}, Exception, "budget"),
+        ({"tasks": ["classic/Pendulum-v1"], "methods": ["true"], "seeds": 0}, SpecError, "seeds"),
+        (
+            {"tasks": [{"task": "classic/Pendulum-v1", "eval": {"evry": 1}}], "methods": ["true"]},
+            SpecError,
+            "evry",
+        ),
+        (
+            {"tasks": ["classic/Pendulum-v1"], "methods": [{"method": "blend", "params": [1]}]},
+            SpecError,
+            "params must be a YAML mapping",
+        ),
+        (
+            {"tasks": ["classic/Pendulum-v1"], "methods": ["true"], "agent_overrides": [1]},
+            SpecError,
+            "agent_overrides must be a YAML mapping",
+        ),
     ],
 )
 def test_malformed_grids_are_rejected(write_yaml, doc, error, message):
     with pytest.raises(error, match=message):
         load_grid(write_yaml(doc))
+
+
+def test_task_eval_refines_grid_eval(write_yaml):
+    grid = load_grid(write_yaml({
+        "budget": 100, "eval": {"every": 10, "episodes": 3},
+        "tasks": [{"task": "classic/Pendulum-v1", "eval": {"episodes": 1}}], "methods": ["true"],
+    }))  # fmt: skip
+    assert (grid.runs[0].spec.eval.every, grid.runs[0].spec.eval.episodes) == (10, 1)
 
 
 def test_unknown_grid_name_lists_packaged_grids():

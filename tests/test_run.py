@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import rewarddesign as rd
-from rewarddesign.errors import ParameterError, UnknownNameError
+from rewarddesign.errors import ParameterError, SpaceMismatchError, SpecError, UnknownNameError
 from rewarddesign.methods import METHODS
 from rewarddesign.runner import validate
 from rewarddesign.runspec import RunSpec
@@ -47,7 +47,7 @@ def test_blend_method_end_to_end_trains_on_blended_reward():
     weights = {"theta_sq": -1.0, "u_sq": -0.5}
     result = rd.run(
         "classic/Pendulum-v1", "blend", "ppo", seed=0, budget=2048, agent_preset="fast",
-        eval_episodes=2, weights=weights,
+        agent_overrides={"n_steps": 256}, eval_episodes=2, weights=weights,
     )  # fmt: skip
     assert result.spec.method_params == {"weights": weights}
     assert result.env_steps >= 2048
@@ -77,14 +77,66 @@ def test_blend_defaults_to_the_spec_weights_and_mountaincar_reports_success():
             {"method": "blend", "method_params": {"weights": {"speed": 1.0}}},
             UnknownNameError,
             r"unknown factor in blend weights .* 'speed'; "
-            r"valid choices: theta_dot_sq, theta_sq, u_sq",
+            r"valid choices: primary, theta_dot_sq, theta_sq, u_sq",
         ),
         ({"budget": -5}, ParameterError, "budget must be an integer >= 1"),
         ({"agent_preset": "huge"}, UnknownNameError, "preset of agent 'sac'"),
         ({"agent_overrides": {"lr": 1}}, UnknownNameError, "hyperparameter of agent 'sac' 'lr'"),
+        (
+            {"agent_overrides": {"seed": 1}},
+            UnknownNameError,
+            "hyperparameter of agent 'sac' 'seed'",
+        ),
+        ({"task": "classic/CartPole-v1"}, SpaceMismatchError, "use 'ppo' for discrete actions"),
+        ({"agent": "ppo", "budget": 100}, ParameterError, "less than one PPO rollout"),
+        ({"method": "blend", "method_params": {"weights": {}}}, SpecError, "non-empty mapping"),
+        ({"method": "blend", "method_params": {"weights": ["theta_sq"]}}, SpecError, "mapping"),
+        (
+            {"method": "blend", "method_params": {"weights": {"primary": "x"}}},
+            ParameterError,
+            "finite number",
+        ),
     ],
 )
 def test_bad_run_specs_fail_before_the_run_starts(changes, error, message):
     base = {"task": "classic/Pendulum-v1", "method": "true", "agent": "sac", "budget": 100}
     with pytest.raises(error, match=message):
         validate(RunSpec(**(base | changes)))
+
+
+def test_method_params_given_twice_is_an_error():
+    with pytest.raises(SpecError, match="given twice"):
+        rd.run("classic/Pendulum-v1", "blend", budget=10, method_params={"weights": {}},
+               weights={"theta_sq": 1.0})  # fmt: skip
+
+
+def test_cuda_asked_for_without_gpu_is_a_clear_error():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(ParameterError, match="torch sees no GPU"):
+        rd.agents.resolve_device("cuda")
+
+
+def test_training_env_monitor_records_the_true_reward_of_a_primary_task(write_yaml):
+    """With a declared primary reward, Monitor (inside the reward wrapper) sees it."""
+    import yaml
+
+    from rewarddesign.methods.base import RunContext
+    from rewarddesign.methods.blend import Blend, BlendParams
+    from tests.conftest import SCRIPTED_SPEC
+
+    doc = yaml.safe_load(yaml.safe_dump(SCRIPTED_SPEC)) | {"primary": {"weights": {"a": 1.0}}}
+    task = rd.task_spec(write_yaml(doc, "primary.yaml"))
+    method = Blend(BlendParams(weights={"b": 1.0}))
+    spec = RunSpec(task=task.path, method="blend", agent="sac", budget=10)
+    ctx = RunContext(spec=spec, task=task, device="cpu", rng=np.random.default_rng(0),
+                     evaluator=None)  # fmt: skip
+    venv = method.train_env(ctx, n_envs=1)
+    venv.reset()
+    rewards = [venv.step(np.zeros((1, 1), np.float32))[1][0] for _ in range(5)]
+    # trained on the blend (factor b = 2t), Monitor's episode return is the primary (sum of t)
+    assert rewards == [2.0, 4.0, 6.0, 8.0, 10.0]
+    monitor = venv.envs[0].env
+    assert monitor.get_episode_rewards() == [15.0]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import rewarddesign as rd
-from rewarddesign.errors import ParameterError, UnknownNameError
+from rewarddesign.errors import ParameterError, SpecError, UnknownNameError
 
 ALL_TASKS = rd.tasks()
 
@@ -128,3 +128,20 @@ def test_nan_reward_raises(scripted_spec_path):
     env.reset(seed=0)
     with pytest.raises(ParameterError, match="non-finite reward"):
         env.step(np.array([np.nan], np.float32))
+
+
+def test_custom_spec_errors_are_clear(write_yaml, scripted_spec_path):
+    import yaml
+
+    with open(scripted_spec_path) as f:
+        doc = yaml.safe_load(f)
+    with pytest.raises(SpecError, match="gymnasium cannot make env 'Nope-v0'"):
+        rd.make(write_yaml(doc | {"env": {"id": "Nope-v0"}}, "a.yaml"))
+    with pytest.raises(SpecError, match="needs module 'no_such_suite'"):
+        rd.make(write_yaml(doc | {"env": {"id": "X-v0", "module": "no_such_suite"}}, "b.yaml"))
+    with pytest.raises(SpecError, match="cannot read YAML file"):
+        rd.make("missing/task.yaml")
+    env = rd.make(write_yaml(doc | {"success": {"info": "sucess"}}, "c.yaml"))
+    env.reset(seed=0)
+    with pytest.raises(SpecError, match=r"success reads info\['sucess'\]"):
+        env.step(np.zeros(1, np.float32))

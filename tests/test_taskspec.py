@@ -69,6 +69,22 @@ def test_valid_spec_parses_with_defaults():
         (spec_with(horizon=0), "horizon must be a positive integer"),
         (spec_with(potentials={"p": {"fn": "nope"}}), "unknown potential function"),
         ("just a string", "must be a YAML mapping"),
+        (spec_with(heron={"order": "ab"}), "order must be a list of strs"),
+        (spec_with(heron={"order": ["a", "a"]}), "order repeats a factor"),
+        (spec_with(heron={"order": ["a"], "sigmas": ["x"]}), "sigmas must be a number"),
+        (
+            spec_with(factors=[{"name": "a", "sign": True, "source": {"info": "a"}}]),
+            "sign must be 1",
+        ),
+        (
+            spec_with(factors=[{"name": "a", "sign": 1, "source": {"info": "a", "scale": "x"}}]),
+            "scale must be a number",
+        ),
+        (spec_with(reward={"weights": ["a"]}), "weights must be a YAML mapping"),
+        (spec_with(reward={"formula": "product", "args": {"of": "ab"}}), "args.of must be a list"),
+        (spec_with(reference={"random": "low"}), "reference random must be a number"),
+        (spec_with(env={"id": "X-v0", "kwargs": [1]}), "env kwargs must be a YAML mapping"),
+        (spec_with(horizon=True), "horizon must be a positive integer"),
     ],
 )
 def test_malformed_specs_are_rejected(doc, message):

@@ -97,19 +97,21 @@ def load_grid(grid: str | Path) -> Grid:
     seeds = doc.get("seeds", [0])
     if isinstance(seeds, int) and not isinstance(seeds, bool):
         seeds = list(range(seeds))
-    if not isinstance(seeds, list) or not seeds:
+    if (
+        not isinstance(seeds, list)
+        or not seeds
+        or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)
+    ):
         raise SpecError(
             f"{where} seeds must be a non-empty list or a positive integer, got {seeds!r}."
         )
-    eval_doc = require_mapping(doc.get("eval") or {}, f"{where} eval")
-    check_keys(eval_doc, f"{where} eval", {"every", "episodes", "seed"})
     defaults = {
         "agent": doc.get("agent", "sac"),
         "agent_preset": doc.get("agent_preset"),
-        "agent_overrides": dict(doc.get("agent_overrides") or {}),
+        "agent_overrides": doc.get("agent_overrides") or {},
         "budget": doc.get("budget", 20_000),
-        "eval": eval_doc,
     }
+    eval_doc = doc.get("eval") or {}
     for key in ("tasks", "methods"):
         if not isinstance(doc[key], list) or not doc[key]:
             raise SpecError(f"{where} {key} must be a non-empty list.")
@@ -123,8 +125,16 @@ def load_grid(grid: str | Path) -> Grid:
     runs = []
     for t in tasks:
         for m, label in zip(methods, labels, strict=True):
-            cfg = {**defaults, **{k: t[k] for k in t if k in _OVERRIDABLE | {"eval"}}}
+            cfg = {**defaults, **{k: t[k] for k in t if k in _OVERRIDABLE}}
             cfg.update({k: m[k] for k in m if k in _OVERRIDABLE})
+            run_where = f"{where} run {t['task']!r} x {label!r}"
+            overrides = require_mapping(cfg["agent_overrides"], f"{run_where} agent_overrides")
+            params = require_mapping(m.get("params") or {}, f"{run_where} params")
+            # a task's eval settings refine the grid's, key by key
+            evaluation = EvalSpec.from_dict({
+                **require_mapping(eval_doc, f"{where} eval"),
+                **require_mapping(t.get("eval") or {}, f"{run_where} eval"),
+            })  # fmt: skip
             for seed in seeds:
                 spec = RunSpec(
                     task=t["task"],
@@ -132,10 +142,10 @@ def load_grid(grid: str | Path) -> Grid:
                     agent=cfg["agent"],
                     seed=seed,
                     budget=cfg["budget"],
-                    method_params=dict(m.get("params") or {}),
+                    method_params=dict(params),
                     agent_preset=cfg["agent_preset"],
-                    agent_overrides=dict(cfg["agent_overrides"] or {}),
-                    eval=EvalSpec(**cfg["eval"]),
+                    agent_overrides=dict(overrides),
+                    eval=evaluation,
                 )
                 spec.validate()
                 runs.append(GridRun(spec=spec, method_label=label))

@@ -25,15 +25,17 @@ class Row:
     wall_time: float
 
     @property
-    def ci_half_width(self) -> float:
-        """Half width of the 95% confidence interval."""
-        return (self.ci_high - self.ci_low) / 2
+    def ci_text(self) -> str:
+        """``[low, high]``, or ``n/a`` where one seed gives no interval."""
+        if np.isnan(self.ci_low):
+            return "n/a"
+        return f"[{self.ci_low:.1f}, {self.ci_high:.1f}]"
 
 
 def mean_ci(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float, float]:
     """Mean and Student-t confidence interval of the mean.
 
-    With one value the interval is the value itself (no spread can be estimated).
+    With one value no spread can be estimated: the interval is (nan, nan).
 
     Example:
         >>> m, lo, hi = mean_ci([1.0, 2.0, 3.0])
@@ -43,7 +45,7 @@ def mean_ci(values: Sequence[float], confidence: float = 0.95) -> tuple[float, f
     x = np.asarray(values, dtype=np.float64)
     mean = float(x.mean())
     if len(x) < 2:
-        return mean, mean, mean
+        return mean, float("nan"), float("nan")
     half = float(stats.t.ppf((1 + confidence) / 2, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)))
     return mean, mean - half, mean + half
 
@@ -71,7 +73,7 @@ def to_markdown(rows: Sequence[Row]) -> str:
     ]
     for r in rows:
         lines.append(
-            f"| {r.task} | {r.method} | {r.n} | {r.mean:.1f} | [{r.ci_low:.1f}, {r.ci_high:.1f}] "
+            f"| {r.task} | {r.method} | {r.n} | {r.mean:.1f} | {r.ci_text} "
             f"| {r.median:.1f} | {r.wall_time:.1f} |"
         )
     return "\n".join(lines) + "\n"

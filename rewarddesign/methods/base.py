@@ -27,7 +27,7 @@ from rewarddesign import agents
 from rewarddesign.errors import ParameterError, SpecError, unknown
 from rewarddesign.evaluation import Evaluator, Predict
 from rewarddesign.runspec import EvalPoint, RunSpec
-from rewarddesign.task_registry import make
+from rewarddesign.task_registry import TrueRewardView, make
 from rewarddesign.taskspec import TaskSpec
 
 Progress = Callable[[int, int, float | None], None]
@@ -175,7 +175,14 @@ class SB3Method(Method):
 
     def train_env(self, ctx: RunContext, n_envs: int) -> DummyVecEnv:
         """Task env -> Monitor (true episode stats) -> method's reward wrapper, vectorised."""
-        return DummyVecEnv([lambda: self.wrap(Monitor(make(ctx.task)), ctx)] * n_envs)
+
+        def one() -> gym.Env:
+            env = make(ctx.task)
+            if ctx.task.primary is not None:  # Monitor must see the true reward
+                env = TrueRewardView(env)
+            return self.wrap(Monitor(env), ctx)
+
+        return DummyVecEnv([one] * n_envs)
 
     def train(self, ctx: RunContext) -> None:
         spec = ctx.spec
@@ -184,6 +191,7 @@ class SB3Method(Method):
         model = agents.make(spec.agent, env, seed=spec.seed, device=ctx.device,
                             preset=spec.agent_preset, task=spec.task,
                             **spec.agent_overrides)  # fmt: skip
+        ctx.device = str(model.device)  # what SB3 actually uses
         ctx.model = model
         model.learn(
             total_timesteps=spec.budget, callback=[RunCallback(ctx), *self.callbacks(ctx, model)]

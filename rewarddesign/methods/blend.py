@@ -7,10 +7,9 @@ from dataclasses import dataclass
 import gymnasium as gym
 
 from rewarddesign.errors import SpecError
-from rewarddesign.factors import weights_vector
 from rewarddesign.methods.base import RunContext, SB3Method
 from rewarddesign.taskspec import TaskSpec
-from rewarddesign.wrappers.shaping import PRIMARY, BlendedReward
+from rewarddesign.wrappers.shaping import BlendedReward, blend_weights
 
 
 @dataclass(frozen=True)
@@ -43,7 +42,7 @@ class Blend(SB3Method):
     def weights(self, task: TaskSpec) -> dict[str, float]:
         """The weights in force for a task."""
         if self.params.weights is not None:
-            return dict(self.params.weights)
+            return self.params.weights
         if not task.default_weights:
             raise SpecError(
                 f"task {task.id!r} forms its reward by formula {task.reward.formula!r}, not a "
@@ -52,9 +51,7 @@ class Blend(SB3Method):
         return task.default_weights
 
     def validate(self, task: TaskSpec) -> None:
-        w = self.weights(task)
-        weights_vector({k: v for k, v in w.items() if k != PRIMARY}, task.factor_names,
-                       f"blend weights for task {task.id!r}")  # fmt: skip
+        blend_weights(self.weights(task), task, f"blend weights for task {task.id!r}")
 
     def wrap(self, env: gym.Env, ctx: RunContext) -> gym.Env:
         return BlendedReward(env, self.weights(ctx.task))

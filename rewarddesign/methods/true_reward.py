@@ -1,4 +1,4 @@
-"""Method ``true``: train on the env's own reward (the baseline every table needs)."""
+"""Method ``true``: train on the task's true reward (the baseline every table needs)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from rewarddesign.methods.base import SB3Method
 
 
 class TrueReward(SB3Method):
-    """Train the agent on the env's own reward.
+    """Train the agent on the task's true reward: the env's own reward, or the spec's
+    ``primary`` reward where it declares one.
 
     Example:
         >>> import rewarddesign as rd

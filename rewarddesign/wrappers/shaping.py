@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import gymnasium as gym
+import numpy as np
 
 from rewarddesign.errors import SpecError
 from rewarddesign.factors import weights_vector
@@ -23,6 +24,20 @@ def task_of(env: gym.Env, wrapper: str) -> TaskSpec:
             f"{wrapper} needs an env built by rd.make(task_id), which puts the reward "
             f"factors in info; got {env}."
         ) from None
+
+
+def blend_weights(weights: Mapping[str, float], task: TaskSpec, where: str) -> np.ndarray:
+    """Weights by name -> a vector over the task's factors followed by the primary reward.
+
+    Raises:
+        SpecError: If ``weights`` is not a non-empty mapping.
+        UnknownNameError: If a name is neither a factor nor ``"primary"``.
+        ParameterError: If a weight is not a finite number.
+    """
+    names = [*task.factor_names, PRIMARY]
+    if not isinstance(weights, Mapping) or not weights:
+        raise SpecError(f"{where} must be a non-empty mapping over {names}, got {weights!r}.")
+    return weights_vector(weights, names, where)
 
 
 class BlendedReward(gym.Wrapper):
@@ -52,19 +67,12 @@ class BlendedReward(gym.Wrapper):
     def __init__(self, env: gym.Env, weights: Mapping[str, float]) -> None:
         super().__init__(env)
         task = task_of(env, "BlendedReward")
-        if not weights:
-            raise SpecError(
-                f"BlendedReward got no weights; name some of {list(task.factor_names)} "
-                f"or {PRIMARY!r}."
-            )
-        factor_weights = {k: v for k, v in weights.items() if k != PRIMARY}
         self.weights = dict(weights)
-        self._w = weights_vector(factor_weights, task.factor_names, "BlendedReward weights")
-        self._w_primary = float(weights_vector({PRIMARY: weights.get(PRIMARY, 0.0)},
-                                               [PRIMARY], "BlendedReward weights")[0])  # fmt: skip
+        w = blend_weights(weights, task, "BlendedReward weights")
+        self._w, self._w_primary = w[:-1], float(w[-1])
 
     def step(self, action):
         obs, reward, terminated, truncated, info = self.env.step(action)
-        info["env_reward"] = reward
+        info.setdefault("env_reward", reward)
         blended = float(info["factors"] @ self._w) + self._w_primary * info["true_reward"]
         return obs, blended, terminated, truncated, info
