@@ -14,8 +14,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from rewarddesign.errors import RewardDesignError, SpecError
+from rewarddesign.errors import ParameterError, RewardDesignError, SpecError
 
+DEFAULT_STORE = "runs/results.sqlite"
 console = Console()
 if not console.is_terminal:  # piped or captured: don't squeeze tables into 80 columns
     console = Console(width=160)
@@ -104,40 +105,101 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    from rewarddesign.bench import load_grid, run_grid, summarize, to_markdown
-
-    grid = load_grid(args.grid)
-    console.print(f"grid [bold]{grid.name}[/]: {len(grid.runs)} runs. {grid.description}")
-    start = time.perf_counter()
-    with _progress() as bar:
-        overall = bar.add_task("runs", total=len(grid.runs), ret="-")
-
-        def per_run(i, run):
-            s = run.spec
-            tid = bar.add_task(f"{s.task} {run.method_label} s{s.seed}", total=s.budget, ret="-")
-            return _hook(bar, tid)
-
-        def done(i, run, result):
-            bar.update(overall, advance=1, ret=f"{result.final_return:.1f}")
-
-        results = run_grid(grid, device=args.device, out_dir=args.out, progress=per_run,
-                           on_result=done)  # fmt: skip
-    rows = summarize(results)
-    table = Table(title=f"{grid.name}: final true return over seeds")
+def _print_table(rows, title: str) -> None:
+    table = Table(title=title)
     for col in ("task", "method", "seeds", "mean", "95% CI", "median", "wall s/run"):
         table.add_column(col, justify="left" if col in ("task", "method") else "right")
     for r in rows:
-        table.add_row(r.task, r.method, str(r.n), f"{r.mean:.1f}",
-                      r.ci_text, f"{r.median:.1f}",
-                      f"{r.wall_time:.1f}")  # fmt: skip
+        table.add_row(r.task, r.method, str(r.n), f"{r.mean:.1f}", r.ci_text,
+                      f"{r.median:.1f}", f"{r.wall_time:.1f}")  # fmt: skip
     console.print(table)
-    console.print(f"total wall time {time.perf_counter() - start:.0f}s")
-    if args.out:
-        from rewarddesign.resources import write_atomic
 
-        write_atomic(Path(args.out) / "table.md", to_markdown(rows))
-        console.print(f"results and table.md in {args.out}")
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from rewarddesign.bench import (
+        LocalProcessExecutor,
+        ResultsStore,
+        SequentialExecutor,
+        load_grid,
+        run_grid,
+        summarize,
+    )  # fmt: skip
+
+    grid = load_grid(args.grid)
+    if args.workers is not None and args.workers < 1:
+        raise ParameterError(f"--workers must be at least 1, got {args.workers}.")
+    store_path = Path(args.store)
+    if args.store == DEFAULT_STORE:
+        store_path.parent.mkdir(parents=True, exist_ok=True)
+    store = ResultsStore(store_path)
+    executor = (
+        SequentialExecutor(args.device)
+        if args.workers == 1
+        else LocalProcessExecutor(args.workers, args.device)
+    )
+    console.print(
+        f"grid [bold]{grid.name}[/]: {len(grid.runs)} runs, {executor.workers} worker(s), "
+        f"store {store_path}. {grid.description}"
+    )
+    start = time.perf_counter()
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[counts]}"), console=console,
+    ) as bar:  # fmt: skip
+        tid = bar.add_task("runs", total=len(grid.runs), counts="")
+
+        def update(p, outcome) -> None:
+            eta = p.eta(executor.workers)
+            running = min(executor.workers, p.submitted - p.done - p.failed)
+            counts = (
+                f"done {p.done} | skipped {p.skipped} | running {running} | failed {p.failed} "
+                f"| remaining {p.remaining} | ETA {'-' if eta is None else f'{eta:.0f}s'}"
+            )
+            bar.update(tid, total=p.total, completed=p.total - p.remaining, counts=counts)
+            if outcome is not None and outcome.error:
+                console.print(f"[red]run failed[/] {outcome.key}: {outcome.error}")
+
+        results = run_grid(grid, store, executor, force=args.force, on_update=update)
+    _print_table(summarize(results), f"{grid.name}: final true return over seeds")
+    failed = store.failures(grid.name)
+    console.print(
+        f"total wall time {time.perf_counter() - start:.0f}s; {len(results)} complete runs"
+        + (f", {len(failed)} failed (errors and tracebacks are in the store)" if failed else "")
+    )
+    store.close()
+    return 0
+
+
+def _pair(text: str) -> tuple[str, str]:
+    x, sep, y = text.partition(":")
+    if not sep or not x or not y:
+        raise SpecError(f"--pair expects X:Y (two method labels), got {text!r}.")
+    return x, y
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from rewarddesign.bench import ResultsStore, grid_results, load_grid
+    from rewarddesign.bench.report import build_report, to_markdown, write_report
+
+    if not Path(args.store).is_file():
+        raise SpecError(f"results store {args.store!r} does not exist; run `rewarddesign bench`.")
+    store = ResultsStore(args.store)
+    if args.grid is not None:
+        grid = load_grid(args.grid)
+        results, title = grid_results(grid, store), f"{grid.name} report"
+    else:
+        results, title = store.results(), f"{Path(args.store).name} report"
+    store.close()
+    pairs = [_pair(p) for p in args.pair] or None
+    report = build_report(results, pairs=pairs, reps=args.reps, seed=args.seed)
+    console.print(to_markdown(report), markup=False, highlight=False)
+    out = (
+        Path(args.out)
+        if args.out
+        else Path(args.store).with_suffix("").with_name(Path(args.store).stem + "-report")
+    )
+    paths = write_report(report, out, title)
+    console.print(f"wrote {', '.join(sorted(paths))} to {out}")
     return 0
 
 
@@ -187,7 +249,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--out", default=None, help="folder for per-run JSON results and table.md")
     b.add_argument("--device", default="auto", help="auto (cuda if available), cpu or cuda")
-    b.set_defaults(func=cmd_bench)  # fmt: skip
+    b.set_defaults(func=cmd_bench)
+
+    r = sub.add_parser("report", help="statistics, plots and an HTML report from a results store")
+    r.add_argument("store", help="SQLite results store written by `rewarddesign bench`")
+    r.add_argument("--grid", default=None, help="report only this grid's runs (name or path)")
+    r.add_argument("--out", default=None, help="output folder (default: STORE-report next to it)")
+    r.add_argument(
+        "--pair",
+        action="append",
+        default=[],
+        metavar="X:Y",
+        help="method pair for P(X > Y) (repeatable; default: each vs the first)",
+    )
+    r.add_argument("--reps", type=int, default=2000, help="bootstrap replications (default 2000)")
+    r.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    r.set_defaults(func=cmd_report)  # fmt: skip
     return p
 
 

@@ -76,7 +76,7 @@ def test_quick_grid_expands_to_valid_runs():
     grid = load_grid("quick")
     assert len(grid.runs) == 6
     assert {r.method_label for r in grid.runs} == {"true", "blend-angle-only"}
-    assert all(r.spec.budget == 5000 and r.spec.agent == "sac" for r in grid.runs)
+    assert all(r.spec.budget == 6000 and r.spec.agent == "sac" for r in grid.runs)
 
 
 def test_grid_per_task_and_per_method_overrides(write_yaml):

@@ -1,10 +1,30 @@
-"""Benchmarks: grids of runs, executed in order, summarised as task x method tables."""
+"""Benchmarks: grids of runs, executed in parallel into a resumable results store,
+summarised as tables and reports."""
 
 from __future__ import annotations
 
+from rewarddesign.bench.executors import LocalProcessExecutor, Outcome, SequentialExecutor
 from rewarddesign.bench.grid import Grid, GridRun, grids, load_grid
-from rewarddesign.bench.run import run_grid
+from rewarddesign.bench.keys import run_key
+from rewarddesign.bench.run import GridProgress, grid_results, run_grid
+from rewarddesign.bench.store import ResultsStore
 from rewarddesign.bench.table import Row, mean_ci, summarize, to_markdown
 
-__all__ = ["Grid", "GridRun", "Row", "grids", "load_grid", "mean_ci", "run_grid", "summarize",
-           "to_markdown"]  # fmt: skip
+__all__ = [
+    "Grid",
+    "GridProgress",
+    "GridRun",
+    "LocalProcessExecutor",
+    "Outcome",
+    "ResultsStore",
+    "Row",
+    "SequentialExecutor",
+    "grid_results",
+    "grids",
+    "load_grid",
+    "mean_ci",
+    "run_grid",
+    "run_key",
+    "summarize",
+    "to_markdown",
+]

@@ -1,52 +1,97 @@
-"""Run a grid's specs one after another in this process."""
+"""The benchmark driver: grid -> run keys -> store lookups -> executor -> store.
+
+The driver process alone writes the store. Complete runs are skipped (unless ``force``);
+runs left ``running`` by a killed driver and ``failed`` runs are run again.
+"""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from pathlib import Path
+from dataclasses import dataclass, field
 
+from rewarddesign.bench.executors import Executor, Outcome
 from rewarddesign.bench.grid import Grid, GridRun
-from rewarddesign.methods.base import Progress
-from rewarddesign.resources import write_atomic
-from rewarddesign.runner import execute, validate
+from rewarddesign.bench.keys import run_key
+from rewarddesign.bench.store import DONE, ResultsStore
+from rewarddesign.runner import validate
 from rewarddesign.runspec import RunResult
 
 
-def _file_name(i: int, run: GridRun) -> str:
-    s = run.spec
-    stem = f"{i:04d}_{s.task}_{run.method_label}_{s.agent}_s{s.seed}"
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", stem) + ".json"
+@dataclass
+class GridProgress:
+    """Counts of a grid in progress (what the live display shows)."""
+
+    total: int
+    skipped: int = 0
+    done: int = 0
+    failed: int = 0
+    submitted: int = 0
+    wall_times: list[float] = field(default_factory=list)
+
+    @property
+    def remaining(self) -> int:
+        """Runs neither finished nor skipped."""
+        return self.total - self.skipped - self.done - self.failed
+
+    def eta(self, workers: int) -> float | None:
+        """Seconds left, from the mean wall time of finished runs; None before the first."""
+        if not self.wall_times:
+            return None
+        mean = sum(self.wall_times) / len(self.wall_times)
+        return mean * self.remaining / max(1, workers)
 
 
 def run_grid(
     grid: Grid,
+    store: ResultsStore,
+    executor: Executor,
     *,
-    device: str = "auto",
-    out_dir: str | Path | None = None,
-    progress: Callable[[int, GridRun], Progress | None] | None = None,
-    on_result: Callable[[int, GridRun, RunResult], None] | None = None,
+    force: bool = False,
+    on_update: Callable[[GridProgress, Outcome | None], None] | None = None,
 ) -> list[tuple[str, RunResult]]:
-    """Validate every run of a grid, then execute them in order.
+    """Run every run of ``grid`` not already complete in ``store``.
+
+    Every spec is validated before any run starts. A run that raises is recorded with its
+    error and traceback, and the grid goes on.
 
     Args:
         grid: The expanded grid.
-        device: Torch device for the agents.
-        out_dir: If given, each result is written there as JSON (atomically).
-        progress: Optional factory of a per-run progress hook.
-        on_result: Called after each run.
+        store: Where results go (and where completed runs are looked up).
+        executor: How runs execute (local processes, in this process, or a cluster).
+        force: Rerun runs that are already complete.
+        on_update: Called with the progress after each finished run (and once at start).
 
     Returns:
-        ``(method label, result)`` for every run, in grid order.
+        ``(method label, result)`` of every complete run of the grid, in grid order.
     """
     for run in grid.runs:  # fail on a bad name before spending any compute
         validate(run.spec)
-    results = []
-    for i, run in enumerate(grid.runs):
-        result = execute(run.spec, device=device, progress=progress(i, run) if progress else None)
-        if out_dir is not None:
-            write_atomic(Path(out_dir) / _file_name(i, run), result.to_json(indent=2))
-        results.append((run.method_label, result))
-        if on_result is not None:
-            on_result(i, run, result)
-    return results
+    keyed: dict[str, GridRun] = {}
+    for run in grid.runs:
+        keyed.setdefault(run_key(run.spec), run)  # identical runs run once
+    status = store.statuses(keyed)
+    todo = [(k, r) for k, r in keyed.items() if force or status.get(k) != DONE]
+    progress = GridProgress(total=len(keyed), skipped=len(keyed) - len(todo))
+    for key, run in todo:
+        store.mark_running(key, grid.name, run.method_label, run.spec)
+    progress.submitted = len(todo)
+    if on_update:
+        on_update(progress, None)
+    for outcome in executor.run([(k, r.spec) for k, r in todo]):
+        if outcome.result is not None:
+            store.record_result(outcome.key, outcome.result)
+            progress.done += 1
+            progress.wall_times.append(outcome.result.wall_time)
+        else:
+            store.record_failure(outcome.key, outcome.error or "", outcome.traceback or "")
+            progress.failed += 1
+        if on_update:
+            on_update(progress, outcome)
+    return grid_results(grid, store)
+
+
+def grid_results(grid: Grid, store: ResultsStore) -> list[tuple[str, RunResult]]:
+    """The complete results of a grid's runs in the store, in grid order."""
+    by_key = {run_key(r.spec): r.method_label for r in grid.runs}
+    found = dict(store.results_by_key(by_key))
+    return [(label, found[k]) for k, label in by_key.items() if k in found]

@@ -1,0 +1,51 @@
+"""Stable run keys: a hash of the fully resolved run, so a store knows what it has done."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import importlib.metadata
+import json
+
+from rewarddesign import agents
+from rewarddesign.runspec import RunSpec
+from rewarddesign.task_registry import task_spec
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("rewarddesign")
+    except importlib.metadata.PackageNotFoundError:
+        return "source"
+
+
+def resolved(spec: RunSpec) -> dict:
+    """Everything a run's outcome depends on, as plain data.
+
+    The run spec, the task spec's content (not its file name), the agent's merged
+    hyperparameters (so an edited agent YAML gives new keys) and the package version.
+    """
+    task = dataclasses.asdict(task_spec(spec.task))
+    task.pop("path")
+    agent = (
+        agents.config(spec.agent, spec.task, spec.agent_preset, **spec.agent_overrides)
+        if spec.agent in agents.ALGORITHMS
+        else None
+    )
+    return {"spec": spec.to_dict(), "task": task, "agent": agent, "rewarddesign": _version()}
+
+
+def run_key(spec: RunSpec) -> str:
+    """A 20-hex-digit key of the fully resolved run.
+
+    Example:
+        >>> from rewarddesign.runspec import RunSpec
+        >>> a = RunSpec(task="classic/Pendulum-v1", method="true", agent="sac", seed=0)
+        >>> run_key(a) == run_key(RunSpec.from_json(a.to_json()))
+        True
+        >>> b = RunSpec(task="classic/Pendulum-v1", method="true", agent="sac", seed=1)
+        >>> run_key(a) == run_key(b)
+        False
+    """
+    text = json.dumps(resolved(spec), sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]

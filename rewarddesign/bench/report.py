@@ -1,0 +1,309 @@
+"""Benchmark reports: per-task and aggregate statistics, plots, markdown, CSV and one
+self-contained HTML file (images embedded).
+
+Per task: mean and IQM of the final true return over seeds with 95% stratified-bootstrap
+CIs (and the success rate where the task defines success). Across tasks, where every
+task declares reference scores: IQM and optimality gap of normalised scores
+``(return - random) / (expert - random)``. Probability of improvement between method
+pairs is computed on final returns per task and averaged over tasks (scale-free).
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt
+import numpy as np
+
+from rewarddesign.bench import stats
+from rewarddesign.errors import SpecError
+from rewarddesign.resources import write_atomic
+from rewarddesign.runspec import RunResult
+from rewarddesign.task_registry import task_spec
+
+
+@dataclass(frozen=True)
+class MethodStats:
+    """One task x method cell."""
+
+    task: str
+    method: str
+    n: int
+    mean: float
+    mean_ci: tuple[float, float]
+    iqm: float
+    iqm_ci: tuple[float, float]
+    success: float | None
+    wall_time: float
+
+
+@dataclass
+class Report:
+    """Everything a report shows; :func:`write_report` renders it."""
+
+    cells: list[MethodStats]
+    aggregate: dict[str, dict[str, tuple[float, float, float]]] = field(default_factory=dict)
+    improvement: dict[str, tuple[float, float, float]] = field(default_factory=dict)
+    figures: dict[str, bytes] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    results: list[tuple[str, RunResult]] = field(default_factory=list)
+
+
+def _group(results: Sequence[tuple[str, RunResult]]) -> dict[str, dict[str, list[RunResult]]]:
+    tasks: dict[str, dict[str, list[RunResult]]] = {}
+    for label, r in results:
+        tasks.setdefault(r.spec.task, {}).setdefault(label, []).append(r)
+    for methods in tasks.values():
+        for rs in methods.values():
+            rs.sort(key=lambda r: r.spec.seed)
+    return tasks
+
+
+def _matrix(tasks, method: str, value) -> np.ndarray | None:
+    """(runs, tasks) of ``value(result)`` for a method present on every task; runs are
+    truncated to the smallest seed count across tasks."""
+    if not all(method in m for m in tasks.values()):
+        return None
+    n = min(len(m[method]) for m in tasks.values())
+    return np.array([[value(m[method][i]) for m in tasks.values()] for i in range(n)])
+
+
+def build_report(
+    results: Sequence[tuple[str, RunResult]],
+    pairs: Sequence[tuple[str, str]] | None = None,
+    reps: int = 2000,
+    seed: int = 0,
+) -> Report:
+    """Compute the statistics and figures of a set of results.
+
+    Args:
+        results: ``(method label, result)`` pairs.
+        pairs: ``(X, Y)`` method pairs for P(X > Y); default: each method against the
+            first one seen.
+        reps: Bootstrap replications.
+        seed: Seed of every bootstrap.
+
+    Raises:
+        SpecError: If there are no results, or a pair names an unknown method.
+    """
+    if not results:
+        raise SpecError("no complete runs to report on; run a grid first (rewarddesign bench).")
+    tasks = _group(results)
+    methods = list(dict.fromkeys(label for label, _ in results))
+    report = Report(cells=[], results=list(results))
+    for task, by_method in tasks.items():
+        scores = {m: np.array([[r.final_return] for r in rs]) for m, rs in by_method.items()}
+        points, cis = stats.interval_estimates(scores, stats.mean_and_iqm, reps, seed)
+        for m, rs in by_method.items():
+            succ = [r.final_success for r in rs if r.final_success is not None]
+            report.cells.append(MethodStats(
+                task=task, method=m, n=len(rs),
+                mean=float(points[m][0]), mean_ci=(float(cis[m][0, 0]), float(cis[m][1, 0])),
+                iqm=float(points[m][1]), iqm_ci=(float(cis[m][0, 1]), float(cis[m][1, 1])),
+                success=float(np.mean(succ)) if succ else None,
+                wall_time=float(np.mean([r.wall_time for r in rs])),
+            ))  # fmt: skip
+
+    refs = {t: task_spec(t).reference for t in tasks}
+    if all(r.random is not None and r.expert is not None for r in refs.values()):
+
+        def normalised(r: RunResult) -> float:
+            ref = refs[r.spec.task]
+            return (r.final_return - ref.random) / (ref.expert - ref.random)
+
+        norm = {m: x for m in methods if (x := _matrix(tasks, m, normalised)) is not None}
+        if norm:
+            points, cis = stats.interval_estimates(norm, stats.iqm_and_gap, reps, seed)
+            report.aggregate = {
+                m: {name: (float(points[m][i]), float(cis[m][0, i]), float(cis[m][1, i]))
+                    for i, name in enumerate(("IQM", "optimality gap"))}
+                for m in norm
+            }  # fmt: skip
+            taus = np.linspace(min(x.min() for x in norm.values()) - 0.05,
+                               max(x.max() for x in norm.values()) + 0.05, 41)  # fmt: skip
+            profiles, profile_cis = stats.performance_profiles(norm, taus, reps, seed)
+            report.figures["performance_profiles.png"] = _profile_figure(
+                taus, profiles, profile_cis
+            )
+    else:
+        missing = sorted(t for t, r in refs.items() if r.random is None or r.expert is None)
+        report.notes.append(f"no normalised aggregate: tasks without reference scores {missing}")
+
+    raw = {m: x for m in methods if (x := _matrix(tasks, m, lambda r: r.final_return)) is not None}
+    if pairs is None:
+        pairs = [(m, methods[0]) for m in methods[1:] if m in raw and methods[0] in raw]
+    for x, y in pairs:
+        if x not in raw or y not in raw:
+            raise SpecError(
+                f"pair {x}:{y} names a method not run on every task; methods: {methods}."
+            )
+    if pairs:
+        points, cis = stats.probability_of_improvement(pairs, raw, reps, seed)
+        report.improvement = {k: (points[k], float(cis[k][0]), float(cis[k][1])) for k in points}
+
+    report.figures["learning_curves.png"] = _curve_figure(tasks, reps, seed)
+    report.figures["interval_estimates.png"] = _interval_figure(report)
+    return report
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _curve_figure(tasks, reps: int, seed: int) -> bytes:
+    fig, axes = plt.subplots(1, len(tasks), figsize=(5 * len(tasks), 3.6), squeeze=False)
+    for ax, (task, by_method) in zip(axes[0], tasks.items(), strict=True):
+        for m, rs in by_method.items():
+            length = min(len(r.curve) for r in rs)
+            steps = np.array([p.step for p in rs[0].curve[:length]])
+            curves = np.array([[[p.mean_return for p in r.curve[:length]]] for r in rs])
+            points, cis = stats.interval_estimates({m: curves}, stats.iqm_per_step, reps, seed)
+            (line,) = ax.plot(steps, points[m], label=m)
+            ax.fill_between(steps, cis[m][0], cis[m][1], alpha=0.2, color=line.get_color())
+        ax.set(title=task, xlabel="env steps", ylabel="true return (IQM, 95% CI)")
+        ax.legend(fontsize=8)
+    return _png(fig)
+
+
+def _interval_figure(report: Report) -> bytes:
+    task_names = list(dict.fromkeys(c.task for c in report.cells))
+    panels = len(task_names) + bool(report.aggregate)
+    fig, axes = plt.subplots(1, panels, figsize=(4.5 * panels, 0.5 + 0.5 * len(report.cells)),
+                             squeeze=False)  # fmt: skip
+    for ax, task in zip(axes[0], task_names, strict=False):
+        cells = [c for c in report.cells if c.task == task]
+        y = np.arange(len(cells))
+        low = [c.iqm - c.iqm_ci[0] for c in cells]
+        high = [c.iqm_ci[1] - c.iqm for c in cells]
+        ax.errorbar([c.iqm for c in cells], y, xerr=[low, high], fmt="o")
+        ax.set(
+            yticks=y,
+            yticklabels=[c.method for c in cells],
+            title=task,
+            xlabel="IQM final true return",
+        )
+    if report.aggregate:
+        ax = axes[0][-1]
+        names = list(report.aggregate)
+        vals = [report.aggregate[m]["IQM"] for m in names]
+        y = np.arange(len(names))
+        ax.errorbar([v[0] for v in vals], y, fmt="o",
+                    xerr=[[v[0] - v[1] for v in vals], [v[2] - v[0] for v in vals]])  # fmt: skip
+        ax.set(yticks=y, yticklabels=names, title="all tasks", xlabel="IQM normalised score")
+    return _png(fig)
+
+
+def _profile_figure(taus, profiles, cis) -> bytes:
+    fig, ax = plt.subplots(figsize=(5, 3.6))
+    for m, prof in profiles.items():
+        (line,) = ax.plot(taus, prof, label=m)
+        ax.fill_between(taus, cis[m][0], cis[m][1], alpha=0.2, color=line.get_color())
+    ax.set(xlabel="normalised score tau", ylabel="fraction of runs with score > tau",
+           title="performance profiles")  # fmt: skip
+    ax.legend(fontsize=8)
+    return _png(fig)
+
+
+def to_markdown(report: Report) -> str:
+    """The per-task table (and the aggregate and P(improvement), if any) as markdown."""
+    lines = [
+        "| task | method | seeds | mean final true return [95% CI] | IQM [95% CI] | success "
+        "| wall s/run |",
+        "|---|---|---:|---|---|---:|---:|",
+    ]
+    for c in report.cells:
+        succ = "-" if c.success is None else f"{c.success:.0%}"
+        lines.append(
+            f"| {c.task} | {c.method} | {c.n} "
+            f"| {c.mean:.1f} [{c.mean_ci[0]:.1f}, {c.mean_ci[1]:.1f}] "
+            f"| {c.iqm:.1f} [{c.iqm_ci[0]:.1f}, {c.iqm_ci[1]:.1f}] | {succ} | {c.wall_time:.1f} |"
+        )
+    if report.aggregate:
+        lines += [
+            "",
+            "| method | IQM normalised [95% CI] | optimality gap [95% CI] |",
+            "|---|---|---|",
+        ]
+        for m, a in report.aggregate.items():
+            (i, il, ih), (g, gl, gh) = a["IQM"], a["optimality gap"]
+            lines.append(f"| {m} | {i:.3f} [{il:.3f}, {ih:.3f}] | {g:.3f} [{gl:.3f}, {gh:.3f}] |")
+    if report.improvement:
+        lines += ["", "| pair | P(X > Y) [95% CI] |", "|---|---|"]
+        lines += [
+            f"| {k} | {p:.2f} [{lo:.2f}, {hi:.2f}] |"
+            for k, (p, lo, hi) in report.improvement.items()
+        ]
+    lines += [f"\n{n}" for n in report.notes]
+    return "\n".join(lines) + "\n"
+
+
+def to_html(report: Report, title: str) -> str:
+    """One self-contained HTML page: the tables and every figure embedded as PNG data."""
+    md_tables = to_markdown(report).split("\n\n")
+    body = "".join(_md_table_html(t) for t in md_tables if t.startswith("|"))
+    notes = "".join(f"<p>{html.escape(n)}</p>" for n in report.notes)
+    images = "".join(
+        f'<figure><img alt="{html.escape(name)}" src="data:image/png;base64,'
+        f'{base64.b64encode(png).decode()}"><figcaption>{html.escape(name)}</figcaption></figure>'
+        for name, png in report.figures.items()
+    )
+    return (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}"
+        "td,th{border:1px solid #ccc;padding:4px 8px}img{max-width:100%}</style></head>"
+        f"<body><h1>{html.escape(title)}</h1>{body}{notes}{images}</body></html>\n"
+    )
+
+
+def _md_table_html(table: str) -> str:
+    rows = [r.strip().strip("|").split("|") for r in table.strip().splitlines()]
+    head, body = rows[0], rows[2:]
+    th = "".join(f"<th>{html.escape(c.strip())}</th>" for c in head)
+    trs = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c.strip())}</td>" for c in r) + "</tr>" for r in body
+    )
+    return f"<table><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>"
+
+
+def write_report(
+    report: Report, out_dir: str | Path, title: str = "rewarddesign report"
+) -> dict[str, Path]:
+    """Write ``report.md``, ``scores.csv``, ``report.html`` and the PNG figures.
+
+    Returns:
+        Name -> path of every file written.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name, png in report.figures.items():
+        paths[name] = out / name
+        tmp = out / f".{name}.tmp"
+        tmp.write_bytes(png)
+        tmp.replace(paths[name])
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["task", "method", "agent", "seed", "budget", "final_return", "final_success",
+                     "env_steps", "labels_used", "wall_time", "device"])  # fmt: skip
+    for label, r in report.results:
+        success = "" if r.final_success is None else r.final_success
+        writer.writerow([r.spec.task, label, r.spec.agent, r.spec.seed, r.spec.budget,
+                         f"{r.final_return:.4f}", success, r.env_steps, r.labels_used,
+                         f"{r.wall_time:.2f}", r.device])  # fmt: skip
+    for name, text in (("report.md", to_markdown(report)), ("scores.csv", buf.getvalue()),
+                       ("report.html", to_html(report, title))):  # fmt: skip
+        paths[name] = out / name
+        write_atomic(paths[name], text)
+    return paths

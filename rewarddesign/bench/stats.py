@@ -1,0 +1,88 @@
+"""Statistics of benchmark results (rliable): IQM, stratified-bootstrap CIs, optimality
+gap, probability of improvement, performance profiles.
+
+Score arrays follow rliable's layout: ``(runs, tasks)`` for final scores and ``(runs,
+tasks, steps)`` for curves. Every bootstrap takes an explicit seed. rliable's stratified
+bootstrap draws its resamples from numpy's *global* generator (and arch's from the
+``random_state`` it is given), so each call here seeds both; a report is then
+reproducible number for number.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+from rliable import library as rly
+from rliable import metrics
+
+CONFIDENCE = 0.95
+
+
+def iqm(scores: np.ndarray) -> float:
+    """Interquartile mean over all entries: the mean of the middle 50% (25% trimmed each side)."""
+    return float(metrics.aggregate_iqm(np.asarray(scores, dtype=np.float64)))
+
+
+def seeded(seed: int) -> np.random.RandomState:
+    """Seed numpy's global generator (rliable's resampling) and return a RandomState."""
+    np.random.seed(seed)
+    return np.random.RandomState(seed)
+
+
+def interval_estimates(
+    score_dict: dict[str, np.ndarray], func, reps: int, seed: int
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Point estimates and 95% stratified-bootstrap CIs (rliable, percentile method)."""
+    with _quiet():
+        return rly.get_interval_estimates(
+            score_dict, func, reps=reps, confidence_interval_size=CONFIDENCE,
+            random_state=seeded(seed),
+        )  # fmt: skip
+
+
+def mean_and_iqm(scores: np.ndarray) -> np.ndarray:
+    """``[mean, IQM]`` of a score array (a func for :func:`interval_estimates`)."""
+    return np.array([metrics.aggregate_mean(scores), metrics.aggregate_iqm(scores)])
+
+
+def iqm_and_gap(scores: np.ndarray) -> np.ndarray:
+    """``[IQM, optimality gap]`` of normalised scores."""
+    return np.array([metrics.aggregate_iqm(scores), metrics.aggregate_optimality_gap(scores)])
+
+
+def iqm_per_step(scores: np.ndarray) -> np.ndarray:
+    """IQM at each step of ``(runs, tasks, steps)`` scores."""
+    return np.array([metrics.aggregate_iqm(scores[..., t]) for t in range(scores.shape[-1])])
+
+
+def probability_of_improvement(
+    pairs: Sequence[tuple[str, str]], score_dict: dict[str, np.ndarray], reps: int, seed: int
+) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """P(X > Y) for each ``(X, Y)`` pair, with 95% CIs ``[low, high]``; keys are ``"X vs Y"``."""
+    pair_scores = {f"{x} vs {y}": (score_dict[x], score_dict[y]) for x, y in pairs}
+    with _quiet():
+        points, cis = rly.get_interval_estimates(
+            pair_scores, metrics.probability_of_improvement, reps=reps,
+            confidence_interval_size=CONFIDENCE, random_state=seeded(seed),
+        )  # fmt: skip
+    return {k: float(v) for k, v in points.items()}, {k: np.ravel(v) for k, v in cis.items()}
+
+
+def performance_profiles(
+    score_dict: dict[str, np.ndarray], taus: np.ndarray, reps: int, seed: int
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Score distributions (fraction of runs above tau) with 95% CIs."""
+    seeded(seed)  # rliable's profile bootstrap takes no random_state
+    with _quiet():
+        return rly.create_performance_profile(score_dict, taus, reps=reps)
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    # arch warns that rliable still passes `random_state`; that is rliable's to change.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        yield

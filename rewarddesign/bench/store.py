@@ -1,0 +1,204 @@
+"""The results store: one SQLite file, written by the driver process alone.
+
+Tables:
+
+* ``runs``: one row per run key (grid, method label, spec JSON, status, RunResult JSON,
+  final return and success, error and traceback, start/finish times, wall time, versions,
+  device, attempts). Status is ``running`` while a run is in flight, then ``done`` or
+  ``failed``.
+* ``series``: ``(run key, series name, step, value)``; the evaluation curve is stored as
+  the series ``true_return`` next to the method's own series.
+
+Every state change is one transaction, so a killed driver leaves the file consistent and
+loses at most the runs that were in flight (they are still ``running`` and rerun next
+time).
+
+Example:
+    >>> import tempfile, os
+    >>> store = ResultsStore(os.path.join(tempfile.mkdtemp(), "results.sqlite"))
+    >>> store.integrity_check()
+    'ok'
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from rewarddesign.errors import SpecError
+from rewarddesign.runspec import RunResult, RunSpec
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    key TEXT PRIMARY KEY,
+    grid TEXT NOT NULL,
+    method_label TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('running', 'done', 'failed')),
+    result TEXT,
+    final_return REAL,
+    final_success REAL,
+    error TEXT,
+    traceback TEXT,
+    started REAL,
+    finished REAL,
+    wall_time REAL,
+    versions TEXT,
+    device TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS series (
+    run_key TEXT NOT NULL REFERENCES runs(key) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    value REAL,
+    PRIMARY KEY (run_key, name, step)
+);
+CREATE INDEX IF NOT EXISTS runs_by_grid ON runs (grid, status);
+"""
+
+DONE, RUNNING, FAILED = "done", "running", "failed"
+
+
+class ResultsStore:
+    """SQLite store of benchmark runs (see the module docstring for the tables).
+
+    Args:
+        path: The database file; its folder must exist. Created if missing.
+
+    Raises:
+        SpecError: If the folder is missing or the file is not a usable SQLite database.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if not self.path.parent.is_dir():
+            raise SpecError(
+                f"store folder {str(self.path.parent)!r} does not exist; create it or pass "
+                "--store with a path in an existing folder."
+            )
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None)
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = FULL")
+            check = self.integrity_check()
+            if check != "ok":
+                raise sqlite3.DatabaseError(check)
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise SpecError(
+                f"results store {str(self.path)!r} is not a usable SQLite database ({exc}); "
+                "move it aside or pass --store with another path."
+            ) from exc
+
+    def integrity_check(self) -> str:
+        """SQLite's ``PRAGMA integrity_check``: ``'ok'`` for a sound file."""
+        return self._db.execute("PRAGMA integrity_check").fetchone()[0]
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
+
+    def statuses(self, keys: Iterable[str]) -> dict[str, str]:
+        """Status of each known key (keys never run are absent)."""
+        keys = list(keys)
+        found: dict[str, str] = {}
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            rows = self._db.execute(
+                f"SELECT key, status FROM runs WHERE key IN ({','.join('?' * len(chunk))})", chunk
+            )
+            found.update(dict(rows.fetchall()))
+        return found
+
+    def mark_running(self, key: str, grid: str, label: str, spec: RunSpec) -> None:
+        """Record that a run started (a new row, or a rerun of an old one)."""
+        with self._transaction():
+            self._db.execute(
+                """INSERT INTO runs (key, grid, method_label, spec, status, started, attempts)
+                   VALUES (?, ?, ?, ?, 'running', ?, 1)
+                   ON CONFLICT(key) DO UPDATE SET status = 'running', started = excluded.started,
+                     grid = excluded.grid, method_label = excluded.method_label,
+                     result = NULL, error = NULL, traceback = NULL, finished = NULL,
+                     attempts = attempts + 1""",
+                (key, grid, label, spec.to_json(), time.time()),
+            )
+
+    def record_result(self, key: str, result: RunResult) -> None:
+        """Store a finished run and its series in one transaction."""
+        rows = [(key, "true_return", p.step, p.mean_return) for p in result.curve]
+        rows += [(key, name, s, v) for name, pts in result.series.items() for s, v in pts]
+        with self._transaction():
+            self._db.execute(
+                """UPDATE runs SET status = 'done', result = ?, final_return = ?,
+                     final_success = ?, finished = ?, wall_time = ?, versions = ?, device = ?
+                   WHERE key = ?""",
+                (result.to_json(), result.final_return, result.final_success, time.time(),
+                 result.wall_time, json.dumps(result.versions), result.device, key),
+            )  # fmt: skip
+            self._db.execute("DELETE FROM series WHERE run_key = ?", (key,))
+            self._db.executemany("INSERT INTO series VALUES (?, ?, ?, ?)", rows)
+
+    def record_failure(self, key: str, error: str, traceback: str) -> None:
+        """Store the error and traceback of a run that raised."""
+        with self._transaction():
+            self._db.execute(
+                "UPDATE runs SET status = 'failed', error = ?, traceback = ?, finished = ? "
+                "WHERE key = ?",
+                (error, traceback, time.time(), key),
+            )
+
+    def results(self, grid: str | None = None) -> list[tuple[str, RunResult]]:
+        """``(method label, result)`` of every finished run, optionally of one grid."""
+        query = "SELECT method_label, result FROM runs WHERE status = 'done'"
+        args: tuple = ()
+        if grid is not None:
+            query += " AND grid = ?"
+            args = (grid,)
+        rows = self._db.execute(query + " ORDER BY rowid", args).fetchall()
+        return [(label, RunResult.from_json(text)) for label, text in rows]
+
+    def results_by_key(self, keys: Iterable[str]) -> list[tuple[str, RunResult]]:
+        """``(key, result)`` of the finished runs among ``keys``."""
+        keys = list(keys)
+        found = []
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            rows = self._db.execute(
+                f"SELECT key, result FROM runs WHERE status = 'done' "
+                f"AND key IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            found += [(k, RunResult.from_json(text)) for k, text in rows.fetchall()]
+        return found
+
+    def failures(self, grid: str | None = None) -> list[tuple[str, str, str]]:
+        """``(key, error, traceback)`` of every failed run, optionally of one grid."""
+        query = "SELECT key, error, traceback FROM runs WHERE status = 'failed'"
+        if grid is not None:
+            return self._db.execute(query + " AND grid = ?", (grid,)).fetchall()
+        return self._db.execute(query).fetchall()
+
+    def grids(self) -> list[str]:
+        """Names of the grids with runs in the store."""
+        return [g for (g,) in self._db.execute("SELECT DISTINCT grid FROM runs ORDER BY grid")]
+
+    def _transaction(self):
+        return _Transaction(self._db)
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (or ``ROLLBACK`` on an exception)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")

@@ -1,0 +1,89 @@
+"""Benchmark statistics: IQM by hand; CIs and P(improvement) equal rliable's own calls."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from rliable import library as rly
+from rliable import metrics
+
+from rewarddesign.bench import stats
+from rewarddesign.bench.report import build_report, to_markdown, write_report
+from rewarddesign.errors import SpecError
+from rewarddesign.runspec import EvalPoint, RunResult, RunSpec
+
+
+def test_iqm_on_an_asymmetric_table_by_hand():
+    scores = np.array([[1.0, 10.0], [2.0, 20.0], [3.0, 30.0], [100.0, 1000.0]])
+    # 8 values sorted: 1 2 3 10 20 30 100 1000; drop 2 lowest and 2 highest: 3 10 20 30
+    assert stats.iqm(scores) == pytest.approx((3 + 10 + 20 + 30) / 4)
+
+
+def test_interval_estimates_equal_rliable_with_the_same_seed():
+    rng = np.random.default_rng(0)
+    scores = {"a": rng.normal(size=(5, 3)), "b": rng.normal(1.0, size=(5, 3))}
+    points, cis = stats.interval_estimates(scores, stats.iqm_and_gap, reps=500, seed=7)
+    func = lambda x: np.array([metrics.aggregate_iqm(x), metrics.aggregate_optimality_gap(x)])  # noqa: E731
+    np.random.seed(7)  # rliable resamples from numpy's global generator
+    ref_points, ref_cis = rly.get_interval_estimates(
+        scores, func, reps=500, random_state=np.random.RandomState(7)
+    )
+    for k in scores:
+        np.testing.assert_allclose(points[k], ref_points[k])
+        np.testing.assert_allclose(cis[k], ref_cis[k])
+
+
+def test_probability_of_improvement_equals_rliable():
+    rng = np.random.default_rng(1)
+    scores = {"x": rng.normal(1.0, size=(6, 2)), "y": rng.normal(size=(6, 2))}
+    points, cis = stats.probability_of_improvement([("x", "y")], scores, reps=300, seed=3)
+    np.random.seed(3)
+    ref_points, ref_cis = rly.get_interval_estimates(
+        {"x vs y": (scores["x"], scores["y"])}, metrics.probability_of_improvement,
+        reps=300, random_state=np.random.RandomState(3),
+    )  # fmt: skip
+    assert points["x vs y"] == pytest.approx(float(ref_points["x vs y"]))
+    np.testing.assert_allclose(cis["x vs y"], np.ravel(ref_cis["x vs y"]))
+    assert points["x vs y"] == pytest.approx(
+        metrics.probability_of_improvement(scores["x"], scores["y"])
+    )
+
+
+def _result(task: str, method: str, seed: int, final: float) -> RunResult:
+    spec = RunSpec(task=task, method=method, agent="sac", seed=seed, budget=100)
+    curve = [EvalPoint(50, final - 100.0, [final - 100.0]), EvalPoint(100, final, [final])]
+    return RunResult(spec=spec, curve=curve, final_return=final, wall_time=1.0)
+
+
+def synthetic_results():
+    out = []
+    for task, base in (("classic/Pendulum-v1", -800.0), ("classic/CartPole-v1", 100.0)):
+        for seed in range(4):
+            out.append(("true", _result(task, "true", seed, base + 10.0 * seed)))
+            out.append(("blend", _result(task, "blend", seed, base + 200.0 + 10.0 * seed)))
+    return out
+
+
+def test_report_tables_aggregate_and_files(tmp_path):
+    report = build_report(synthetic_results(), reps=200, seed=0)
+    cell = next(c for c in report.cells if c.task == "classic/CartPole-v1" and c.method == "true")
+    assert cell.n == 4 and cell.mean == pytest.approx(115.0)
+    assert cell.iqm == pytest.approx(115.0)  # seeds give 100, 110, 120, 130: IQM of 110, 120
+    assert cell.mean_ci[0] <= 115.0 <= cell.mean_ci[1]
+    assert set(report.aggregate) == {"true", "blend"}
+    assert report.improvement["blend vs true"][0] == pytest.approx(1.0)
+    text = to_markdown(report)
+    assert "| classic/Pendulum-v1 | blend | 4 |" in text and "optimality gap" in text
+    paths = write_report(report, tmp_path, "test report")
+    assert {"report.md", "scores.csv", "report.html", "learning_curves.png",
+            "interval_estimates.png", "performance_profiles.png"} <= set(paths)  # fmt: skip
+    assert all(paths[n].read_bytes().startswith(b"\x89PNG") for n in paths if n.endswith(".png"))
+    csv_lines = paths["scores.csv"].read_text().splitlines()
+    assert len(csv_lines) == 17 and csv_lines[0].startswith("task,method,agent,seed")
+
+
+def test_report_bad_input():
+    with pytest.raises(SpecError, match="no complete runs"):
+        build_report([])
+    with pytest.raises(SpecError, match="pair blend:nope"):
+        build_report(synthetic_results(), pairs=[("blend", "nope")], reps=50)
