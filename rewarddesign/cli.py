@@ -240,14 +240,25 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--out", default=None, help="run folder (default: runs/<task>_<...>)")
     tr.set_defaults(func=cmd_train)
 
-    b = sub.add_parser("bench", help="run a benchmark grid and print its table")
+    b = sub.add_parser("bench", help="run a benchmark grid into a results store, print its table")
     b.add_argument(
         "grid",
         nargs="?",
         default="quick",
         help="packaged grid name (e.g. quick) or a grid YAML path (default: quick)",
     )
-    b.add_argument("--out", default=None, help="folder for per-run JSON results and table.md")
+    b.add_argument(
+        "--store",
+        default=DEFAULT_STORE,
+        help=f"SQLite results store; complete runs are skipped (default: {DEFAULT_STORE})",
+    )
+    b.add_argument("--force", action="store_true", help="rerun runs already complete in the store")
+    b.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes (default: available cores; 1 runs in this process)",
+    )
     b.add_argument("--device", default="auto", help="auto (cuda if available), cpu or cuda")
     b.set_defaults(func=cmd_bench)
 

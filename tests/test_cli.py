@@ -52,24 +52,34 @@ def test_train_saves_model_and_result(tmp_path, capsys):
     assert (out / "model" / "policy.pt").is_file()
 
 
-def test_bench_runs_a_two_run_grid(tmp_path, write_yaml, capsys):
-    grid = write_yaml({
-        "name": "two",
-        "seeds": [0, 1],
-        "budget": 256,
-        "agent": "ppo",
-        "agent_preset": "fast",
-        "agent_overrides": {"n_steps": 64},
-        "eval": {"every": 128, "episodes": 1},
-        "tasks": ["classic/CartPole-v1"],
-        "methods": ["true"],
-    }, "two.yaml")  # fmt: skip
-    assert main(["bench", grid, "--out", str(tmp_path / "out")]) == 0
+TWO_RUN_GRID = {
+    "name": "two",
+    "seeds": [0, 1],
+    "budget": 256,
+    "agent": "ppo",
+    "agent_preset": "fast",
+    "agent_overrides": {"n_steps": 32},
+    "eval": {"every": 128, "episodes": 1},
+    "tasks": ["classic/CartPole-v1"],
+    "methods": ["true"],
+}
+
+
+def test_bench_runs_a_two_run_grid_into_a_store_and_skips_it_next_time(
+    tmp_path, write_yaml, capsys
+):
+    grid = write_yaml(TWO_RUN_GRID, "two.yaml")
+    store = str(tmp_path / "results.sqlite")
+    assert main(["bench", grid, "--store", store, "--workers", "1"]) == 0
     out = capsys.readouterr().out
-    assert "classic/CartPole-v1" in out and "95% CI" in out
-    table = (tmp_path / "out" / "table.md").read_text()
-    assert "| classic/CartPole-v1 | true | 2 |" in table
-    assert len(list((tmp_path / "out").glob("*.json"))) == 2
+    assert "classic/CartPole-v1" in out and "95% CI" in out and "2 complete runs" in out
+    assert main(["bench", grid, "--store", store, "--workers", "1"]) == 0
+    assert "skipped 2" in capsys.readouterr().out
+    assert (
+        main(["report", store, "--grid", grid, "--out", str(tmp_path / "rep"), "--reps", "100"])
+        == 0
+    )
+    assert "| classic/CartPole-v1 | true | 2 |" in (tmp_path / "rep" / "report.md").read_text()
 
 
 def test_quick_grid_expands_to_valid_runs():

@@ -1,0 +1,151 @@
+"""Results store and driver: resumable after kill -9, failures recorded, bad input early."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+from rewarddesign.bench import (
+    LocalProcessExecutor,
+    ResultsStore,
+    SequentialExecutor,
+    load_grid,
+    run_grid,
+    run_key,
+)  # fmt: skip
+from rewarddesign.errors import SpecError, UnknownNameError
+
+SHORT_RUN = {
+    "budget": 256,
+    "agent": "ppo",
+    "agent_preset": "fast",
+    "agent_overrides": {"n_steps": 32},
+    "eval": {"every": 256, "episodes": 1},
+    "tasks": ["classic/CartPole-v1"],
+}
+
+
+def grid_file(write_yaml, **changes):
+    return write_yaml({"name": "g", "seeds": [0, 1], "methods": ["true"], **SHORT_RUN, **changes})
+
+
+def test_failed_run_is_recorded_and_the_grid_goes_on(tmp_path, write_yaml, monkeypatch):
+    grid = load_grid(grid_file(write_yaml, seeds=[0, 1, 2]))
+    store = ResultsStore(tmp_path / "s.sqlite")
+    bad_key = run_key(grid.runs[1].spec)
+
+    import rewarddesign.bench.executors as executors
+
+    real = executors.run_spec_json
+
+    def flaky(key, spec_json, device):
+        if key == bad_key:
+            return real(key, spec_json.replace('"budget": 256', '"budget": -1'), device)
+        return real(key, spec_json, device)
+
+    monkeypatch.setattr(executors, "run_spec_json", flaky)
+    results = run_grid(grid, store, SequentialExecutor("cpu"))
+    assert len(results) == 2
+    ((key, error, tb),) = store.failures("g")
+    assert key == bad_key and "budget must be an integer" in error and "Traceback" in tb
+    monkeypatch.setattr(executors, "run_spec_json", real)
+    assert len(run_grid(grid, store, SequentialExecutor("cpu"))) == 3  # the failed run reruns
+
+
+def test_force_reruns_complete_runs(tmp_path, write_yaml):
+    grid = load_grid(grid_file(write_yaml, seeds=[0]))
+    store = ResultsStore(tmp_path / "s.sqlite")
+    run_grid(grid, store, SequentialExecutor("cpu"))
+    run_grid(grid, store, SequentialExecutor("cpu"), force=True)
+    attempts = store._db.execute("SELECT attempts FROM runs").fetchall()
+    assert attempts == [(2,)]
+
+
+def test_process_pool_gives_the_same_results_as_in_process(tmp_path, write_yaml):
+    grid = load_grid(grid_file(write_yaml))
+    a = run_grid(grid, ResultsStore(tmp_path / "a.sqlite"), SequentialExecutor("cpu"))
+    b = run_grid(grid, ResultsStore(tmp_path / "b.sqlite"), LocalProcessExecutor(2, "cpu"))
+    assert [r.curve for _, r in a] == [r.curve for _, r in b]
+
+
+def test_resume_after_kill_9_completes_every_run_exactly_once(tmp_path, write_yaml):
+    grid_path = grid_file(write_yaml, seeds=[0, 1, 2, 3, 4, 5])
+    store_path = tmp_path / "resume.sqlite"
+    cmd = [sys.executable, "-m", "rewarddesign.cli", "bench", grid_path, "--store",
+           str(store_path), "--workers", "2", "--device", "cpu"]  # fmt: skip
+    driver = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)  # fmt: skip
+    done_before: dict[str, str] = {}
+    deadline = time.time() + 240
+    while time.time() < deadline and not done_before:
+        time.sleep(0.5)
+        if store_path.exists():
+            try:
+                with sqlite3.connect(store_path) as db:
+                    rows = db.execute("SELECT key, result FROM runs WHERE status='done'").fetchall()
+            except sqlite3.OperationalError:
+                continue  # tables not created yet
+            done_before = dict(rows)
+    assert done_before, "no run finished before the deadline"
+    os.kill(driver.pid, signal.SIGKILL)  # the driver only; its workers are orphaned
+    driver.wait()
+    time.sleep(1)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(driver.pid, signal.SIGKILL)  # tidy up orphaned workers
+
+    with sqlite3.connect(store_path) as db:
+        statuses = dict(db.execute("SELECT key, status FROM runs").fetchall())
+    assert len(done_before) < 6, "the kill came too late to test a resume"
+    assert set(statuses.values()) <= {"done", "running"}
+
+    subprocess.run(cmd, check=True, capture_output=True, timeout=300)
+    store = ResultsStore(store_path)
+    assert store.integrity_check() == "ok"
+    rows = store._db.execute("SELECT key, status, attempts, result FROM runs").fetchall()
+    grid = load_grid(grid_path)
+    assert sorted(k for k, *_ in rows) == sorted(run_key(r.spec) for r in grid.runs)
+    assert all(status == "done" for _, status, _, _ in rows)
+    for key, _, attempts, result in rows:
+        if key in done_before:
+            assert attempts == 1 and result == done_before[key]  # finished results untouched
+
+
+def test_bad_store_paths_fail_before_any_run(tmp_path, write_yaml):
+    with pytest.raises(SpecError, match="does not exist; create it"):
+        ResultsStore(tmp_path / "missing" / "s.sqlite")
+    corrupt = tmp_path / "corrupt.sqlite"
+    corrupt.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(SpecError, match="not a usable SQLite database"):
+        ResultsStore(corrupt)
+
+
+@pytest.mark.parametrize(
+    ("changes", "error", "message"),
+    [
+        ({"tasks": ["classic/Nope-v0"]}, UnknownNameError, "unknown task 'classic/Nope-v0'"),
+        ({"methods": ["magic"]}, UnknownNameError, "unknown method 'magic'"),
+        ({"agent": "dqn"}, UnknownNameError, "unknown agent for method 'true' 'dqn'"),
+        (
+            {"methods": [{"method": "true", "params": {"gain": 2}}]},
+            UnknownNameError,
+            "parameter of method 'true'",
+        ),
+    ],
+)
+def test_bad_grid_fails_before_any_run(tmp_path, write_yaml, changes, error, message):
+    store = ResultsStore(tmp_path / "s.sqlite")
+    with pytest.raises(error, match=message):
+        run_grid(load_grid(grid_file(write_yaml, **changes)), store, SequentialExecutor("cpu"))
+    assert store._db.execute("SELECT COUNT(*) FROM runs").fetchone() == (0,)
+
+
+def test_zero_seeds_is_rejected(write_yaml):
+    with pytest.raises(SpecError, match="seeds"):
+        load_grid(grid_file(write_yaml, seeds=[]))
