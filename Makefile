@@ -19,8 +19,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The quick grid into a resumable store (a second `make demo` skips finished runs),
+# then its report: tables, plots and runs/demo-report/report.html.
 demo: install
-	$(BIN)/rewarddesign bench quick
+	mkdir -p runs
+	$(BIN)/rewarddesign bench quick --store runs/demo.sqlite
+	$(BIN)/rewarddesign report runs/demo.sqlite --grid quick --out runs/demo-report
 
 test: install
 	$(BIN)/python -m pytest -q

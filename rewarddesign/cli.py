@@ -125,7 +125,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         summarize,
     )  # fmt: skip
 
-    grid = load_grid(args.grid)
+    grid = load_grid(args.grid, args.preset)
     if args.workers is not None and args.workers < 1:
         raise ParameterError(f"--workers must be at least 1, got {args.workers}.")
     store_path = Path(args.store)
@@ -185,7 +185,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise SpecError(f"results store {args.store!r} does not exist; run `rewarddesign bench`.")
     store = ResultsStore(args.store)
     if args.grid is not None:
-        grid = load_grid(args.grid)
+        grid = load_grid(args.grid, args.preset)
         results, title = grid_results(grid, store), f"{grid.name} report"
     else:
         results, title = store.results(), f"{Path(args.store).name} report"
@@ -253,6 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"SQLite results store; complete runs are skipped (default: {DEFAULT_STORE})",
     )
     b.add_argument("--force", action="store_true", help="rerun runs already complete in the store")
+    b.add_argument("--preset", default=None, help="a named preset of the grid (its `presets`)")
     b.add_argument(
         "--workers",
         type=int,
@@ -265,6 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("report", help="statistics, plots and an HTML report from a results store")
     r.add_argument("store", help="SQLite results store written by `rewarddesign bench`")
     r.add_argument("--grid", default=None, help="report only this grid's runs (name or path)")
+    r.add_argument("--preset", default=None, help="the grid preset the runs used")
     r.add_argument("--out", default=None, help="output folder (default: STORE-report next to it)")
     r.add_argument(
         "--pair",

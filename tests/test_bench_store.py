@@ -149,3 +149,37 @@ def test_bad_grid_fails_before_any_run(tmp_path, write_yaml, changes, error, mes
 def test_zero_seeds_is_rejected(write_yaml):
     with pytest.raises(SpecError, match="seeds"):
         load_grid(grid_file(write_yaml, seeds=[]))
+
+
+def test_ctrl_c_stops_the_grid_cleanly(tmp_path, write_yaml):
+    grid_path = grid_file(write_yaml, seeds=4, budget=4096, agent_overrides={})
+    store_path = tmp_path / "interrupted.sqlite"
+    cmd = [sys.executable, "-m", "rewarddesign.cli", "bench", grid_path, "--store",
+           str(store_path), "--workers", "2", "--device", "cpu"]  # fmt: skip
+    # A terminal's Ctrl-C: SIGINT to the whole process group (default disposition, even
+    # if this test itself runs with SIGINT ignored).
+    driver = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
+    deadline = time.time() + 120
+    while time.time() < deadline and not store_path.exists():
+        time.sleep(0.2)
+    time.sleep(3)  # workers started and running
+    os.killpg(driver.pid, signal.SIGINT)
+    out, _ = driver.communicate(timeout=60)
+    assert driver.returncode == 130 and "interrupted" in out
+    deadline = time.time() + 10
+    while time.time() < deadline:  # no worker outlives the driver for long
+        try:
+            os.killpg(driver.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        os.killpg(driver.pid, signal.SIGKILL)
+        pytest.fail("worker processes outlived the interrupted driver")
+    store = ResultsStore(store_path)
+    assert store.integrity_check() == "ok"
+    statuses = {s for (s,) in store._db.execute("SELECT status FROM runs")}
+    assert statuses <= {"running", "done"}  # unfinished runs rerun next time

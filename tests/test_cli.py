@@ -144,6 +144,31 @@ def test_malformed_grids_are_rejected(write_yaml, doc, error, message):
         load_grid(write_yaml(doc))
 
 
+def test_grid_cells_and_presets(write_yaml):
+    doc = {
+        "seeds": [0, 1], "budget": 100, "agent": "sac",
+        "tasks": ["classic/Pendulum-v1", "classic/MountainCarContinuous-v0"],
+        "methods": ["true", {"method": "blend", "label": "b"}],
+        "cells": [{"task": "classic/Pendulum-v1", "method": "b", "budget": 300}],
+        "presets": {"smoke": {"seeds": 1, "budget": 50}},
+    }  # fmt: skip
+    grid = load_grid(write_yaml(doc))
+    budgets = {(r.spec.task, r.method_label): r.spec.budget for r in grid.runs}
+    assert budgets[("classic/Pendulum-v1", "b")] == 300
+    assert budgets[("classic/Pendulum-v1", "true")] == 100
+    assert budgets[("classic/MountainCarContinuous-v0", "b")] == 100
+    smoke = load_grid(write_yaml(doc), preset="smoke")
+    assert len(smoke.runs) == 4 and smoke.runs[0].spec.budget == 50
+    assert smoke.runs[1].spec.budget == 300  # the cell still wins
+    with pytest.raises(
+        UnknownNameError, match=r"unknown preset of grid .* .huge.; valid choices: smoke"
+    ):
+        load_grid(write_yaml(doc), preset="huge")
+    bad_cell = doc | {"cells": [{"task": "classic/Pendulum-v1", "method": "zzz"}]}
+    with pytest.raises(SpecError, match="matches no task x method"):
+        load_grid(write_yaml(bad_cell))
+
+
 def test_task_eval_refines_grid_eval(write_yaml):
     grid = load_grid(write_yaml({
         "budget": 100, "eval": {"every": 10, "episodes": 3},

@@ -8,7 +8,7 @@ from rewarddesign.bench.grid import Grid, GridRun, grids, load_grid
 from rewarddesign.bench.keys import run_key
 from rewarddesign.bench.run import GridProgress, grid_results, run_grid
 from rewarddesign.bench.store import ResultsStore
-from rewarddesign.bench.table import Row, mean_ci, summarize, to_markdown
+from rewarddesign.bench.table import Row, mean_ci, summarize
 
 __all__ = [
     "Grid",
@@ -26,5 +26,4 @@ __all__ = [
     "run_grid",
     "run_key",
     "summarize",
-    "to_markdown",
 ]

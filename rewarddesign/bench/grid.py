@@ -18,7 +18,14 @@ Schema (every key but ``tasks`` and ``methods`` optional; unknown keys are error
       - {method: blend, label: blend-ctrl, params: {weights: {theta_sq: -1.0}}}
 
 A method entry may also override ``agent``, ``agent_preset``, ``agent_overrides`` and
-``budget`` (a method entry wins over a task entry). Packaged grids live in
+``budget`` (a method entry wins over a task entry). Two more optional keys::
+
+    cells:                       # per-cell overrides, matched by task and method label
+      - {task: classic/Pendulum-v1, method: blend-ctrl, budget: 12000}
+    presets:                     # named variants of the grid's top-level keys
+      smoke: {seeds: 1, budget: 600}   # rewarddesign bench GRID --preset smoke
+
+A cell wins over its method and task entries. Packaged grids live in
 ``benchmarks/grids/`` and are addressed by name; any other file by its path.
 """
 
@@ -29,11 +36,11 @@ from pathlib import Path
 from typing import Any
 
 from rewarddesign.errors import SpecError, unknown
-from rewarddesign.resources import check_keys, data_dir, load_yaml, require_mapping
+from rewarddesign.resources import check_keys, data_dir, load_yaml, require_list, require_mapping
 from rewarddesign.runspec import EvalSpec, RunSpec
 
 _TOP = {"name", "description", "seeds", "budget", "agent", "agent_preset", "agent_overrides",
-        "eval", "tasks", "methods"}  # fmt: skip
+        "eval", "tasks", "methods", "cells", "presets"}  # fmt: skip
 _OVERRIDABLE = {"agent", "agent_preset", "agent_overrides", "budget"}
 
 
@@ -82,10 +89,15 @@ def _entry(raw: Any, key: str, where: str, extra: set[str]) -> dict[str, Any]:
     return raw
 
 
-def load_grid(grid: str | Path) -> Grid:
+def load_grid(grid: str | Path, preset: str | None = None) -> Grid:
     """Load and expand a grid (packaged name or file path) into runs.
 
     Runs are ordered task-major, then method, then seed.
+
+    Args:
+        grid: A packaged grid name or a grid YAML path.
+        preset: A name under the grid's ``presets``; its keys replace the grid's
+            top-level keys (e.g. ``{seeds: 1, budget: 500}`` for a smoke test).
 
     Raises:
         SpecError: On a malformed grid; the message names the bad key or value.
@@ -94,6 +106,13 @@ def load_grid(grid: str | Path) -> Grid:
     where = f"grid {str(path)!r}"
     doc = require_mapping(load_yaml(path), where)
     check_keys(doc, where, _TOP, {"tasks", "methods"})
+    presets = require_mapping(doc.get("presets") or {}, f"{where} presets")
+    if preset is not None:
+        if preset not in presets:
+            raise unknown(f"preset of {where}", preset, presets)
+        chosen = require_mapping(presets[preset], f"{where} preset {preset!r}")
+        check_keys(chosen, f"{where} preset {preset!r}", _TOP - {"presets", "name"})
+        doc = {**doc, **chosen}
     seeds = doc.get("seeds", [0])
     if isinstance(seeds, int) and not isinstance(seeds, bool):
         seeds = list(range(seeds))
@@ -122,11 +141,23 @@ def load_grid(grid: str | Path) -> Grid:
     if len(set(labels)) != len(labels):
         raise SpecError(f"{where} has duplicate method labels {labels}; give each a 'label'.")
 
+    cells = {}
+    for raw in require_list(doc.get("cells") or [], f"{where} cells"):
+        cell = require_mapping(raw, f"{where} cell")
+        check_keys(cell, f"{where} cell", {"task", "method"} | _OVERRIDABLE, {"task", "method"})
+        if cell["task"] not in {t["task"] for t in tasks} or cell["method"] not in labels:
+            raise SpecError(
+                f"{where} cell ({cell['task']!r}, {cell['method']!r}) matches no task x method "
+                f"label; tasks {[t['task'] for t in tasks]}, method labels {labels}."
+            )
+        cells[cell["task"], cell["method"]] = {k: cell[k] for k in cell if k in _OVERRIDABLE}
+
     runs = []
     for t in tasks:
         for m, label in zip(methods, labels, strict=True):
             cfg = {**defaults, **{k: t[k] for k in t if k in _OVERRIDABLE}}
             cfg.update({k: m[k] for k in m if k in _OVERRIDABLE})
+            cfg.update(cells.get((t["task"], label), {}))
             run_where = f"{where} run {t['task']!r} x {label!r}"
             overrides = require_mapping(cfg["agent_overrides"], f"{run_where} agent_overrides")
             params = require_mapping(m.get("params") or {}, f"{run_where} params")

@@ -6,6 +6,7 @@ runs left ``running`` by a killed driver and ``failed`` runs are run again.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -77,16 +78,18 @@ def run_grid(
     progress.submitted = len(todo)
     if on_update:
         on_update(progress, None)
-    for outcome in executor.run([(k, r.spec) for k, r in todo]):
-        if outcome.result is not None:
-            store.record_result(outcome.key, outcome.result)
-            progress.done += 1
-            progress.wall_times.append(outcome.result.wall_time)
-        else:
-            store.record_failure(outcome.key, outcome.error or "", outcome.traceback or "")
-            progress.failed += 1
-        if on_update:
-            on_update(progress, outcome)
+    # closing(): on Ctrl-C or any error the executor stops its workers at once
+    with contextlib.closing(executor.run([(k, r.spec) for k, r in todo])) as outcomes:
+        for outcome in outcomes:
+            if outcome.result is not None:
+                store.record_result(outcome.key, outcome.result)
+                progress.done += 1
+                progress.wall_times.append(outcome.result.wall_time)
+            else:
+                store.record_failure(outcome.key, outcome.error or "", outcome.traceback or "")
+                progress.failed += 1
+            if on_update:
+                on_update(progress, outcome)
     return grid_results(grid, store)
 
 

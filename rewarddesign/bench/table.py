@@ -62,18 +62,3 @@ def summarize(results: Sequence[tuple[str, RunResult]]) -> list[Row]:
         rows.append(Row(task, label, len(rs), mean, lo, hi, float(np.median(finals)),
                         float(np.mean([r.wall_time for r in rs]))))  # fmt: skip
     return rows
-
-
-def to_markdown(rows: Sequence[Row]) -> str:
-    """The table as GitHub markdown."""
-    lines = [
-        "| task | method | seeds | mean final true return | 95% CI | median "
-        "| wall time / run (s) |",
-        "|---|---|---:|---:|---|---:|---:|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r.task} | {r.method} | {r.n} | {r.mean:.1f} | {r.ci_text} "
-            f"| {r.median:.1f} | {r.wall_time:.1f} |"
-        )
-    return "\n".join(lines) + "\n"
