@@ -193,11 +193,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     pairs = [_pair(p) for p in args.pair] or None
     report = build_report(results, pairs=pairs, reps=args.reps, seed=args.seed)
     console.print(to_markdown(report), markup=False, highlight=False)
-    out = (
-        Path(args.out)
-        if args.out
-        else Path(args.store).with_suffix("").with_name(Path(args.store).stem + "-report")
-    )
+    out = Path(args.out or Path(args.store).with_name(Path(args.store).stem + "-report"))
     paths = write_report(report, out, title)
     console.print(f"wrote {', '.join(sorted(paths))} to {out}")
     return 0

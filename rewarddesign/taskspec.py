@@ -40,6 +40,19 @@ def _bind(fn: Callable, args: Mapping[str, Any], skip: int, where: str) -> None:
         raise SpecError(f"missing argument(s) {sorted(missing)} in {where}.")
 
 
+def _source_value(source: Any, what: str, obs: Any, action: Any, next_obs: Any,
+                  info: Mapping[str, Any]) -> Any:  # fmt: skip
+    """Read ``info[source.info]`` or call the named function ``source.fn``."""
+    if source.info is None:
+        return FACTOR_FUNCTIONS[source.fn](obs, action, next_obs, **source.args)
+    if source.info not in info:
+        raise SpecError(
+            f"{what} reads info[{source.info!r}], which the env did not return "
+            f"(keys: {sorted(info)}); fix its source in the task spec."
+        )
+    return info[source.info]
+
+
 @dataclass(frozen=True)
 class FactorSpec:
     """One reward factor: a named per-step quantity.
@@ -65,14 +78,9 @@ class FactorSpec:
 
     def compute(self, obs: Any, action: Any, next_obs: Any, info: Mapping[str, Any]) -> Any:
         """Value of the factor for one step (or a batch, for function sources)."""
-        if self.info is not None:
-            if self.info not in info:
-                raise SpecError(
-                    f"factor {self.name!r} reads info[{self.info!r}], which the env did not "
-                    f"return (keys: {sorted(info)}); fix the factor's source in the task spec."
-                )
-            return self.scale * info[self.info]
-        return self.scale * FACTOR_FUNCTIONS[self.fn](obs, action, next_obs, **self.args)
+        return self.scale * _source_value(
+            self, f"factor {self.name!r}", obs, action, next_obs, info
+        )
 
 
 @dataclass(frozen=True)
@@ -129,14 +137,7 @@ class SuccessSpec:
 
     def compute(self, obs: Any, action: Any, next_obs: Any, info: Mapping[str, Any]) -> float:
         """Success indicator of one step."""
-        if self.info is not None:
-            if self.info not in info:
-                raise SpecError(
-                    f"success reads info[{self.info!r}], which the env did not return "
-                    f"(keys: {sorted(info)}); fix the task spec's success source."
-                )
-            return float(info[self.info])
-        return float(FACTOR_FUNCTIONS[self.fn](obs, action, next_obs, **self.args))
+        return float(_source_value(self, "success", obs, action, next_obs, info))
 
 
 @dataclass(frozen=True)

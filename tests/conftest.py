@@ -40,6 +40,20 @@ SCRIPTED_SPEC = {
 }
 
 
+# A grid of short real runs (PPO on CartPole, 256 env steps, about 2 s each).
+SHORT_GRID = {
+    "name": "short",
+    "seeds": [0, 1],
+    "budget": 256,
+    "agent": "ppo",
+    "agent_preset": "fast",
+    "agent_overrides": {"n_steps": 32},
+    "eval": {"every": 128, "episodes": 1},
+    "tasks": ["classic/CartPole-v1"],
+    "methods": ["true"],
+}
+
+
 @pytest.fixture
 def scripted_spec_path(tmp_path):
     """Path of a task-spec YAML for the scripted env."""

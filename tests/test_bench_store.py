@@ -21,19 +21,11 @@ from rewarddesign.bench import (
     run_key,
 )  # fmt: skip
 from rewarddesign.errors import SpecError, UnknownNameError
-
-SHORT_RUN = {
-    "budget": 256,
-    "agent": "ppo",
-    "agent_preset": "fast",
-    "agent_overrides": {"n_steps": 32},
-    "eval": {"every": 256, "episodes": 1},
-    "tasks": ["classic/CartPole-v1"],
-}
+from tests.conftest import SHORT_GRID
 
 
 def grid_file(write_yaml, **changes):
-    return write_yaml({"name": "g", "seeds": [0, 1], "methods": ["true"], **SHORT_RUN, **changes})
+    return write_yaml({**SHORT_GRID, "name": "g", **changes})
 
 
 def test_failed_run_is_recorded_and_the_grid_goes_on(tmp_path, write_yaml, monkeypatch):

@@ -12,6 +12,7 @@ import pytest
 from rewarddesign.bench import load_grid
 from rewarddesign.cli import main
 from rewarddesign.errors import SpecError, UnknownNameError
+from tests.conftest import SHORT_GRID
 
 
 def test_help_of_every_subcommand(capsys):
@@ -52,23 +53,10 @@ def test_train_saves_model_and_result(tmp_path, capsys):
     assert (out / "model" / "policy.pt").is_file()
 
 
-TWO_RUN_GRID = {
-    "name": "two",
-    "seeds": [0, 1],
-    "budget": 256,
-    "agent": "ppo",
-    "agent_preset": "fast",
-    "agent_overrides": {"n_steps": 32},
-    "eval": {"every": 128, "episodes": 1},
-    "tasks": ["classic/CartPole-v1"],
-    "methods": ["true"],
-}
-
-
 def test_bench_runs_a_two_run_grid_into_a_store_and_skips_it_next_time(
     tmp_path, write_yaml, capsys
 ):
-    grid = write_yaml(TWO_RUN_GRID, "two.yaml")
+    grid = write_yaml(SHORT_GRID, "two.yaml")
     store = str(tmp_path / "results.sqlite")
     assert main(["bench", grid, "--store", store, "--workers", "1"]) == 0
     out = capsys.readouterr().out

@@ -180,8 +180,9 @@ def _curve_figure(tasks, reps: int, seed: int) -> bytes:
 def _interval_figure(report: Report) -> bytes:
     task_names = list(dict.fromkeys(c.task for c in report.cells))
     panels = len(task_names) + bool(report.aggregate)
-    fig, axes = plt.subplots(1, panels, figsize=(4.5 * panels, 0.5 + 0.5 * len(report.cells)),
-                             squeeze=False)  # fmt: skip
+    methods = max(sum(c.task == t for c in report.cells) for t in task_names)
+    fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 1.2 + 0.45 * methods),
+                             squeeze=False, layout="constrained")  # fmt: skip
     for ax, task in zip(axes[0], task_names, strict=False):
         cells = [c for c in report.cells if c.task == task]
         y = np.arange(len(cells))
@@ -202,6 +203,9 @@ def _interval_figure(report: Report) -> bytes:
         ax.errorbar([v[0] for v in vals], y, fmt="o",
                     xerr=[[v[0] - v[1] for v in vals], [v[2] - v[0] for v in vals]])  # fmt: skip
         ax.set(yticks=y, yticklabels=names, title="all tasks", xlabel="IQM normalised score")
+    for ax in axes[0]:
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
+        ax.margins(y=0.3)
     return _png(fig)
 
 
