@@ -122,6 +122,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         SequentialExecutor,
         load_grid,
         run_grid,
+        run_key,
         summarize,
     )  # fmt: skip
 
@@ -159,15 +160,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
             if outcome is not None and outcome.error:
                 console.print(f"[red]run failed[/] {outcome.key}: {outcome.error}")
 
-        results = run_grid(grid, store, executor, force=args.force, on_update=update)
+        try:
+            results = run_grid(grid, store, executor, force=args.force, on_update=update)
+            failed = store.failures(run_key(r.spec) for r in grid.runs)
+        finally:
+            store.close()
     _print_table(summarize(results), f"{grid.name}: final true return over seeds")
-    failed = store.failures(grid.name)
     console.print(
         f"total wall time {time.perf_counter() - start:.0f}s; {len(results)} complete runs"
         + (f", {len(failed)} failed (errors and tracebacks are in the store)" if failed else "")
     )
-    store.close()
-    return 0
+    return 1 if failed else 0
 
 
 def _pair(text: str) -> tuple[str, str]:
@@ -183,13 +186,22 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     if not Path(args.store).is_file():
         raise SpecError(f"results store {args.store!r} does not exist; run `rewarddesign bench`.")
+    if args.reps < 1:
+        raise ParameterError(f"--reps must be at least 1, got {args.reps}.")
     store = ResultsStore(args.store)
-    if args.grid is not None:
-        grid = load_grid(args.grid, args.preset)
-        results, title = grid_results(grid, store), f"{grid.name} report"
-    else:
-        results, title = store.results(), f"{Path(args.store).name} report"
-    store.close()
+    try:
+        if args.grid is not None:
+            grid = load_grid(args.grid, args.preset)
+            results, title = grid_results(grid, store), f"{grid.name} report"
+        elif len(store.grids()) > 1:
+            raise SpecError(
+                f"store {args.store!r} holds runs of several grids {store.grids()}; "
+                "pick one with --grid so unrelated runs are not pooled."
+            )
+        else:
+            results, title = store.results(), f"{Path(args.store).name} report"
+    finally:
+        store.close()
     pairs = [_pair(p) for p in args.pair] or None
     report = build_report(results, pairs=pairs, reps=args.reps, seed=args.seed)
     console.print(to_markdown(report), markup=False, highlight=False)

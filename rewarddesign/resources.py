@@ -139,7 +139,7 @@ def check_keys(
         raise SpecError(f"missing key(s) {sorted(missing)} in {where}.")
 
 
-def write_atomic(path: str | Path, text: str) -> None:
+def write_atomic(path: str | Path, text: str | bytes) -> None:
     """Write a text file atomically: a temporary file in the same folder, then a rename.
 
     A reader sees the old file or the new one, never a half-written one.
@@ -147,8 +147,8 @@ def write_atomic(path: str | Path, text: str) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w") as f:
-        f.write(text)
+    with open(tmp, "wb") as f:
+        f.write(text.encode() if isinstance(text, str) else text)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)

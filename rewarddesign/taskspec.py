@@ -318,6 +318,9 @@ def parse_task_spec(doc: Any, path: str | Path = "") -> TaskSpec:
     ref = require_mapping(doc.get("reference") or {}, f"{where} reference")
     check_keys(ref, f"{where} reference", {"random", "expert", "source"})
 
+    if ref.get("random") is not None and ref.get("random") == ref.get("expert"):
+        raise SpecError(f"{where} reference random and expert are equal ({ref['random']}); "
+                        "normalised scores need expert != random.")  # fmt: skip
     horizon = doc.get("horizon")
     if horizon is not None and (
         isinstance(horizon, bool) or not isinstance(horizon, int) or horizon <= 0

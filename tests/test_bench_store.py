@@ -45,7 +45,7 @@ def test_failed_run_is_recorded_and_the_grid_goes_on(tmp_path, write_yaml, monke
     monkeypatch.setattr(executors, "run_spec_json", flaky)
     results = run_grid(grid, store, SequentialExecutor("cpu"))
     assert len(results) == 2
-    ((key, error, tb),) = store.failures("g")
+    ((key, error, tb),) = store.failures()
     assert key == bad_key and "budget must be an integer" in error and "Traceback" in tb
     monkeypatch.setattr(executors, "run_spec_json", real)
     assert len(run_grid(grid, store, SequentialExecutor("cpu"))) == 3  # the failed run reruns
@@ -86,11 +86,19 @@ def test_resume_after_kill_9_completes_every_run_exactly_once(tmp_path, write_ya
                 continue  # tables not created yet
             done_before = dict(rows)
     assert done_before, "no run finished before the deadline"
-    os.kill(driver.pid, signal.SIGKILL)  # the driver only; its workers are orphaned
+    os.kill(driver.pid, signal.SIGKILL)  # the driver only
     driver.wait()
-    time.sleep(1)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(driver.pid, signal.SIGKILL)  # tidy up orphaned workers
+    deadline = time.time() + 10
+    while time.time() < deadline:  # its workers die with it (parent-death signal)
+        try:
+            os.killpg(driver.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(driver.pid, signal.SIGKILL)
+        pytest.fail("worker processes outlived the killed driver")
 
     with sqlite3.connect(store_path) as db:
         statuses = dict(db.execute("SELECT key, status FROM runs").fetchall())
@@ -107,6 +115,21 @@ def test_resume_after_kill_9_completes_every_run_exactly_once(tmp_path, write_ya
     for key, _, attempts, result in rows:
         if key in done_before:
             assert attempts == 1 and result == done_before[key]  # finished results untouched
+
+
+def test_a_rerun_keeps_the_previous_result_until_replaced(tmp_path, write_yaml):
+    grid = load_grid(grid_file(write_yaml, seeds=[0]))
+    store = ResultsStore(tmp_path / "s.sqlite")
+    ((_, first),) = run_grid(grid, store, SequentialExecutor("cpu"))
+    key = run_key(grid.runs[0].spec)
+    store.mark_running(key, "g", "true", grid.runs[0].spec)  # as --force does
+    (result,) = store._db.execute("SELECT result FROM runs WHERE key = ?", (key,)).fetchone()
+    assert result == first.to_json()  # a kill now would lose nothing
+
+
+def test_duplicate_task_entries_are_rejected(write_yaml):
+    with pytest.raises(SpecError, match="lists a task twice"):
+        load_grid(grid_file(write_yaml, tasks=["classic/CartPole-v1", "classic/CartPole-v1"]))
 
 
 def test_bad_store_paths_fail_before_any_run(tmp_path, write_yaml):

@@ -70,6 +70,31 @@ def test_bench_runs_a_two_run_grid_into_a_store_and_skips_it_next_time(
     assert "| classic/CartPole-v1 | true | 2 |" in (tmp_path / "rep" / "report.md").read_text()
 
 
+def test_bench_bad_input_exits_2_before_running(tmp_path, write_yaml, capsys):
+    grid = write_yaml(SHORT_GRID | {"tasks": ["classic/Nope-v0"]}, "bad.yaml")
+    assert main(["bench", grid, "--store", str(tmp_path / "s.sqlite")]) == 2
+    assert "unknown task 'classic/Nope-v0'" in capsys.readouterr().out
+    assert (
+        main(["bench", write_yaml(SHORT_GRID), "--store", str(tmp_path / "no" / "s.sqlite")]) == 2
+    )
+    assert "does not exist" in capsys.readouterr().out
+
+
+def test_report_of_a_store_with_two_grids_needs_grid(tmp_path, write_yaml, capsys):
+    store = str(tmp_path / "s.sqlite")
+    one = SHORT_GRID | {"seeds": [0]}
+    main(["bench", write_yaml(one, "a.yaml"), "--store", store, "--workers", "1"])
+    main(["bench", write_yaml(one | {"name": "other", "budget": 512}, "b.yaml"), "--store", store,
+          "--workers", "1"])  # fmt: skip
+    capsys.readouterr()
+    assert main(["report", store, "--reps", "10"]) == 2
+    assert "holds runs of several grids" in capsys.readouterr().out
+    assert main(["report", store, "--grid", write_yaml(one, "a.yaml"), "--reps", "10",
+                 "--out", str(tmp_path / "r")]) == 0  # fmt: skip
+    table = (tmp_path / "r" / "report.md").read_text()
+    assert "| classic/CartPole-v1 | true | 1 |" in table and "n/a" in table  # one seed: no CI
+
+
 def test_quick_grid_expands_to_valid_runs():
     grid = load_grid("quick")
     assert len(grid.runs) == 6

@@ -8,6 +8,8 @@ by implementing the same :class:`Executor` protocol over the same worker functio
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
+import ctypes
 import multiprocessing
 import os
 import signal
@@ -68,9 +70,25 @@ class SequentialExecutor:
             yield _outcome(run_spec_json(key, spec.to_json(), self.device))
 
 
-def _ignore_sigint() -> None:
+def _worker_init() -> None:
     # Ctrl-C goes to the whole process group; the driver alone decides what stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Linux: die with the driver (kill -9 of the driver must not leave workers training).
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() == 1:  # the driver died before prctl took effect
+            os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def available_cores() -> int:
+    """Cores this process may use (its CPU affinity where the OS reports it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
 
 
 class LocalProcessExecutor:
@@ -82,19 +100,25 @@ class LocalProcessExecutor:
     """
 
     def __init__(self, workers: int | None = None, device: str = "auto") -> None:
-        self.workers = workers or len(os.sched_getaffinity(0))
+        self.workers = workers or available_cores()
         self.device = device
 
     def run(self, jobs: Sequence[tuple[str, RunSpec]]) -> Iterator[Outcome]:
         context = multiprocessing.get_context("spawn")  # no forked torch or file state
-        pool = cf.ProcessPoolExecutor(self.workers, mp_context=context, initializer=_ignore_sigint)
+        pool = cf.ProcessPoolExecutor(self.workers, mp_context=context, initializer=_worker_init)
+        processes: list[multiprocessing.process.BaseProcess] = []
         try:
-            futures = [pool.submit(run_spec_json, key, spec.to_json(), self.device)
-                       for key, spec in jobs]  # fmt: skip
+            futures = {pool.submit(run_spec_json, key, spec.to_json(), self.device): key
+                       for key, spec in jobs}  # fmt: skip
+            processes = list(getattr(pool, "_processes", {}).values())
             for future in cf.as_completed(futures):
-                yield _outcome(future.result())
+                try:
+                    yield _outcome(future.result())
+                except Exception as exc:  # a worker died (segfault, out of memory)
+                    yield Outcome(futures[future], error=f"{type(exc).__name__}: {exc}",
+                                  traceback=traceback.format_exc())  # fmt: skip
         finally:
             # On Ctrl-C or a consumer that stops early: drop queued runs, stop workers now.
-            for process in list(getattr(pool, "_processes", {}).values()):
-                process.terminate()
             pool.shutdown(wait=False, cancel_futures=True)
+            for process in processes:
+                process.terminate()

@@ -137,6 +137,9 @@ def load_grid(grid: str | Path, preset: str | None = None) -> Grid:
     tasks = [_entry(t, "task", f"{where} tasks", _OVERRIDABLE | {"eval"}) for t in doc["tasks"]]
     methods = [_entry(m, "method", f"{where} methods", _OVERRIDABLE | {"label", "params"})
                for m in doc["methods"]]  # fmt: skip
+    task_ids = [t["task"] for t in tasks]
+    if len(set(task_ids)) != len(task_ids):
+        raise SpecError(f"{where} lists a task twice: {task_ids}; use cells for per-cell changes.")
     labels = [m.get("label", m["method"]) for m in methods]
     if len(set(labels)) != len(labels):
         raise SpecError(f"{where} has duplicate method labels {labels}; give each a 'label'.")

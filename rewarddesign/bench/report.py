@@ -68,13 +68,21 @@ def _group(results: Sequence[tuple[str, RunResult]]) -> dict[str, dict[str, list
     return tasks
 
 
-def _matrix(tasks, method: str, value) -> np.ndarray | None:
-    """(runs, tasks) of ``value(result)`` for a method present on every task; runs are
-    truncated to the smallest seed count across tasks."""
-    if not all(method in m for m in tasks.values()):
-        return None
-    n = min(len(m[method]) for m in tasks.values())
-    return np.array([[value(m[method][i]) for m in tasks.values()] for i in range(n)])
+def _matrices(tasks, methods, value, notes: list[str], what: str) -> dict[str, np.ndarray]:
+    """(runs, tasks) of ``value(result)`` per method present on every task, runs truncated
+    to the method's smallest seed count across tasks; what is left out goes to ``notes``."""
+    out = {}
+    for method in methods:
+        if not all(method in m for m in tasks.values()):
+            notes.append(f"{what}: method {method!r} left out (not run on every task)")
+            continue
+        counts = [len(m[method]) for m in tasks.values()]
+        if len(set(counts)) > 1:
+            notes.append(f"{what}: method {method!r} uses its first {min(counts)} seeds per task")
+        out[method] = np.array(
+            [[value(m[method][i]) for m in tasks.values()] for i in range(min(counts))]
+        )
+    return out
 
 
 def build_report(
@@ -114,13 +122,21 @@ def build_report(
             ))  # fmt: skip
 
     refs = {t: task_spec(t).reference for t in tasks}
-    if all(r.random is not None and r.expert is not None for r in refs.values()):
+    scored = {
+        t: m for t, m in tasks.items() if refs[t].random is not None and refs[t].expert is not None
+    }
+    if len(scored) < len(tasks):
+        missing = sorted(set(tasks) - set(scored))
+        report.notes.append(
+            f"normalised aggregate leaves out tasks without reference scores {missing}"
+        )
+    if scored:
 
         def normalised(r: RunResult) -> float:
             ref = refs[r.spec.task]
             return (r.final_return - ref.random) / (ref.expert - ref.random)
 
-        norm = {m: x for m in methods if (x := _matrix(tasks, m, normalised)) is not None}
+        norm = _matrices(scored, methods, normalised, report.notes, "aggregate")
         if norm:
             points, cis = stats.interval_estimates(norm, stats.iqm_and_gap, reps, seed)
             report.aggregate = {
@@ -134,11 +150,8 @@ def build_report(
             report.figures["performance_profiles.png"] = _profile_figure(
                 taus, profiles, profile_cis
             )
-    else:
-        missing = sorted(t for t, r in refs.items() if r.random is None or r.expert is None)
-        report.notes.append(f"no normalised aggregate: tasks without reference scores {missing}")
 
-    raw = {m: x for m in methods if (x := _matrix(tasks, m, lambda r: r.final_return)) is not None}
+    raw = _matrices(tasks, methods, lambda r: r.final_return, report.notes, "P(improvement)")
     if pairs is None:
         pairs = [(m, methods[0]) for m in methods[1:] if m in raw and methods[0] in raw]
     for x, y in pairs:
@@ -220,6 +233,10 @@ def _profile_figure(taus, profiles, cis) -> bytes:
     return _png(fig)
 
 
+def _ci(low: float, high: float, n: int, fmt: str = ".1f") -> str:
+    return "n/a" if n < 2 else f"[{low:{fmt}}, {high:{fmt}}]"
+
+
 def to_markdown(report: Report) -> str:
     """The per-task table (and the aggregate and P(improvement), if any) as markdown."""
     lines = [
@@ -231,8 +248,8 @@ def to_markdown(report: Report) -> str:
         succ = "-" if c.success is None else f"{c.success:.0%}"
         lines.append(
             f"| {c.task} | {c.method} | {c.n} "
-            f"| {c.mean:.1f} [{c.mean_ci[0]:.1f}, {c.mean_ci[1]:.1f}] "
-            f"| {c.iqm:.1f} [{c.iqm_ci[0]:.1f}, {c.iqm_ci[1]:.1f}] | {succ} | {c.wall_time:.1f} |"
+            f"| {c.mean:.1f} {_ci(*c.mean_ci, c.n)} | {c.iqm:.1f} {_ci(*c.iqm_ci, c.n)} "
+            f"| {succ} | {c.wall_time:.1f} |"
         )
     if report.aggregate:
         lines += [
@@ -294,9 +311,7 @@ def write_report(
     paths = {}
     for name, png in report.figures.items():
         paths[name] = out / name
-        tmp = out / f".{name}.tmp"
-        tmp.write_bytes(png)
-        tmp.replace(paths[name])
+        write_atomic(paths[name], png)
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(["task", "method", "agent", "seed", "budget", "final_return", "final_success",

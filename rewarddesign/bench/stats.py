@@ -45,7 +45,7 @@ def interval_estimates(
 
 def mean_and_iqm(scores: np.ndarray) -> np.ndarray:
     """``[mean, IQM]`` of a score array (a func for :func:`interval_estimates`)."""
-    return np.array([metrics.aggregate_mean(scores), metrics.aggregate_iqm(scores)])
+    return np.array([metrics.aggregate_mean(scores), iqm(scores)])
 
 
 def iqm_and_gap(scores: np.ndarray) -> np.ndarray:
@@ -75,14 +75,20 @@ def performance_profiles(
     score_dict: dict[str, np.ndarray], taus: np.ndarray, reps: int, seed: int
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Score distributions (fraction of runs above tau) with 95% CIs."""
-    seeded(seed)  # rliable's profile bootstrap takes no random_state
     with _quiet():
+        seeded(seed)  # rliable's profile bootstrap takes no random_state
         return rly.create_performance_profile(score_dict, taus, reps=reps)
 
 
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
     # arch warns that rliable still passes `random_state`; that is rliable's to change.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        yield
+    # The global generator's state is restored afterwards: seeding it is rliable's need,
+    # not a side effect callers should see.
+    state = np.random.get_state()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            yield
+    finally:
+        np.random.set_state(state)

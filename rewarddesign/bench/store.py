@@ -116,14 +116,17 @@ class ResultsStore:
         return found
 
     def mark_running(self, key: str, grid: str, label: str, spec: RunSpec) -> None:
-        """Record that a run started (a new row, or a rerun of an old one)."""
+        """Record that a run started (a new row, or a rerun of an old one).
+
+        A rerun keeps its previous result until :meth:`record_result` replaces it, so a
+        driver killed during ``--force`` loses nothing that had finished.
+        """
         with self._transaction():
             self._db.execute(
                 """INSERT INTO runs (key, grid, method_label, spec, status, started, attempts)
                    VALUES (?, ?, ?, ?, 'running', ?, 1)
                    ON CONFLICT(key) DO UPDATE SET status = 'running', started = excluded.started,
                      grid = excluded.grid, method_label = excluded.method_label,
-                     result = NULL, error = NULL, traceback = NULL, finished = NULL,
                      attempts = attempts + 1""",
                 (key, grid, label, spec.to_json(), time.time()),
             )
@@ -135,13 +138,14 @@ class ResultsStore:
         with self._transaction():
             self._db.execute(
                 """UPDATE runs SET status = 'done', result = ?, final_return = ?,
-                     final_success = ?, finished = ?, wall_time = ?, versions = ?, device = ?
+                     final_success = ?, finished = ?, wall_time = ?, versions = ?, device = ?,
+                     error = NULL, traceback = NULL
                    WHERE key = ?""",
                 (result.to_json(), result.final_return, result.final_success, time.time(),
                  result.wall_time, json.dumps(result.versions), result.device, key),
             )  # fmt: skip
             self._db.execute("DELETE FROM series WHERE run_key = ?", (key,))
-            self._db.executemany("INSERT INTO series VALUES (?, ?, ?, ?)", rows)
+            self._db.executemany("INSERT OR REPLACE INTO series VALUES (?, ?, ?, ?)", rows)
 
     def record_failure(self, key: str, error: str, traceback: str) -> None:
         """Store the error and traceback of a run that raised."""
@@ -152,14 +156,11 @@ class ResultsStore:
                 (error, traceback, time.time(), key),
             )
 
-    def results(self, grid: str | None = None) -> list[tuple[str, RunResult]]:
-        """``(method label, result)`` of every finished run, optionally of one grid."""
-        query = "SELECT method_label, result FROM runs WHERE status = 'done'"
-        args: tuple = ()
-        if grid is not None:
-            query += " AND grid = ?"
-            args = (grid,)
-        rows = self._db.execute(query + " ORDER BY rowid", args).fetchall()
+    def results(self) -> list[tuple[str, RunResult]]:
+        """``(method label, result)`` of every finished run."""
+        rows = self._db.execute(
+            "SELECT method_label, result FROM runs WHERE status = 'done' ORDER BY rowid"
+        ).fetchall()
         return [(label, RunResult.from_json(text)) for label, text in rows]
 
     def results_by_key(self, keys: Iterable[str]) -> list[tuple[str, RunResult]]:
@@ -176,12 +177,15 @@ class ResultsStore:
             found += [(k, RunResult.from_json(text)) for k, text in rows.fetchall()]
         return found
 
-    def failures(self, grid: str | None = None) -> list[tuple[str, str, str]]:
-        """``(key, error, traceback)`` of every failed run, optionally of one grid."""
-        query = "SELECT key, error, traceback FROM runs WHERE status = 'failed'"
-        if grid is not None:
-            return self._db.execute(query + " AND grid = ?", (grid,)).fetchall()
-        return self._db.execute(query).fetchall()
+    def failures(self, keys: Iterable[str] | None = None) -> list[tuple[str, str, str]]:
+        """``(key, error, traceback)`` of the failed runs (among ``keys``, if given)."""
+        rows = self._db.execute(
+            "SELECT key, error, traceback FROM runs WHERE status = 'failed'"
+        ).fetchall()
+        if keys is None:
+            return rows
+        keys = set(keys)
+        return [row for row in rows if row[0] in keys]
 
     def grids(self) -> list[str]:
         """Names of the grids with runs in the store."""

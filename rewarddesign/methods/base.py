@@ -65,7 +65,9 @@ class RunContext:
     model: BaseAlgorithm | None = None
 
     def log(self, name: str, step: int, value: float) -> None:
-        """Append ``(step, value)`` to the named series."""
+        """Append ``(step, value)`` to the named series (``true_return`` is the curve's)."""
+        if name == "true_return":
+            raise ParameterError("series name 'true_return' is reserved for the eval curve.")
         self.series.setdefault(name, []).append((int(step), float(value)))
 
     def charge_labels(self, n: int) -> None:
