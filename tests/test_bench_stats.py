@@ -87,3 +87,16 @@ def test_report_bad_input():
         build_report([])
     with pytest.raises(SpecError, match="pair blend:nope"):
         build_report(synthetic_results(), pairs=[("blend", "nope")], reps=50)
+
+
+def test_success_rate_with_interval_where_the_task_defines_success():
+    results = []
+    for seed, success in enumerate([1.0, 1.0, 0.0, 1.0]):
+        r = _result("classic/MountainCarContinuous-v0", "true", seed, 90.0)
+        r.final_success = success
+        results.append(("true", r))
+    report = build_report(results, reps=200, seed=0)
+    (cell,) = report.cells
+    assert cell.success == pytest.approx(0.75)
+    assert 0.0 <= cell.success_ci[0] <= 0.75 <= cell.success_ci[1] <= 1.0
+    assert "| 75% [" in to_markdown(report)

@@ -140,7 +140,12 @@ def load_grid(grid: str | Path, preset: str | None = None) -> Grid:
     task_ids = [t["task"] for t in tasks]
     if len(set(task_ids)) != len(task_ids):
         raise SpecError(f"{where} lists a task twice: {task_ids}; use cells for per-cell changes.")
-    labels = [m.get("label", m["method"]) for m in methods]
+    labels = [str(m.get("label", m["method"])) for m in methods]
+    for label in labels:
+        if not label or any(c in label for c in "|:\n"):
+            raise SpecError(
+                f"{where} method label {label!r} must be non-empty, without | : or newlines."
+            )
     if len(set(labels)) != len(labels):
         raise SpecError(f"{where} has duplicate method labels {labels}; give each a 'label'.")
 

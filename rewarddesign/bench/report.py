@@ -2,8 +2,8 @@
 self-contained HTML file (images embedded).
 
 Per task: mean and IQM of the final true return over seeds with 95% stratified-bootstrap
-CIs (and the success rate where the task defines success). Across tasks, where every
-task declares reference scores: IQM and optimality gap of normalised scores
+CIs, and the success rate with its CI where the task defines success. Across the tasks
+that declare reference scores: IQM and optimality gap of normalised scores
 ``(return - random) / (expert - random)``. Probability of improvement between method
 pairs is computed on final returns per task and averaged over tasks (scale-free).
 """
@@ -43,6 +43,7 @@ class MethodStats:
     iqm: float
     iqm_ci: tuple[float, float]
     success: float | None
+    success_ci: tuple[float, float] | None
     wall_time: float
 
 
@@ -111,13 +112,19 @@ def build_report(
     for task, by_method in tasks.items():
         scores = {m: np.array([[r.final_return] for r in rs]) for m, rs in by_method.items()}
         points, cis = stats.interval_estimates(scores, stats.mean_and_iqm, reps, seed)
+        with_success = {m: rs for m, rs in by_method.items()
+                        if all(r.final_success is not None for r in rs)}  # fmt: skip
+        s_points, s_cis = stats.interval_estimates(
+            {m: np.array([[r.final_success] for r in rs]) for m, rs in with_success.items()},
+            stats.mean_and_iqm, reps, seed,
+        ) if with_success else ({}, {})  # fmt: skip
         for m, rs in by_method.items():
-            succ = [r.final_success for r in rs if r.final_success is not None]
             report.cells.append(MethodStats(
                 task=task, method=m, n=len(rs),
                 mean=float(points[m][0]), mean_ci=(float(cis[m][0, 0]), float(cis[m][1, 0])),
                 iqm=float(points[m][1]), iqm_ci=(float(cis[m][0, 1]), float(cis[m][1, 1])),
-                success=float(np.mean(succ)) if succ else None,
+                success=float(s_points[m][0]) if m in s_points else None,
+                success_ci=(float(s_cis[m][0, 0]), float(s_cis[m][1, 0])) if m in s_cis else None,
                 wall_time=float(np.mean([r.wall_time for r in rs])),
             ))  # fmt: skip
 
@@ -240,12 +247,13 @@ def _ci(low: float, high: float, n: int, fmt: str = ".1f") -> str:
 def to_markdown(report: Report) -> str:
     """The per-task table (and the aggregate and P(improvement), if any) as markdown."""
     lines = [
-        "| task | method | seeds | mean final true return [95% CI] | IQM [95% CI] | success "
+        "| task | method | seeds | mean final true return [95% CI] | IQM [95% CI] "
+        "| success rate [95% CI] "
         "| wall s/run |",
         "|---|---|---:|---|---|---:|---:|",
     ]
     for c in report.cells:
-        succ = "-" if c.success is None else f"{c.success:.0%}"
+        succ = "-" if c.success is None else f"{c.success:.0%} {_ci(*c.success_ci, c.n, '.0%')}"
         lines.append(
             f"| {c.task} | {c.method} | {c.n} "
             f"| {c.mean:.1f} {_ci(*c.mean_ci, c.n)} | {c.iqm:.1f} {_ci(*c.iqm_ci, c.n)} "
