@@ -24,6 +24,20 @@ from rewarddesign.errors import SpecError, UnknownNameError
 from tests.conftest import SHORT_GRID
 
 
+def assert_no_process_left(group: int, within: float = 10.0) -> None:
+    """Fail (after killing them) if processes of ``group`` are still alive after ``within`` s."""
+    deadline = time.time() + within
+    while time.time() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, signal.SIGKILL)
+    pytest.fail("worker processes outlived the driver")
+
+
 def grid_file(write_yaml, **changes):
     return write_yaml({**SHORT_GRID, "name": "g", **changes})
 
@@ -88,17 +102,7 @@ def test_resume_after_kill_9_completes_every_run_exactly_once(tmp_path, write_ya
     assert done_before, "no run finished before the deadline"
     os.kill(driver.pid, signal.SIGKILL)  # the driver only
     driver.wait()
-    deadline = time.time() + 10
-    while time.time() < deadline:  # its workers die with it (parent-death signal)
-        try:
-            os.killpg(driver.pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.2)
-    else:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(driver.pid, signal.SIGKILL)
-        pytest.fail("worker processes outlived the killed driver")
+    assert_no_process_left(driver.pid)  # its workers die with it (parent-death signal)
 
     with sqlite3.connect(store_path) as db:
         statuses = dict(db.execute("SELECT key, status FROM runs").fetchall())
@@ -184,16 +188,7 @@ def test_ctrl_c_stops_the_grid_cleanly(tmp_path, write_yaml):
     os.killpg(driver.pid, signal.SIGINT)
     out, _ = driver.communicate(timeout=60)
     assert driver.returncode == 130 and "interrupted" in out
-    deadline = time.time() + 10
-    while time.time() < deadline:  # no worker outlives the driver for long
-        try:
-            os.killpg(driver.pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.2)
-    else:
-        os.killpg(driver.pid, signal.SIGKILL)
-        pytest.fail("worker processes outlived the interrupted driver")
+    assert_no_process_left(driver.pid)
     store = ResultsStore(store_path)
     assert store.integrity_check() == "ok"
     statuses = {s for (s,) in store._db.execute("SELECT status FROM runs")}
