@@ -43,8 +43,8 @@ def _action_sq(obs, action, next_obs, clip: float | None = None):
     """Sum of squared action entries, optionally after clipping to [-clip, clip]."""
     a = np.asarray(action, dtype=np.float64)
     if clip is not None:
-        a = np.clip(a, -clip, clip)
-    return np.sum(a**2, axis=-1)
+        a = np.minimum(np.maximum(a, -clip), clip)  # np.clip's wrapper costs more per step
+    return (a * a).sum(axis=-1)
 
 
 def _next_obs_reached(

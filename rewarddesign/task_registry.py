@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import math
 from typing import Any
 
 import gymnasium as gym
@@ -56,16 +57,16 @@ class FactorObserver(gym.Wrapper):
 
     def step(self, action):
         next_obs, reward, terminated, truncated, info = self.env.step(action)
-        if not np.isfinite(reward):
+        if not math.isfinite(reward):
             raise ParameterError(
                 f"task {self.task.id!r} returned a non-finite reward {reward!r}; check the "
                 "env's state and actions (NaN actions propagate into MuJoCo)."
             )
         spec = self.task
         obs = self._obs
-        factors = np.array(
-            [f.compute(obs, action, next_obs, info) for f in spec.factors], dtype=np.float64
-        )
+        factors = np.empty(len(spec.factors))
+        for i, f in enumerate(spec.factors):
+            factors[i] = f.compute(obs, action, next_obs, info)
         info["factors"] = factors
         info["true_reward"] = (
             float(reward)
