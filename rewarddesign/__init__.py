@@ -1,5 +1,8 @@
 """rewarddesign: reward design for control and robot tasks.
 
+Attributes are imported on first use, so ``import rewarddesign`` (and the command line)
+stays fast until torch or Stable-Baselines3 are actually needed.
+
 Example:
     >>> import rewarddesign as rd
     >>> env = rd.wrappers.BlendedReward(rd.make("mujoco/HalfCheetah-v5"),
@@ -10,17 +13,29 @@ Example:
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
-
-from rewarddesign import agents, errors, wrappers
-from rewarddesign.runner import execute, run
-from rewarddesign.runspec import EvalSpec, RunResult, RunSpec
-from rewarddesign.task_registry import make, task_spec, tasks
+from typing import TYPE_CHECKING, Any
 
 try:
     __version__ = importlib.metadata.version("rewarddesign")
 except importlib.metadata.PackageNotFoundError:  # running from a source tree
     __version__ = "0.0.0+source"
+
+# public name -> module that defines it (modules themselves map to their own path)
+_LAZY = {
+    "EvalSpec": "rewarddesign.runspec",
+    "RunResult": "rewarddesign.runspec",
+    "RunSpec": "rewarddesign.runspec",
+    "execute": "rewarddesign.runner",
+    "run": "rewarddesign.runner",
+    "make": "rewarddesign.task_registry",
+    "task_spec": "rewarddesign.task_registry",
+    "tasks": "rewarddesign.task_registry",
+    "agents": "rewarddesign.agents",
+    "errors": "rewarddesign.errors",
+    "wrappers": "rewarddesign.wrappers",
+}
 
 __all__ = [
     "EvalSpec",
@@ -36,3 +51,23 @@ __all__ = [
     "tasks",
     "wrappers",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'rewarddesign' has no attribute {name!r}")
+    module = importlib.import_module(_LAZY[name])
+    value = module if module.__name__.endswith("." + name) else getattr(module, name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+if TYPE_CHECKING:  # for type checkers and IDEs
+    from rewarddesign import agents, errors, wrappers
+    from rewarddesign.runner import execute, run
+    from rewarddesign.runspec import EvalSpec, RunResult, RunSpec
+    from rewarddesign.task_registry import make, task_spec, tasks

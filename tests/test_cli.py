@@ -214,3 +214,10 @@ def test_bad_cli_input_exits_2_with_one_line(argv, message, capsys):
 def test_malformed_grid_yaml_file(write_yaml, capsys):
     assert main(["bench", write_yaml("tasks: [a\n", "bad.yaml")]) == 2
     assert "malformed YAML" in capsys.readouterr().out
+
+
+def test_listing_tasks_does_not_import_torch():
+    """The package imports lazily: the CLI's cheap commands start fast."""
+    probe = "import sys, rewarddesign as rd; rd.tasks(); print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
