@@ -7,6 +7,7 @@ that names it, not halfway through a run.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -40,17 +41,27 @@ def _bind(fn: Callable, args: Mapping[str, Any], skip: int, where: str) -> None:
         raise SpecError(f"missing argument(s) {sorted(missing)} in {where}.")
 
 
-def _source_value(source: Any, what: str, obs: Any, action: Any, next_obs: Any,
-                  info: Mapping[str, Any]) -> Any:  # fmt: skip
-    """Read ``info[source.info]`` or call the named function ``source.fn``."""
+def _reader(source: Any) -> Callable[..., Any]:
+    """A per-step reader ``(obs, action, next_obs, info) -> value`` for an info key or a
+    named function, built once: this runs on every env step."""
     if source.info is None:
-        return FACTOR_FUNCTIONS[source.fn](obs, action, next_obs, **source.args)
-    if source.info not in info:
+        fn = functools.partial(FACTOR_FUNCTIONS[source.fn], **source.args)
+        return lambda obs, action, next_obs, info: fn(obs, action, next_obs)
+    key = source.info
+    return lambda obs, action, next_obs, info: info[key]
+
+
+def _read(source: Any, what: str, obs: Any, action: Any, next_obs: Any,
+          info: Mapping[str, Any]) -> Any:  # fmt: skip
+    try:
+        return source._reader(obs, action, next_obs, info)
+    except KeyError:
+        if source.info is None or source.info in info:
+            raise
         raise SpecError(
             f"{what} reads info[{source.info!r}], which the env did not return "
             f"(keys: {sorted(info)}); fix its source in the task spec."
-        )
-    return info[source.info]
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -76,11 +87,11 @@ class FactorSpec:
     scale: float = 1.0
     description: str = ""
 
+    _reader = functools.cached_property(_reader)
+
     def compute(self, obs: Any, action: Any, next_obs: Any, info: Mapping[str, Any]) -> Any:
         """Value of the factor for one step (or a batch, for function sources)."""
-        return self.scale * _source_value(
-            self, f"factor {self.name!r}", obs, action, next_obs, info
-        )
+        return self.scale * _read(self, f"factor {self.name!r}", obs, action, next_obs, info)
 
 
 @dataclass(frozen=True)
@@ -134,10 +145,11 @@ class SuccessSpec:
     info: str | None = None
     fn: str | None = None
     args: Mapping[str, Any] = field(default_factory=dict)
+    _reader = functools.cached_property(_reader)
 
     def compute(self, obs: Any, action: Any, next_obs: Any, info: Mapping[str, Any]) -> float:
         """Success indicator of one step."""
-        return float(_source_value(self, "success", obs, action, next_obs, info))
+        return float(_read(self, "success", obs, action, next_obs, info))
 
 
 @dataclass(frozen=True)
