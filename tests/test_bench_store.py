@@ -11,6 +11,7 @@ import sys
 import time
 
 import pytest
+import yaml
 
 from rewarddesign.bench import (
     LocalProcessExecutor,
@@ -21,7 +22,7 @@ from rewarddesign.bench import (
     run_key,
 )  # fmt: skip
 from rewarddesign.errors import SpecError, UnknownNameError
-from tests.conftest import SHORT_GRID
+from tests.conftest import SCRIPTED_SPEC, SHORT_GRID
 
 
 def assert_no_process_left(group: int, within: float = 10.0) -> None:
@@ -193,3 +194,22 @@ def test_ctrl_c_stops_the_grid_cleanly(tmp_path, write_yaml):
     assert store.integrity_check() == "ok"
     statuses = {s for (s,) in store._db.execute("SELECT status FROM runs")}
     assert statuses <= {"running", "done"}  # unfinished runs rerun next time
+
+
+def test_a_worker_that_dies_is_recorded_as_a_failure(tmp_path, write_yaml, monkeypatch):
+    # A module that kills any worker process importing it (the driver imports it safely).
+    (tmp_path / "crash_in_worker.py").write_text(
+        "import multiprocessing, os\n"
+        "if multiprocessing.parent_process() is not None:\n"
+        "    os._exit(3)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))  # spawned workers inherit sys.path
+    spec = yaml.safe_load(yaml.safe_dump(SCRIPTED_SPEC))
+    spec["env"]["module"] = "crash_in_worker"
+    task = write_yaml(spec, "crash.yaml")
+    grid = load_grid(write_yaml({"name": "crash", "seeds": [0], "budget": 10, "agent": "sac",
+                                 "tasks": [task], "methods": ["true"]}))  # fmt: skip
+    store = ResultsStore(tmp_path / "s.sqlite")
+    assert run_grid(grid, store, LocalProcessExecutor(1, "cpu")) == []
+    ((_, error, _),) = store.failures()
+    assert "BrokenProcessPool" in error
