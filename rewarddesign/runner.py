@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import platform
 import time
@@ -21,7 +22,6 @@ from rewarddesign.methods.base import Progress
 from rewarddesign.resources import write_atomic
 from rewarddesign.runspec import EvalSpec, RunResult, RunSpec
 from rewarddesign.task_registry import make, task_spec
-from rewarddesign.taskspec import TaskSpec
 
 _VERSIONED = ("rewarddesign", "gymnasium", "stable-baselines3", "torch", "numpy", "mujoco")
 
@@ -55,7 +55,7 @@ def validate(spec: RunSpec) -> Method:
     method.validate(task)
     if spec.agent in agents.ALGORITHMS:
         cfg = agents.config(spec.agent, spec.task, spec.agent_preset, **spec.agent_overrides)
-        agents.check_action_space(spec.agent, _action_space(task))
+        agents.check_action_space(spec.agent, _action_space(spec.task))
         rollout = int(cfg.get("n_envs", 1)) * int(cfg.get("n_steps", 1))
         if spec.agent == "ppo" and spec.budget < rollout:
             raise ParameterError(
@@ -65,7 +65,8 @@ def validate(spec: RunSpec) -> Method:
     return method
 
 
-def _action_space(task: TaskSpec) -> gym.Space:
+@functools.cache  # a grid validates many runs of few tasks; build each env once
+def _action_space(task: str) -> gym.Space:
     env = make(task)
     try:
         return env.action_space

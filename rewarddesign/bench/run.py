@@ -67,9 +67,10 @@ def run_grid(
     """
     for run in grid.runs:  # fail on a bad name before spending any compute
         validate(run.spec)
+    keys = [run_key(run.spec) for run in grid.runs]
     keyed: dict[str, GridRun] = {}
-    for run in grid.runs:
-        keyed.setdefault(run_key(run.spec), run)  # identical runs run once
+    for key, run in zip(keys, grid.runs, strict=True):
+        keyed.setdefault(key, run)  # identical runs run once
     status = store.statuses(keyed)
     todo = [(k, r) for k, r in keyed.items() if force or status.get(k) != DONE]
     progress = GridProgress(total=len(keyed), skipped=len(keyed) - len(todo))
@@ -90,11 +91,17 @@ def run_grid(
                 progress.failed += 1
             if on_update:
                 on_update(progress, outcome)
-    return grid_results(grid, store)
+    return grid_results(grid, store, keys)
 
 
-def grid_results(grid: Grid, store: ResultsStore) -> list[tuple[str, RunResult]]:
-    """The complete results of a grid's runs in the store, in grid order."""
-    by_key = {run_key(r.spec): r.method_label for r in grid.runs}
+def grid_results(
+    grid: Grid, store: ResultsStore, keys: list[str] | None = None
+) -> list[tuple[str, RunResult]]:
+    """The complete results of a grid's runs in the store, in grid order.
+
+    ``keys`` are the runs' keys when the caller has them already (one per grid run).
+    """
+    keys = keys if keys is not None else [run_key(r.spec) for r in grid.runs]
+    by_key = {k: r.method_label for k, r in zip(keys, grid.runs, strict=True)}
     found = dict(store.results_by_key(by_key))
     return [(label, found[k]) for k, label in by_key.items() if k in found]
