@@ -85,9 +85,30 @@ def _obs_entry(obs, index: int, scale: float = 1.0):
     return scale * np.asarray(obs, dtype=np.float64)[..., index]
 
 
+def _hill_energy(
+    obs,
+    position_index: int = 0,
+    velocity_index: int = 1,
+    gravity: float = 0.0025,
+    frequency: float = 3.0,
+    scale: float = 1.0,
+):
+    """Mechanical energy of a car on the hill ``sin(frequency * x)`` (MountainCar).
+
+    The dynamics accelerate by ``-gravity * cos(frequency * x)`` per step, so the
+    potential energy is ``gravity / frequency * sin(frequency * x)``; it is shifted to
+    be 0 at the valley floor, so a car at rest there has zero energy.
+    """
+    obs = np.asarray(obs, dtype=np.float64)
+    x, v = obs[..., position_index], obs[..., velocity_index]
+    height = gravity / frequency * (np.sin(frequency * x) + 1.0)
+    return scale * (0.5 * v * v + height)
+
+
 POTENTIAL_FUNCTIONS: dict[str, Callable[..., np.ndarray]] = {
     "neg_angle_sq": _neg_angle_sq,
     "obs_entry": _obs_entry,
+    "hill_energy": _hill_energy,
 }
 """Named potential functions ``phi(obs, **args) -> array`` for potential-based shaping."""
 

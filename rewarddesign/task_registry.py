@@ -23,13 +23,15 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from gymnasium.utils import RecordConstructorArgs
 
 from rewarddesign.errors import ParameterError, SpecError, unknown
+from rewarddesign.factors import weights_vector
 from rewarddesign.resources import data_dir, load_yaml
-from rewarddesign.taskspec import TaskSpec, parse_task_spec
+from rewarddesign.taskspec import WEIGHTED_SUM, TaskSpec, parse_task_spec
 
 
-class FactorObserver(gym.Wrapper):
+class FactorObserver(gym.Wrapper, RecordConstructorArgs):
     """Adds the task's reward factors, primary reward and success flag to ``info``.
 
     Args:
@@ -46,9 +48,16 @@ class FactorObserver(gym.Wrapper):
     """
 
     def __init__(self, env: gym.Env, spec: TaskSpec) -> None:
-        super().__init__(env)
+        RecordConstructorArgs.__init__(self, spec=spec)  # so env.spec can rebuild it
+        gym.Wrapper.__init__(self, env)
         self.task = spec
         self._obs: Any = None
+        # Built once: this wrapper runs on every env step.
+        self._readers = tuple(f._reader for f in spec.factors)
+        self._scales = np.array([f.scale for f in spec.factors], dtype=np.float64)
+        self._primary_w = None
+        if spec.primary is not None and spec.primary.formula == WEIGHTED_SUM:
+            self._primary_w = weights_vector(spec.primary.weights, spec.factor_names, "primary")
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         obs, info = self.env.reset(seed=seed, options=options)
@@ -62,27 +71,36 @@ class FactorObserver(gym.Wrapper):
                 f"task {self.task.id!r} returned a non-finite reward {reward!r}; check the "
                 "env's state and actions (NaN actions propagate into MuJoCo)."
             )
-        spec = self.task
-        obs = self._obs
-        factors = np.empty(len(spec.factors))
-        for i, f in enumerate(spec.factors):
-            factors[i] = f.compute(obs, action, next_obs, info)
+        spec, obs = self.task, self._obs
+        try:
+            raw = [read(obs, action, next_obs, info) for read in self._readers]
+        except KeyError:
+            for f in spec.factors:  # names the factor and the missing info key
+                f.compute(obs, action, next_obs, info)
+            raise
+        factors = np.array(raw, dtype=np.float64)
+        factors *= self._scales
         info["factors"] = factors
-        info["true_reward"] = (
-            float(reward)
-            if spec.primary is None
-            else float(spec.primary.compute(factors, spec.factor_names))
-        )
+        if spec.primary is None:
+            info["true_reward"] = float(reward)
+        elif self._primary_w is not None:
+            info["true_reward"] = float(factors @ self._primary_w)
+        else:
+            info["true_reward"] = float(spec.primary.compute(factors, spec.factor_names))
         if spec.success is not None:
             info["success"] = spec.success.compute(obs, action, next_obs, info)
         self._obs = next_obs
         return next_obs, reward, terminated, truncated, info
 
 
-class TrueRewardView(gym.Wrapper):
+class TrueRewardView(gym.Wrapper, RecordConstructorArgs):
     """Returns the task's true (primary) reward as the reward; the env's own moves to
     ``info["env_reward"]``. Only needed for tasks whose spec declares a ``primary``.
     """
+
+    def __init__(self, env: gym.Env) -> None:
+        RecordConstructorArgs.__init__(self)
+        gym.Wrapper.__init__(self, env)
 
     def step(self, action):
         obs, reward, terminated, truncated, info = self.env.step(action)

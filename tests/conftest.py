@@ -72,3 +72,62 @@ def write_yaml(tmp_path):
         return str(path)
 
     return write
+
+
+class EpisodesEnv(gym.Env):
+    """Scripted episodes for reward-wrapper tests; every quantity is known in advance.
+
+    Episode k (0-based; a seeded reset starts again at k = 0) lasts ``lengths[k % n]``
+    steps and ends *terminated* if ``ends[k % n] == "terminated"``, else *truncated*
+    (a time limit). At step t (1-based) of episode k: obs = [k, t], reward = t,
+    info a = t, b = k + 1, success = 1 on the last step of a terminated episode.
+    ``nan_at`` makes the reward NaN at that step of episode 0.
+    """
+
+    observation_space = gym.spaces.Box(-1000, 1000, (2,), np.float32)
+    action_space = gym.spaces.Box(-1, 1, (1,), np.float32)
+
+    def __init__(self, lengths=(3, 4), ends=("terminated", "truncated"), nan_at=None):
+        self.lengths, self.ends, self.nan_at = tuple(lengths), tuple(ends), nan_at
+        self.k = -1
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.k = 0 if seed is not None else self.k + 1
+        self.t = 0
+        return np.array([self.k, 0], np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        i = self.k % len(self.lengths)
+        last = self.t >= self.lengths[i]
+        terminated = last and self.ends[i] == "terminated"
+        reward = float("nan") if (self.k, self.t) == (0, self.nan_at) else float(self.t)
+        info = {"a": float(self.t), "b": float(self.k + 1), "success": float(terminated)}
+        obs = np.array([self.k, self.t], np.float32)
+        return obs, reward, terminated, last and not terminated, info
+
+
+if "RDTest/Episodes-v0" not in gym.registry:
+    gym.register("RDTest/Episodes-v0", entry_point=EpisodesEnv)
+
+EPISODES_SPEC = {
+    "id": "test/Episodes-v0",
+    "env": {"id": "RDTest/Episodes-v0"},
+    "factors": [
+        {"name": "a", "sign": 1, "source": {"info": "a"}},
+        {"name": "b", "sign": -1, "source": {"info": "b"}},
+    ],
+    "reward": {"weights": {"a": 1.0}},
+    "success": {"info": "success"},
+}
+
+
+@pytest.fixture
+def episodes_task(tmp_path):
+    """A parsed task spec for :class:`EpisodesEnv`."""
+    import rewarddesign as rd
+
+    path = tmp_path / "episodes.yaml"
+    path.write_text(yaml.safe_dump(EPISODES_SPEC))
+    return rd.task_spec(str(path))

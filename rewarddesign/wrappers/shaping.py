@@ -1,58 +1,83 @@
-"""Shaping wrappers over a task env's reward factors."""
+"""Blended reward: a weighted sum of the task's reward factors (and its primary reward)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import gymnasium as gym
 import numpy as np
 
-from rewarddesign.errors import SpecError
+from rewarddesign.errors import ParameterError, SpecError
 from rewarddesign.factors import weights_vector
 from rewarddesign.taskspec import TaskSpec
+from rewarddesign.wrappers.core import RewardTransform, Transition, WrapContext
+from rewarddesign.wrappers.forms import ShapingWrapper, forms_of
 
 PRIMARY = "primary"
 """Weight name that refers to the task's primary (true) reward rather than a factor."""
 
-
-def task_of(env: gym.Env, wrapper: str) -> TaskSpec:
-    """The task spec of an env built by ``rd.make``, or a clear error naming the fix."""
-    try:
-        return env.get_wrapper_attr("task")
-    except AttributeError:
-        raise SpecError(
-            f"{wrapper} needs an env built by rd.make(task_id), which puts the reward "
-            f"factors in info; got {env}."
-        ) from None
+Weights = Mapping[str, float] | Sequence[float] | np.ndarray
+"""Weights by name, or a vector over the factors in declared order (optionally followed by
+the primary reward's weight)."""
 
 
-def blend_weights(weights: Mapping[str, float], task: TaskSpec, where: str) -> np.ndarray:
-    """Weights by name -> a vector over the task's factors followed by the primary reward.
+def blend_weights(weights: Weights, task: TaskSpec, where: str) -> np.ndarray:
+    """Weights -> a vector over the task's factors followed by the primary reward.
 
     Raises:
-        SpecError: If ``weights`` is not a non-empty mapping.
+        SpecError: If ``weights`` is empty or neither a mapping nor a sequence.
         UnknownNameError: If a name is neither a factor nor ``"primary"``.
-        ParameterError: If a weight is not a finite number.
+        ParameterError: If a weight is not a finite number, or a vector has the wrong length.
     """
     names = [*task.factor_names, PRIMARY]
-    if not isinstance(weights, Mapping) or not weights:
-        raise SpecError(f"{where} must be a non-empty mapping over {names}, got {weights!r}.")
-    return weights_vector(weights, names, where)
+    if isinstance(weights, Mapping):
+        if not weights:
+            raise SpecError(f"{where} must not be empty; name weights over {names}.")
+        return weights_vector(weights, names, where)
+    if isinstance(weights, str) or not isinstance(weights, Sequence | np.ndarray):
+        raise SpecError(f"{where} must be a mapping over {names} or a vector, got {weights!r}.")
+    vec = np.asarray(weights, dtype=np.float64).reshape(-1)
+    k = len(task.factor_names)
+    if len(vec) not in (k, k + 1):
+        raise ParameterError(
+            f"{where} has {len(vec)} weights; task {task.id!r} has {k} factors "
+            f"{list(task.factor_names)}: give {k} weights, or {k + 1} with the primary last."
+        )
+    if not np.isfinite(vec).all():
+        raise ParameterError(f"{where} must be finite numbers, got {vec.tolist()}.")
+    return np.append(vec, 0.0) if len(vec) == k else vec
 
 
-class BlendedReward(gym.Wrapper):
+class BlendTransform(RewardTransform):
+    """``factors @ w + w_primary * true_reward``, batched."""
+
+    needs_task = True
+
+    def __init__(self, weights: Weights) -> None:
+        self.weights = weights
+
+    def bind(self, ctx: WrapContext) -> None:
+        w = blend_weights(self.weights, ctx.require_task(), f"{ctx.where} weights")
+        self._w, self._w_primary = w[:-1], float(w[-1])
+
+    def __call__(self, t: Transition) -> np.ndarray:
+        return t.factors @ self._w + self._w_primary * t.true_reward
+
+
+class BlendedReward(ShapingWrapper):
     """Reward = weighted sum of the task's factors (and of its primary reward).
 
     ``weights`` maps factor names, and optionally ``"primary"``, to weights; factors
-    not named get weight 0. The env's own reward moves to ``info["env_reward"]``;
-    ``info["true_reward"]`` is left as it is.
+    not named get weight 0. A vector gives one weight per factor in declared order,
+    optionally followed by the primary reward's weight.
 
     Args:
         env: An env built by ``rd.make``.
-        weights: ``{factor name or "primary": weight}``.
+        weights: ``{factor name or "primary": weight}`` or a weight vector.
 
     Raises:
         UnknownNameError: If a weight names no factor of the task.
+        ParameterError: A weight that is not finite, or a vector of the wrong length.
 
     Example:
         >>> import rewarddesign as rd
@@ -64,15 +89,10 @@ class BlendedReward(gym.Wrapper):
         True
     """
 
-    def __init__(self, env: gym.Env, weights: Mapping[str, float]) -> None:
-        super().__init__(env)
-        task = task_of(env, "BlendedReward")
-        self.weights = dict(weights)
-        w = blend_weights(weights, task, "BlendedReward weights")
-        self._w, self._w_primary = w[:-1], float(w[-1])
+    Transform = BlendTransform
 
-    def step(self, action):
-        obs, reward, terminated, truncated, info = self.env.step(action)
-        info.setdefault("env_reward", reward)
-        blended = float(info["factors"] @ self._w) + self._w_primary * info["true_reward"]
-        return obs, blended, terminated, truncated, info
+    def __init__(self, env: gym.Env, weights: Weights) -> None:
+        super().__init__(env, weights=weights)
+
+
+VectorBlendedReward, VecEnvBlendedReward = forms_of(BlendedReward)

@@ -1,0 +1,151 @@
+"""Bounded, centred rewards: PAR (Fu et al. 2025) and LSC (Wang et al. 2024).
+
+PAR trains on ``mean_m sigmoid((r - ref_m) / scale)``, LSC on
+``mean_m log sigmoid((r - ref_m) / scale)``: the reward is centred on a reference and
+bounded (PAR in (0, 1), LSC in (-inf, 0)).
+
+Early termination changes what such a reward asks for. Every PAR reward is strictly
+positive, so each step alive adds to the return: it acts as an alive bonus, and the
+agent learns to avoid termination whatever the task reward says. Every LSC reward is
+negative, so each step costs: in a task that terminates early, ending the episode
+sooner raises the return, and the agent can learn to fail on purpose. Prefer PAR for
+tasks that terminate on failure (Hopper, Walker2d, Ant), LSC for fixed-length tasks,
+or centre on a reference that keeps the sign meaningful.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import gymnasium as gym
+import numpy as np
+from scipy.special import expit
+
+from rewarddesign.errors import ParameterError, SpecError
+from rewarddesign.wrappers.core import (
+    RewardTransform,
+    StepFn,
+    Transition,
+    WrapContext,
+    as_finite,
+    as_probability,
+    check_finite,
+)
+from rewarddesign.wrappers.forms import ShapingWrapper, forms_of
+
+MODES = ("sigmoid", "logsigmoid")
+
+
+@dataclass(frozen=True)
+class RunningQuantile:
+    """Reference = the ``q``-quantile of each env's last ``window`` incoming rewards.
+
+    The window includes the current step's reward and runs across episode boundaries.
+
+    Attributes:
+        q: Quantile in [0, 1] (0.5 = median).
+        window: Number of recent rewards kept per env.
+    """
+
+    q: float = 0.5
+    window: int = 1000
+
+    def __post_init__(self) -> None:
+        as_probability(self.q, "q", "RunningQuantile")
+        if isinstance(self.window, bool) or not isinstance(self.window, int) or self.window < 1:
+            raise ParameterError(
+                f"RunningQuantile: window must be an int >= 1, got {self.window!r}."
+            )
+
+
+Reference = float | Sequence[float] | RunningQuantile | StepFn
+"""A constant, several constants (PAR's reference set), a running quantile, or a batched
+callable ``ref(obs, action, next_obs) -> (m,)`` or ``(m, M)``."""
+
+
+class CenteredSigmoidTransform(RewardTransform):
+    """PAR / LSC on the incoming reward; a running reference keeps a window per env."""
+
+    def __init__(self, reference: Reference, mode: str = "sigmoid", scale: float = 1.0) -> None:
+        if mode not in MODES:
+            raise ParameterError(f"CenteredSigmoid: mode must be one of {MODES}, got {mode!r}.")
+        self.mode, self.scale = mode, as_finite(scale, "scale", "CenteredSigmoid", positive=True)
+        self.reference = reference
+        self._const: np.ndarray | None = None
+        if isinstance(reference, int | float | Sequence | np.ndarray) and not isinstance(
+            reference, str | bool
+        ):
+            const = np.atleast_1d(np.asarray(reference, dtype=np.float64))
+            if const.ndim != 1 or const.size == 0 or not np.isfinite(const).all():
+                raise ParameterError(
+                    "CenteredSigmoid: a constant reference must be finite numbers, "
+                    f"got {reference!r}."
+                )
+            self._const = const
+        elif not isinstance(reference, RunningQuantile) and not callable(reference):
+            raise SpecError(
+                "CenteredSigmoid: reference must be a number, a sequence of numbers, a "
+                f"RunningQuantile or a callable ref(obs, action, next_obs); got {reference!r}."
+            )
+
+    def bind(self, ctx: WrapContext) -> None:
+        if isinstance(self.reference, RunningQuantile):
+            self._window = np.full((ctx.n_envs, self.reference.window), np.nan)
+            self._pos = np.zeros(ctx.n_envs, dtype=np.int64)
+
+    def _references(self, t: Transition) -> np.ndarray:
+        """References, shape (m, M)."""
+        if self._const is not None:
+            return self._const[None, :]
+        ref = self.reference
+        if isinstance(ref, RunningQuantile):
+            rows = np.arange(self._window.shape[0])[t.idx]
+            self._window[rows, self._pos[rows] % ref.window] = t.reward
+            self._pos[rows] += 1
+            return np.nanquantile(self._window[rows], ref.q, axis=1)[:, None]
+        out = np.asarray(ref(t.obs, t.action, t.next_obs), dtype=np.float64)
+        if out.ndim == 2 and len(out) == len(t.reward):  # several references per row
+            return check_finite(out.reshape(-1), "reference", out.size).reshape(out.shape)
+        return check_finite(out, "reference", len(t.reward))[:, None]
+
+    def __call__(self, t: Transition) -> np.ndarray:
+        x = (t.reward[:, None] - self._references(t)) / self.scale
+        if self.mode == "sigmoid":
+            return expit(x).mean(axis=1)
+        return (-np.logaddexp(0.0, -x)).mean(axis=1)
+
+
+class CenteredSigmoid(ShapingWrapper):
+    """PAR / LSC: a bounded reward centred on a reference.
+
+    ``mode="sigmoid"`` (PAR) gives ``mean_m sigmoid((r - ref_m) / scale)`` in (0, 1);
+    ``mode="logsigmoid"`` (LSC) gives ``mean_m log sigmoid((r - ref_m) / scale)`` < 0,
+    where ``r`` is the incoming reward. With early termination a strictly positive
+    reward is an alive bonus and a negative one rewards ending early (module docs).
+
+    Args:
+        env: Any Gymnasium env with array observations.
+        reference: A constant; a sequence of constants (PAR's references, averaged);
+            :class:`RunningQuantile` of recent rewards; or a batched callable
+            ``ref(obs, action, next_obs)`` returning ``(m,)`` or ``(m, M)``.
+        mode: ``"sigmoid"`` (PAR) or ``"logsigmoid"`` (LSC).
+        scale: Width of the sigmoid in reward units (> 0).
+
+    Example:
+        >>> import gymnasium as gym
+        >>> env = CenteredSigmoid(gym.make("Pendulum-v1"), reference=-1.0)
+        >>> _ = env.reset(seed=0)
+        >>> _, r, *_ , info = env.step(env.action_space.sample())
+        >>> 0.0 < r < 1.0
+        True
+    """
+
+    Transform = CenteredSigmoidTransform
+
+    def __init__(self, env: gym.Env, reference: Reference, mode: str = "sigmoid",
+                 scale: float = 1.0) -> None:  # fmt: skip
+        super().__init__(env, reference=reference, mode=mode, scale=scale)
+
+
+VectorCenteredSigmoid, VecEnvCenteredSigmoid = forms_of(CenteredSigmoid)

@@ -1,0 +1,287 @@
+"""The three forms of every reward wrapper, all driving one :class:`RewardTransform`.
+
+- :class:`ShapingWrapper`: a ``gymnasium.Wrapper`` around one env.
+- :class:`VectorShapingWrapper`: a ``gymnasium.vector.VectorWrapper``. Gymnasium 1.x
+  autoresets on the *next* step: the step after an episode ends returns the new
+  episode's first observation with reward 0; that step is not a transition and is
+  passed through unshaped.
+- :class:`VecEnvShapingWrapper`: an SB3 ``VecEnvWrapper`` (what SB3 agents step). SB3
+  resets within the step and keeps the final observation in
+  ``info["terminal_observation"]``; ``info["TimeLimit.truncated"]`` tells a time limit
+  from a terminal.
+
+Every form keeps ``info["true_reward"]`` (set to the env's reward when the env does
+not define one) and ``info["factors"]``, and records the reward it received in
+``info["env_reward"]`` unless a wrapper below already did.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.utils import RecordConstructorArgs
+from gymnasium.vector import AutoresetMode, VectorWrapper
+from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
+
+from rewarddesign.errors import ParameterError, SpaceMismatchError
+from rewarddesign.taskspec import TaskSpec
+from rewarddesign.wrappers.core import (
+    ALL,
+    RewardTransform,
+    Transition,
+    WrapContext,
+    check_array_observations,
+)
+
+
+def _task(get: Any) -> TaskSpec | None:
+    try:
+        task = get("task")
+    except AttributeError:
+        return None
+    return task if isinstance(task, TaskSpec) else None
+
+
+def _finite_rewards(rewards: np.ndarray, where: str) -> np.ndarray:
+    rewards = np.asarray(rewards, dtype=np.float64)
+    if not np.isfinite(rewards).all():
+        raise ParameterError(
+            f"{where} received a non-finite reward {float(rewards[~np.isfinite(rewards)][0])!r} "
+            "from the env below it; fix the env or the wrapper under this one."
+        )
+    return rewards
+
+
+class ShapingWrapper(gym.Wrapper, RecordConstructorArgs):
+    """Single-env form: a ``gymnasium.Wrapper`` computing its reward with ``Transform``.
+
+    Subclasses set ``Transform`` and define ``__init__(self, env, <params>)`` calling
+    ``super().__init__(env, **params)``. Constructor arguments are recorded (for
+    ``env.spec``) without copying them, so a model passed in is not duplicated.
+    """
+
+    Transform: ClassVar[type[RewardTransform]]
+
+    def __init__(self, env: gym.Env, **params: Any) -> None:
+        RecordConstructorArgs.__init__(self, _disable_deepcopy=True, **params)
+        gym.Wrapper.__init__(self, env)
+        name = type(self).__name__
+        check_array_observations(env.observation_space, name)
+        self.transform = self.Transform(**params)
+        ctx = WrapContext(_task(env.get_wrapper_attr), env.observation_space,
+                          env.action_space, 1, name)  # fmt: skip
+        if self.transform.needs_task:
+            ctx.require_task()
+        self.transform.bind(ctx)
+        self._obs: np.ndarray | None = None
+        # One-row buffers reused every step: building arrays costs more than the math.
+        self._reward, self._true, self._success = np.zeros(1), np.zeros(1), np.zeros(1)
+        self._terminated, self._truncated = np.zeros(1, bool), np.zeros(1, bool)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        obs, info = self.env.reset(seed=seed, options=options)
+        self._obs = np.asarray(obs)[None]
+        self.transform.start(ALL, self._obs)
+        return obs, info
+
+    def step(self, action):
+        if self._obs is None:
+            raise gym.error.ResetNeeded(f"call reset() before step() on {type(self).__name__}.")
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        if not math.isfinite(reward):
+            _finite_rewards(np.array([reward]), type(self).__name__)
+        self._reward[0], self._terminated[0], self._truncated[0] = reward, terminated, truncated
+        next_obs = np.asarray(obs)[None]
+        factors = true = success = None
+        if self.transform.needs_task:
+            factors, true, success = info["factors"][None], self._true, self._success
+            true[0], success[0] = info["true_reward"], info.get("success", 0.0)
+        t = Transition(ALL, self._obs, np.asarray(action)[None], next_obs, self._reward,
+                       self._terminated, self._truncated, factors, true, success)  # fmt: skip
+        shaped = self.transform(t)
+        info.setdefault("env_reward", reward)
+        info.setdefault("true_reward", float(reward))
+        self._obs = next_obs
+        return obs, float(shaped[0]), terminated, truncated, info
+
+
+def _form_init(single: type[ShapingWrapper]):
+    """``__init__(self, env, *args, **kwargs)`` binding args as ``single`` does."""
+    sig = inspect.signature(single.__init__)
+
+    def bind(env: Any, args: tuple, kwargs: dict) -> dict[str, Any]:
+        bound = sig.bind(None, env, *args, **kwargs)
+        bound.apply_defaults()
+        return {k: v for k, v in list(bound.arguments.items())[2:]}
+
+    return bind, sig
+
+
+class VectorShapingWrapper(VectorWrapper):
+    """``gymnasium.vector`` form of a :class:`ShapingWrapper` (next-step autoreset)."""
+
+    single: ClassVar[type[ShapingWrapper]]
+
+    def __init__(self, env: gym.vector.VectorEnv, *args: Any, **kwargs: Any) -> None:
+        super().__init__(env)
+        name = f"vector.{type(self).__name__}"
+        mode = env.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP)
+        if mode != AutoresetMode.NEXT_STEP:
+            raise SpaceMismatchError(
+                f"{name} supports gymnasium's default next-step autoreset, got {mode}; make "
+                "the vector env with autoreset_mode=AutoresetMode.NEXT_STEP."
+            )
+        check_array_observations(env.single_observation_space, name)
+        bind, _ = _form_init(self.single)
+        params = bind(env, args, kwargs)
+        self.transform = self.single.Transform(**params)
+        base = env.unwrapped  # vector wrappers do not forward get_attr
+        tasks = base.get_attr("task") if _has_task(base) else [None]
+        ctx = WrapContext(tasks[0], env.single_observation_space, env.single_action_space,
+                          env.num_envs, name)  # fmt: skip
+        if self.transform.needs_task:
+            ctx.require_task()
+        self.transform.bind(ctx)
+        self._obs: np.ndarray | None = None
+        self._starting = np.zeros(env.num_envs, dtype=bool)
+
+    def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None):
+        obs, infos = self.env.reset(seed=seed, options=options)
+        mask = np.ones(self.num_envs, dtype=bool)
+        if options and "reset_mask" in options:
+            mask = np.asarray(options["reset_mask"], dtype=bool)
+        idx = np.flatnonzero(mask)
+        if self._obs is None:
+            self._obs = np.array(obs, copy=True)
+        self._obs[idx] = obs[idx]
+        self.transform.start(idx, self._obs[idx])
+        self._starting[idx] = False
+        return obs, infos
+
+    def step(self, actions):
+        if self._obs is None:
+            raise gym.error.ResetNeeded(f"call reset() before step() on {self}.")
+        obs, rewards, terminated, truncated, infos = self.env.step(actions)
+        incoming = np.asarray(rewards, dtype=np.float64)
+        out = incoming.copy()
+        active = ~self._starting
+        if active.any():
+            idx = ALL if active.all() else np.flatnonzero(active)
+            _finite_rewards(incoming[idx], f"vector.{type(self).__name__}")
+            extra = {}
+            if self.transform.needs_task:
+                extra = {
+                    "factors": infos["factors"][idx],
+                    "true_reward": np.asarray(infos["true_reward"], dtype=np.float64)[idx],
+                    "success": np.asarray(infos.get("success", np.zeros(self.num_envs)))[idx],
+                }
+            t = Transition(idx, self._obs[idx], np.asarray(actions)[idx], obs[idx],
+                           incoming[idx], np.asarray(terminated)[idx],
+                           np.asarray(truncated)[idx], **extra)  # fmt: skip
+            out[idx] = self.transform(t)
+        starting = np.flatnonzero(self._starting)
+        if starting.size:
+            self.transform.start(starting, obs[starting])
+        self._obs[:] = obs
+        self._starting = np.logical_or(terminated, truncated)
+        if "env_reward" not in infos:
+            infos["env_reward"], infos["_env_reward"] = incoming, active.copy()
+        if "true_reward" not in infos:
+            infos["true_reward"], infos["_true_reward"] = incoming, active.copy()
+        return obs, out, terminated, truncated, infos
+
+
+def _has_task(env: Any) -> bool:
+    try:
+        return all(isinstance(t, TaskSpec) for t in env.get_attr("task"))
+    except AttributeError:
+        return False
+
+
+class VecEnvShapingWrapper(VecEnvWrapper):
+    """SB3 ``VecEnv`` form of a :class:`ShapingWrapper` (SB3 resets within the step)."""
+
+    single: ClassVar[type[ShapingWrapper]]
+
+    def __init__(self, venv: VecEnv, *args: Any, **kwargs: Any) -> None:
+        super().__init__(venv)
+        name = f"vec_env.{type(self).__name__}"
+        check_array_observations(venv.observation_space, name)
+        bind, _ = _form_init(self.single)
+        params = bind(venv, args, kwargs)
+        self.transform = self.single.Transform(**params)
+        tasks = venv.get_attr("task") if _has_task(venv) else [None]
+        ctx = WrapContext(tasks[0], venv.observation_space, venv.action_space,
+                          venv.num_envs, name)  # fmt: skip
+        if self.transform.needs_task:
+            ctx.require_task()
+        self.transform.bind(ctx)
+        self._obs: np.ndarray | None = None
+        self._actions: np.ndarray | None = None
+
+    def reset(self):
+        obs = self.venv.reset()
+        self._obs = np.array(obs, copy=True)
+        self.transform.start(ALL, self._obs)
+        return obs
+
+    def step_async(self, actions: np.ndarray) -> None:
+        self._actions = np.asarray(actions)
+        self.venv.step_async(actions)
+
+    def step_wait(self):
+        obs, rewards, dones, infos = self.venv.step_wait()
+        incoming = _finite_rewards(rewards, f"vec_env.{type(self).__name__}")
+        done = np.flatnonzero(dones)
+        next_obs = obs
+        truncated = np.zeros(self.num_envs, dtype=bool)
+        if done.size:
+            next_obs = np.array(obs, copy=True)
+            for i in done:  # SB3 keeps per-env final observations in the infos list
+                next_obs[i] = infos[i]["terminal_observation"]
+                truncated[i] = infos[i].get("TimeLimit.truncated", False)
+        extra = {}
+        if self.transform.needs_task:
+            extra = {
+                "factors": np.stack([info["factors"] for info in infos]),
+                "true_reward": np.array([info["true_reward"] for info in infos]),
+                "success": np.array([info.get("success", 0.0) for info in infos]),
+            }
+        t = Transition(ALL, self._obs, self._actions, next_obs, incoming,
+                       np.asarray(dones, dtype=bool) & ~truncated, truncated,
+                       **extra)  # fmt: skip
+        out = self.transform(t)
+        if done.size:
+            self.transform.start(done, obs[done])
+        self._obs = np.array(obs, copy=True)
+        for info, r in zip(infos, incoming, strict=True):
+            info.setdefault("env_reward", float(r))
+            info.setdefault("true_reward", float(r))
+        return obs, out.astype(rewards.dtype), dones, infos
+
+
+def forms_of(single: type[ShapingWrapper]) -> tuple[type, type]:
+    """The ``gymnasium.vector`` and SB3 ``VecEnv`` forms of a single-env wrapper class.
+
+    Both take the same arguments as ``single`` (with a vector env in place of the env)
+    and give the same rewards step for step.
+    """
+    _, sig = _form_init(single)
+    made = []
+    for base, module, what in (
+        (VectorShapingWrapper, "rewarddesign.wrappers.vector", "gymnasium.vector"),
+        (VecEnvShapingWrapper, "rewarddesign.wrappers.vec_env", "SB3 VecEnv"),
+    ):
+        cls = type(single.__name__, (base,), {
+            "single": single,
+            "__module__": module,
+            "__doc__": f"{what} form of :class:`rewarddesign.wrappers.{single.__name__}`: "
+                       "same arguments (with a vector env), same rewards.",
+        })  # fmt: skip
+        cls.__signature__ = sig.replace(parameters=list(sig.parameters.values())[1:])
+        made.append(cls)
+    return made[0], made[1]

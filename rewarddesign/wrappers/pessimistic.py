@@ -1,0 +1,74 @@
+"""Pessimistic reward: shrink the reward where it is uncertain.
+
+``r' = r * max(exp(-u), floor)`` for a per-step uncertainty ``u >= 0`` (for example the
+std of a reward ensemble's members). ``floor`` in [0, 1] bounds how far a reward can be
+shrunk. The factor multiplies the reward whatever its sign, so an uncertain *penalty*
+is shrunk too: pessimism about gains, optimism about losses. Shift rewards to be
+non-negative first where that matters.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+
+from rewarddesign.errors import ParameterError, SpecError
+from rewarddesign.wrappers.core import (
+    RewardTransform,
+    StepFn,
+    Transition,
+    as_probability,
+    check_finite,
+)
+from rewarddesign.wrappers.forms import ShapingWrapper, forms_of
+
+
+class PessimisticTransform(RewardTransform):
+    """``r * max(exp(-u), floor)`` with ``u`` from a batched callable."""
+
+    def __init__(self, uncertainty: StepFn, floor: float = 0.0) -> None:
+        if not callable(uncertainty):
+            raise SpecError(
+                "PessimisticReward: uncertainty must be a batched callable "
+                f"u(obs, action, next_obs) -> (m,); got {uncertainty!r}."
+            )
+        self.uncertainty = uncertainty
+        self.floor = as_probability(floor, "floor", "PessimisticReward")
+
+    def __call__(self, t: Transition) -> np.ndarray:
+        u = check_finite(
+            self.uncertainty(t.obs, t.action, t.next_obs), "uncertainty", len(t.reward)
+        )
+        if (u < 0).any():
+            raise ParameterError(
+                f"PessimisticReward: uncertainty must be >= 0, got {float(u[u < 0][0])!r}; "
+                "return a spread such as an ensemble's std."
+            )
+        return t.reward * np.maximum(np.exp(-u), self.floor)
+
+
+class PessimisticReward(ShapingWrapper):
+    """``r * max(exp(-u), floor)``: trust the reward less where it is uncertain.
+
+    Args:
+        env: Any Gymnasium env with array observations.
+        uncertainty: Batched callable ``u(obs, action, next_obs) -> (m,)``, ``u >= 0``.
+        floor: Smallest factor the reward is multiplied by, in [0, 1].
+
+    Example:
+        >>> import gymnasium as gym, numpy as np
+        >>> env = PessimisticReward(gym.make("Pendulum-v1"),
+        ...                         lambda o, a, o2: np.abs(a[:, 0]), floor=0.2)
+        >>> _ = env.reset(seed=0)
+        >>> _, r, *_ , info = env.step(np.array([1.0], dtype=np.float32))
+        >>> bool(abs(r - info["env_reward"] * np.exp(-1.0)) < 1e-9)
+        True
+    """
+
+    Transform = PessimisticTransform
+
+    def __init__(self, env: gym.Env, uncertainty: StepFn, floor: float = 0.0) -> None:
+        super().__init__(env, uncertainty=uncertainty, floor=floor)
+
+
+VectorPessimisticReward, VecEnvPessimisticReward = forms_of(PessimisticReward)
