@@ -182,6 +182,23 @@ def test_grid_cells_and_presets(write_yaml):
         load_grid(write_yaml(bad_cell))
 
 
+def test_task_entry_can_run_a_subset_of_the_methods(write_yaml):
+    doc = {
+        "seeds": 1, "budget": 100,
+        "tasks": ["classic/Pendulum-v1",
+                  {"task": "classic/MountainCarContinuous-sparse-v0", "methods": ["true", "s"]}],
+        "methods": ["true", {"method": "blend", "label": "b", "params": {"weights": {"u_sq": 1}}},
+                    {"method": "shaping", "label": "s"}],
+    }  # fmt: skip
+    cells = [(r.spec.task.split("/")[1], r.method_label) for r in load_grid(write_yaml(doc)).runs]
+    assert cells == [("Pendulum-v1", "true"), ("Pendulum-v1", "b"), ("Pendulum-v1", "s"),
+                     ("MountainCarContinuous-sparse-v0", "true"),
+                     ("MountainCarContinuous-sparse-v0", "s")]  # fmt: skip
+    doc["tasks"][1]["methods"] = ["shaping"]  # a method name that is no label here
+    with pytest.raises(SpecError, match=r"methods \['shaping'\] must be a non-empty list of"):
+        load_grid(write_yaml(doc))
+
+
 def test_task_eval_refines_grid_eval(write_yaml):
     grid = load_grid(write_yaml({
         "budget": 100, "eval": {"every": 10, "episodes": 3},

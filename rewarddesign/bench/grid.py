@@ -13,10 +13,12 @@ Schema (every key but ``tasks`` and ``methods`` optional; unknown keys are error
     tasks:                       # a task id, or a mapping overriding the defaults above
       - classic/Pendulum-v1
       - {task: classic/CartPole-v1, agent: ppo, budget: 20000, agent_preset: null}
+      - {task: classic/MountainCarContinuous-sparse-v0, methods: ["true", shaping]}
     methods:                     # a method name, or a mapping with params and a label
       - "true"                   # quote it: bare true is a YAML boolean
       - {method: blend, label: blend-ctrl, params: {weights: {theta_sq: -1.0}}}
 
+A task entry's ``methods`` lists the method labels run on it (default: all of them).
 A method entry may also override ``agent``, ``agent_preset``, ``agent_overrides`` and
 ``budget`` (a method entry wins over a task entry). Two more optional keys::
 
@@ -134,7 +136,8 @@ def load_grid(grid: str | Path, preset: str | None = None) -> Grid:
     for key in ("tasks", "methods"):
         if not isinstance(doc[key], list) or not doc[key]:
             raise SpecError(f"{where} {key} must be a non-empty list.")
-    tasks = [_entry(t, "task", f"{where} tasks", _OVERRIDABLE | {"eval"}) for t in doc["tasks"]]
+    tasks = [_entry(t, "task", f"{where} tasks", _OVERRIDABLE | {"eval", "methods"})
+             for t in doc["tasks"]]  # fmt: skip
     methods = [_entry(m, "method", f"{where} methods", _OVERRIDABLE | {"label", "params"})
                for m in doc["methods"]]  # fmt: skip
     task_ids = [t["task"] for t in tasks]
@@ -148,6 +151,15 @@ def load_grid(grid: str | Path, preset: str | None = None) -> Grid:
             )
     if len(set(labels)) != len(labels):
         raise SpecError(f"{where} has duplicate method labels {labels}; give each a 'label'.")
+
+    for t in tasks:
+        chosen = require_list(t.get("methods", labels), f"{where} task {t['task']!r} methods")
+        bad = [label for label in chosen if label not in labels]
+        if bad or not chosen:
+            raise SpecError(
+                f"{where} task {t['task']!r} methods {chosen!r} must be a non-empty list of "
+                f"the grid's method labels {labels}."
+            )
 
     cells = {}
     for raw in require_list(doc.get("cells") or [], f"{where} cells"):
@@ -163,6 +175,8 @@ def load_grid(grid: str | Path, preset: str | None = None) -> Grid:
     runs = []
     for t in tasks:
         for m, label in zip(methods, labels, strict=True):
+            if label not in t.get("methods", labels):
+                continue
             cfg = {**defaults, **{k: t[k] for k in t if k in _OVERRIDABLE}}
             cfg.update({k: m[k] for k in m if k in _OVERRIDABLE})
             cfg.update(cells.get((t["task"], label), {}))

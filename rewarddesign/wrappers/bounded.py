@@ -15,6 +15,9 @@ or centre on a reference that keeps the sign meaningful.
 
 from __future__ import annotations
 
+import bisect
+import math
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -83,6 +86,7 @@ class CenteredSigmoidTransform(RewardTransform):
                     f"got {reference!r}."
                 )
             self._const = const
+            self._const_tuple = tuple(float(c) for c in const)
         elif not isinstance(reference, RunningQuantile) and not callable(reference):
             raise SpecError(
                 "CenteredSigmoid: reference must be a number, a sequence of numbers, a "
@@ -91,19 +95,17 @@ class CenteredSigmoidTransform(RewardTransform):
 
     def bind(self, ctx: WrapContext) -> None:
         if isinstance(self.reference, RunningQuantile):
-            self._window = np.full((ctx.n_envs, self.reference.window), np.nan)
-            self._pos = np.zeros(ctx.n_envs, dtype=np.int64)
+            self._windows = [_SortedWindow(self.reference.window) for _ in range(ctx.n_envs)]
 
     def _references(self, t: Transition) -> np.ndarray:
         """References, shape (m, M)."""
         if self._const is not None:
             return self._const[None, :]
         ref = self.reference
-        if isinstance(ref, RunningQuantile):
-            rows = np.arange(self._window.shape[0])[t.idx]
-            self._window[rows, self._pos[rows] % ref.window] = t.reward
-            self._pos[rows] += 1
-            return np.nanquantile(self._window[rows], ref.q, axis=1)[:, None]
+        if isinstance(ref, RunningQuantile):  # a per-env window: one update per env
+            rows = np.arange(len(self._windows))[t.idx]
+            return np.array([[self._windows[i].push_quantile(float(r), ref.q)]
+                             for i, r in zip(rows, t.reward, strict=True)])  # fmt: skip
         out = np.asarray(ref(t.obs, t.action, t.next_obs), dtype=np.float64)
         if out.ndim == 2 and len(out) == len(t.reward):  # several references per row
             return check_finite(out.reshape(-1), "reference", out.size).reshape(out.shape)
@@ -114,6 +116,50 @@ class CenteredSigmoidTransform(RewardTransform):
         if self.mode == "sigmoid":
             return expit(x).mean(axis=1)
         return (-np.logaddexp(0.0, -x)).mean(axis=1)
+
+    def one(self, obs, action, next_obs, reward, terminated, truncated, info) -> float:
+        if self._const is None:
+            if not isinstance(self.reference, RunningQuantile):
+                return super().one(obs, action, next_obs, reward, terminated, truncated, info)
+            refs = (self._windows[0].push_quantile(reward, self.reference.q),)
+        else:
+            refs = self._const_tuple
+        f = _sigmoid if self.mode == "sigmoid" else _log_sigmoid
+        return sum(f((reward - c) / self.scale) for c in refs) / len(refs)
+
+
+def _sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def _log_sigmoid(x: float) -> float:
+    return -math.log1p(math.exp(-x)) if x >= 0 else x - math.log1p(math.exp(x))
+
+
+class _SortedWindow:
+    """The last ``size`` values of one env, kept sorted too, for O(size) quantiles."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.recent: deque[float] = deque()
+        self.sorted: list[float] = []
+
+    def push_quantile(self, value: float, q: float) -> float:
+        """Add ``value`` (dropping the oldest beyond ``size``); the ``q``-quantile with
+        linear interpolation, as ``numpy.quantile``."""
+        if len(self.recent) == self.size:
+            del self.sorted[bisect.bisect_left(self.sorted, self.recent.popleft())]
+        self.recent.append(value)
+        bisect.insort(self.sorted, value)
+        pos = q * (len(self.sorted) - 1)
+        lo = math.floor(pos)
+        if lo + 1 >= len(self.sorted):
+            return self.sorted[lo]
+        a, b = self.sorted[lo], self.sorted[lo + 1]
+        return a + (b - a) * (pos - lo)
 
 
 class CenteredSigmoid(ShapingWrapper):

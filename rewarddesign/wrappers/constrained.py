@@ -15,6 +15,7 @@ task with early termination it would act as a multiplier-dependent alive bonus.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping
 from typing import Any
 
@@ -60,9 +61,8 @@ class ConstrainedTransform(RewardTransform):
         self.thresholds = np.array(
             [as_finite(v, "threshold", "ConstrainedReward") for v in thresholds]
         )
-        self.lambdas = np.full(
-            len(self.components), as_finite(initial_lambda, "initial_lambda", "ConstrainedReward")
-        )
+        lam = as_finite(initial_lambda, "initial_lambda", "ConstrainedReward")
+        self.set_lambdas(np.full(len(self.components), lam))
         self._sums = np.zeros(len(self.components))
         self._count = 0
 
@@ -81,10 +81,11 @@ class ConstrainedTransform(RewardTransform):
                     f"{theta} can never be met; give a threshold >= 0."
                 )
 
-    @property
-    def multipliers(self) -> np.ndarray:
-        """``sigma(lambda_i)``, the weights on the components now."""
-        return expit(self.lambdas)
+    def set_lambdas(self, lambdas: np.ndarray) -> None:
+        """Set ``lambda`` and the multipliers ``sigma(lambda)`` the reward uses."""
+        self.lambdas = np.array(lambdas, dtype=np.float64)
+        self.multipliers = expit(self.lambdas)
+        self._multipliers_list = self.multipliers.tolist()
 
     def pop_stats(self) -> tuple[np.ndarray, int]:
         """Component sums and step count since the last call; resets them."""
@@ -97,6 +98,14 @@ class ConstrainedTransform(RewardTransform):
         self._sums += c.sum(axis=0)
         self._count += len(c)
         return t.reward - c @ self.multipliers
+
+    def one(self, obs, action, next_obs, reward, terminated, truncated, info) -> float:
+        factors = info["factors"].tolist()  # Python floats: cheaper than numpy on a few
+        c = [factors[i] for i in self._cols]
+        for j, value in enumerate(c):
+            self._sums[j] += value
+        self._count += 1
+        return reward - sum(map(operator.mul, c, self._multipliers_list))
 
 
 class ConstrainedReward(ShapingWrapper):
@@ -197,7 +206,7 @@ class DualAscent(BaseCallback):
         lambdas = np.clip(first.lambdas + self.lr * (means - first.thresholds),
                           -self.max_lambda, self.max_lambda)  # fmt: skip
         for t in self.transforms:
-            t.lambdas[:] = lambdas
+            t.set_lambdas(lambdas)
         for name, lam, mean in zip(first.components, lambdas, means, strict=True):
             self.logger.record(f"constraint/{name}_mean", float(mean))
             self.logger.record(f"constraint/{name}_multiplier", float(expit(lam)))

@@ -12,7 +12,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import gymnasium as gym
 import numpy as np
@@ -109,6 +109,26 @@ class RewardTransform(ABC):
     def __call__(self, t: Transition) -> np.ndarray:
         """The rewards (float64, shape ``(m,)``) for a batched step."""
 
+    def one(self, obs: Any, action: Any, next_obs: Any, reward: float, terminated: bool,
+            truncated: bool, info: dict[str, Any]) -> float:  # fmt: skip
+        """The reward of one env's step (the single-env form calls this every step).
+
+        This batches the step into one row; transforms override it with the same math
+        on Python scalars, because numpy's per-call cost on one-row arrays would
+        dominate the wrapper's cost.
+        """
+        extra = {}
+        if self.needs_task:
+            extra = {
+                "factors": np.asarray(info["factors"], dtype=np.float64)[None],
+                "true_reward": np.array([info["true_reward"]], dtype=np.float64),
+                "success": np.array([info.get("success", 0.0)], dtype=np.float64),
+            }
+        t = Transition(ALL, np.asarray(obs)[None], np.asarray(action)[None],
+                       np.asarray(next_obs)[None], np.array([reward], dtype=np.float64),
+                       np.array([terminated]), np.array([truncated]), **extra)  # fmt: skip
+        return float(self(t)[0])
+
 
 def check_finite(values: np.ndarray, what: str, m: int) -> np.ndarray:
     """``values`` as float64 of shape ``(m,)``, or a clear error if it is not finite."""
@@ -125,6 +145,16 @@ def check_finite(values: np.ndarray, what: str, m: int) -> np.ndarray:
             "make it finite for every state the env can reach."
         )
     return values
+
+
+def finite_one(values: Any, what: str) -> float:
+    """The single value of a one-row batch, as a float, or the error of :func:`check_finite`."""
+    values = np.asarray(values)
+    if values.shape == (1,):
+        value = float(values[0])
+        if math.isfinite(value):
+            return value
+    return float(check_finite(values, what, 1)[0])  # raises, naming the problem
 
 
 def check_array_observations(space: gym.Space, where: str) -> None:

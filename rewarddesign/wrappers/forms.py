@@ -77,15 +77,13 @@ class ShapingWrapper(gym.Wrapper, RecordConstructorArgs):
         if self.transform.needs_task:
             ctx.require_task()
         self.transform.bind(ctx)
-        self._obs: np.ndarray | None = None
-        # One-row buffers reused every step: building arrays costs more than the math.
-        self._reward, self._true, self._success = np.zeros(1), np.zeros(1), np.zeros(1)
-        self._terminated, self._truncated = np.zeros(1, bool), np.zeros(1, bool)
+        self._obs: Any = None
+        self._one = self.transform.one
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         obs, info = self.env.reset(seed=seed, options=options)
-        self._obs = np.asarray(obs)[None]
-        self.transform.start(ALL, self._obs)
+        self._obs = obs
+        self.transform.start(ALL, np.asarray(obs)[None])
         return obs, info
 
     def step(self, action):
@@ -94,19 +92,11 @@ class ShapingWrapper(gym.Wrapper, RecordConstructorArgs):
         obs, reward, terminated, truncated, info = self.env.step(action)
         if not math.isfinite(reward):
             _finite_rewards(np.array([reward]), type(self).__name__)
-        self._reward[0], self._terminated[0], self._truncated[0] = reward, terminated, truncated
-        next_obs = np.asarray(obs)[None]
-        factors = true = success = None
-        if self.transform.needs_task:
-            factors, true, success = info["factors"][None], self._true, self._success
-            true[0], success[0] = info["true_reward"], info.get("success", 0.0)
-        t = Transition(ALL, self._obs, np.asarray(action)[None], next_obs, self._reward,
-                       self._terminated, self._truncated, factors, true, success)  # fmt: skip
-        shaped = self.transform(t)
+        shaped = self._one(self._obs, action, obs, reward, terminated, truncated, info)
         info.setdefault("env_reward", reward)
         info.setdefault("true_reward", float(reward))
-        self._obs = next_obs
-        return obs, float(shaped[0]), terminated, truncated, info
+        self._obs = obs
+        return obs, shaped, terminated, truncated, info
 
 
 def _form_init(single: type[ShapingWrapper]):

@@ -73,6 +73,15 @@ class GatedTransform(RewardTransform):
         ended = np.logical_or(t.terminated, t.truncated)
         return t.true_reward + np.where(ended & gate, self._held[idx], 0.0)
 
+    def one(self, obs, action, next_obs, reward, terminated, truncated, info) -> float:
+        true = info["true_reward"]
+        held = float(self._held[0]) + (reward - true)
+        total = float(self._return[0]) + true
+        success = bool(self._success[0]) or info.get("success", 0.0) > 0
+        self._held[0], self._return[0], self._success[0] = held, total, success
+        gate = success if self.gate == "success" else total >= self.threshold
+        return true + (held if (terminated or truncated) and gate else 0.0)
+
 
 class GatedReward(ShapingWrapper):
     """G-RA: pay the true reward each step; pay the shaping as a lump at the episode's

@@ -9,6 +9,8 @@ non-negative first where that matters.
 
 from __future__ import annotations
 
+import math
+
 import gymnasium as gym
 import numpy as np
 
@@ -19,6 +21,7 @@ from rewarddesign.wrappers.core import (
     Transition,
     as_probability,
     check_finite,
+    finite_one,
 )
 from rewarddesign.wrappers.forms import ShapingWrapper, forms_of
 
@@ -40,11 +43,22 @@ class PessimisticTransform(RewardTransform):
             self.uncertainty(t.obs, t.action, t.next_obs), "uncertainty", len(t.reward)
         )
         if (u < 0).any():
-            raise ParameterError(
-                f"PessimisticReward: uncertainty must be >= 0, got {float(u[u < 0][0])!r}; "
-                "return a spread such as an ensemble's std."
-            )
+            self._negative(float(u[u < 0][0]))
         return t.reward * np.maximum(np.exp(-u), self.floor)
+
+    def one(self, obs, action, next_obs, reward, terminated, truncated, info) -> float:
+        batch = (np.asarray(obs)[None], np.asarray(action)[None], np.asarray(next_obs)[None])
+        u = finite_one(self.uncertainty(*batch), "uncertainty")
+        if u < 0:
+            self._negative(u)
+        return reward * max(math.exp(-u), self.floor)
+
+    @staticmethod
+    def _negative(u: float) -> None:
+        raise ParameterError(
+            f"PessimisticReward: uncertainty must be >= 0, got {u!r}; return a spread such "
+            "as an ensemble's std."
+        )
 
 
 class PessimisticReward(ShapingWrapper):
