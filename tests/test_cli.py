@@ -97,8 +97,14 @@ def test_report_of_a_store_with_two_grids_needs_grid(tmp_path, write_yaml, capsy
 
 def test_quick_grid_expands_to_valid_runs():
     grid = load_grid("quick")
-    assert len(grid.runs) == 6
-    assert {r.method_label for r in grid.runs} == {"true", "blend-angle-only"}
+    assert len(grid.runs) == 12
+    cells = {(r.spec.task, r.method_label) for r in grid.runs}
+    assert cells == {
+        ("classic/Pendulum-v1", "true"),
+        ("classic/Pendulum-v1", "blend-angle-only"),
+        ("classic/MountainCarContinuous-sparse-v0", "true"),
+        ("classic/MountainCarContinuous-sparse-v0", "shaped-energy"),
+    }
     assert all(r.spec.budget == 6000 and r.spec.agent == "sac" for r in grid.runs)
 
 

@@ -69,7 +69,7 @@ def test_blend_defaults_to_the_spec_weights_and_mountaincar_reports_success():
         (
             {"method": "magic"},
             UnknownNameError,
-            r"unknown method 'magic'; valid choices: blend, true",
+            r"unknown method 'magic'; valid choices: blend, shaping, true",
         ),
         ({"agent": "dqn"}, UnknownNameError, "unknown agent for method 'true' 'dqn'"),
         ({"method_params": {"weight": {}}}, UnknownNameError, "parameter of method 'true'"),
@@ -89,7 +89,22 @@ def test_blend_defaults_to_the_spec_weights_and_mountaincar_reports_success():
         ),
         ({"task": "classic/CartPole-v1"}, SpaceMismatchError, "use 'ppo' for discrete actions"),
         ({"agent": "ppo", "budget": 100}, ParameterError, "less than one PPO rollout"),
-        ({"method": "blend", "method_params": {"weights": {}}}, SpecError, "non-empty mapping"),
+        (
+            {"method": "shaping", "method_params": {"potential": "tall"}},
+            UnknownNameError,
+            "unknown potential of task 'classic/Pendulum-v1' 'tall'; valid choices: upright",
+        ),
+        (
+            {"method": "shaping", "method_params": {"gamma": 2.0}},
+            ParameterError,
+            r"gamma must be a number in \[0, 1\]",
+        ),
+        (
+            {"method": "shaping", "task": "mujoco/HalfCheetah-v5"},
+            SpecError,
+            "declares no potentials",
+        ),
+        ({"method": "blend", "method_params": {"weights": {}}}, SpecError, "must not be empty"),
         ({"method": "blend", "method_params": {"weights": ["theta_sq"]}}, SpecError, "mapping"),
         (
             {"method": "blend", "method_params": {"weights": {"primary": "x"}}},
@@ -140,3 +155,39 @@ def test_training_env_monitor_records_the_true_reward_of_a_primary_task(write_ya
     assert rewards == [2.0, 4.0, 6.0, 8.0, 10.0]
     monitor = venv.envs[0].env
     assert monitor.get_episode_rewards() == [15.0]
+
+
+def shaping_context(write_yaml, agent="sac", **params):
+    import yaml
+
+    from rewarddesign.methods.base import RunContext
+    from rewarddesign.methods.shaping import Shaping, ShapingParams
+    from tests.conftest import EPISODES_SPEC
+
+    doc = yaml.safe_load(yaml.safe_dump(EPISODES_SPEC))
+    doc["potentials"] = {"tilt": {"fn": "obs_entry", "args": {"index": 1, "scale": 2.0}}}
+    task = rd.task_spec(write_yaml(doc, "episodes.yaml"))
+    spec = RunSpec(task=task.path, method="shaping", agent=agent, budget=10, method_params=params)
+    ctx = RunContext(spec=spec, task=task, device="cpu", rng=np.random.default_rng(0),
+                     evaluator=None)  # fmt: skip
+    return Shaping(ShapingParams(**params)), ctx
+
+
+def test_shaping_method_shapes_the_true_reward_with_the_agents_discount(write_yaml):
+    method, ctx = shaping_context(write_yaml)
+    venv = method.train_env(ctx, n_envs=1)
+    venv.reset()
+    rewards = [venv.step(np.zeros((1, 1), np.float32))[1][0] for _ in range(4)]
+    # Phi = 2t; reward t; SAC's gamma 0.99; the third step is terminal (Phi = 0)
+    expected = [1 + 0.99 * 2 - 0, 2 + 0.99 * 4 - 2, 3 + 0 - 4, 1 + 0.99 * 2 - 0]
+    np.testing.assert_allclose(rewards, np.float32(expected), rtol=1e-6)
+
+
+def test_shaping_gamma_other_than_the_agents_warns(write_yaml):
+    from rewarddesign.methods.shaping import ShapingWarning
+
+    method, ctx = shaping_context(write_yaml, gamma=0.5)
+    with pytest.warns(ShapingWarning, match="differs from the agent's discount 0.99"):
+        assert method.gamma(ctx) == 0.5
+    method, ctx = shaping_context(write_yaml, agent="ppo")
+    assert method.gamma(ctx) == rd.agents.config("ppo").get("gamma", 0.99)

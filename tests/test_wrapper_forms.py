@@ -31,13 +31,13 @@ def chains():
         (
             "potential",
             [("PotentialShaping", {"potential": lambda o: o[:, 1] - 2 * o[:, 0], "gamma": 0.9})],
-        ),  # noqa: E501
+        ),
         (
             "potential-named",
             [("PotentialShaping", {"potential": "tilt", "gamma": 0.5, "scale": 2.0})],
-        ),  # noqa: E501
+        ),
         ("blended", [("BlendedReward", {"weights": {"a": 0.5, "b": -1.0, "primary": 2.0}})]),
-        ("par-running", [("CenteredSigmoid", {"reference": rd.wrappers.RunningQuantile(0.25, 4)})]),  # noqa: E501
+        ("par-running", [("CenteredSigmoid", {"reference": rd.wrappers.RunningQuantile(0.25, 4)})]),
         (
             "lsc-callable",
             [
@@ -49,21 +49,21 @@ def chains():
                     },
                 )
             ],
-        ),  # noqa: E501
+        ),
         (
             "gated-success",
             [
                 ("BlendedReward", {"weights": {"a": 1.0, "b": 1.0}}),
                 ("GatedReward", {"gate": "success"}),
             ],
-        ),  # noqa: E501
+        ),
         (
             "gated-return",
             [
                 ("PotentialShaping", {"potential": "tilt", "gamma": 1.0}),
                 ("GatedReward", {"gate": "return", "threshold": 5.0}),
             ],
-        ),  # noqa: E501
+        ),
         (
             "constrained",
             [
@@ -72,7 +72,7 @@ def chains():
                     {"components": ["b"], "thresholds": [1.0], "initial_lambda": 0.3},
                 )
             ],
-        ),  # noqa: E501
+        ),
         (
             "pessimistic",
             [
@@ -81,7 +81,7 @@ def chains():
                     {"uncertainty": lambda o, a, o2: np.abs(a[:, 0]) * o2[:, 1], "floor": 0.1},
                 )
             ],
-        ),  # noqa: E501
+        ),
     ]
 
 
@@ -151,7 +151,7 @@ def test_sb3_vec_env_form_equals_single_form_across_autoreset(task, name, chain)
     actions = actions_for(STEPS)
     got = []
     for a in actions:
-        _, r, dones, infos = venv.step(a)
+        _, r, _, infos = venv.step(a)
         assert r.dtype == np.float32 and all("true_reward" in info for info in infos)
         got.append(r)
     got = np.array(got)

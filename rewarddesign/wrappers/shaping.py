@@ -37,7 +37,12 @@ def blend_weights(weights: Weights, task: TaskSpec, where: str) -> np.ndarray:
         return weights_vector(weights, names, where)
     if isinstance(weights, str) or not isinstance(weights, Sequence | np.ndarray):
         raise SpecError(f"{where} must be a mapping over {names} or a vector, got {weights!r}.")
-    vec = np.asarray(weights, dtype=np.float64).reshape(-1)
+    try:
+        vec = np.asarray(weights, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise SpecError(
+            f"{where} must be a mapping over {names} or a vector of numbers, got {weights!r}."
+        ) from None
     k = len(task.factor_names)
     if len(vec) not in (k, k + 1):
         raise ParameterError(
