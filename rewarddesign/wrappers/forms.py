@@ -38,12 +38,27 @@ from rewarddesign.wrappers.core import (
 )
 
 
-def _task(get: Any) -> TaskSpec | None:
+def _first_task(get: Any) -> TaskSpec | None:
+    """The task spec found by ``get("task")`` (one env, or a list over a batch), or None."""
     try:
-        task = get("task")
+        found = get("task")
     except AttributeError:
         return None
-    return task if isinstance(task, TaskSpec) else None
+    found = list(found) if isinstance(found, list | tuple) else [found]
+    return found[0] if found and all(isinstance(t, TaskSpec) for t in found) else None
+
+
+def _build(Transform: type[RewardTransform], params: dict[str, Any], task: TaskSpec | None,
+           obs_space: gym.Space, action_space: gym.Space, n_envs: int,
+           where: str) -> RewardTransform:  # fmt: skip
+    """Make the transform and bind it to the env(s) it serves."""
+    check_array_observations(obs_space, where)
+    transform = Transform(**params)
+    ctx = WrapContext(task, obs_space, action_space, n_envs, where)
+    if transform.needs_task:
+        ctx.require_task()
+    transform.bind(ctx)
+    return transform
 
 
 def _finite_rewards(rewards: np.ndarray, where: str) -> np.ndarray:
@@ -69,14 +84,9 @@ class ShapingWrapper(gym.Wrapper, RecordConstructorArgs):
     def __init__(self, env: gym.Env, **params: Any) -> None:
         RecordConstructorArgs.__init__(self, _disable_deepcopy=True, **params)
         gym.Wrapper.__init__(self, env)
-        name = type(self).__name__
-        check_array_observations(env.observation_space, name)
-        self.transform = self.Transform(**params)
-        ctx = WrapContext(_task(env.get_wrapper_attr), env.observation_space,
-                          env.action_space, 1, name)  # fmt: skip
-        if self.transform.needs_task:
-            ctx.require_task()
-        self.transform.bind(ctx)
+        self.transform = _build(self.Transform, params, _first_task(env.get_wrapper_attr),
+                                env.observation_space, env.action_space, 1,
+                                type(self).__name__)  # fmt: skip
         self._obs: Any = None
         self._one = self.transform.one
 
@@ -99,16 +109,11 @@ class ShapingWrapper(gym.Wrapper, RecordConstructorArgs):
         return obs, shaped, terminated, truncated, info
 
 
-def _form_init(single: type[ShapingWrapper]):
-    """``__init__(self, env, *args, **kwargs)`` binding args as ``single`` does."""
-    sig = inspect.signature(single.__init__)
-
-    def bind(env: Any, args: tuple, kwargs: dict) -> dict[str, Any]:
-        bound = sig.bind(None, env, *args, **kwargs)
-        bound.apply_defaults()
-        return {k: v for k, v in list(bound.arguments.items())[2:]}
-
-    return bind, sig
+def _params(single: type[ShapingWrapper], env: Any, args: tuple, kwargs: dict) -> dict[str, Any]:
+    """Bind a vector form's arguments as ``single.__init__`` would (after ``env``)."""
+    bound = inspect.signature(single.__init__).bind(None, env, *args, **kwargs)
+    bound.apply_defaults()
+    return dict(list(bound.arguments.items())[2:])
 
 
 class VectorShapingWrapper(VectorWrapper):
@@ -125,17 +130,10 @@ class VectorShapingWrapper(VectorWrapper):
                 f"{name} supports gymnasium's default next-step autoreset, got {mode}; make "
                 "the vector env with autoreset_mode=AutoresetMode.NEXT_STEP."
             )
-        check_array_observations(env.single_observation_space, name)
-        bind, _ = _form_init(self.single)
-        params = bind(env, args, kwargs)
-        self.transform = self.single.Transform(**params)
-        base = env.unwrapped  # vector wrappers do not forward get_attr
-        tasks = base.get_attr("task") if _has_task(base) else [None]
-        ctx = WrapContext(tasks[0], env.single_observation_space, env.single_action_space,
-                          env.num_envs, name)  # fmt: skip
-        if self.transform.needs_task:
-            ctx.require_task()
-        self.transform.bind(ctx)
+        task = _first_task(env.unwrapped.get_attr)  # vector wrappers do not forward get_attr
+        self.transform = _build(self.single.Transform, _params(self.single, env, args, kwargs),
+                                task, env.single_observation_space, env.single_action_space,
+                                env.num_envs, name)  # fmt: skip
         self._obs: np.ndarray | None = None
         self._starting = np.zeros(env.num_envs, dtype=bool)
 
@@ -185,13 +183,6 @@ class VectorShapingWrapper(VectorWrapper):
         return obs, out, terminated, truncated, infos
 
 
-def _has_task(env: Any) -> bool:
-    try:
-        return all(isinstance(t, TaskSpec) for t in env.get_attr("task"))
-    except AttributeError:
-        return False
-
-
 class VecEnvShapingWrapper(VecEnvWrapper):
     """SB3 ``VecEnv`` form of a :class:`ShapingWrapper` (SB3 resets within the step)."""
 
@@ -199,17 +190,10 @@ class VecEnvShapingWrapper(VecEnvWrapper):
 
     def __init__(self, venv: VecEnv, *args: Any, **kwargs: Any) -> None:
         super().__init__(venv)
-        name = f"vec_env.{type(self).__name__}"
-        check_array_observations(venv.observation_space, name)
-        bind, _ = _form_init(self.single)
-        params = bind(venv, args, kwargs)
-        self.transform = self.single.Transform(**params)
-        tasks = venv.get_attr("task") if _has_task(venv) else [None]
-        ctx = WrapContext(tasks[0], venv.observation_space, venv.action_space,
-                          venv.num_envs, name)  # fmt: skip
-        if self.transform.needs_task:
-            ctx.require_task()
-        self.transform.bind(ctx)
+        self.transform = _build(self.single.Transform, _params(self.single, venv, args, kwargs),
+                                _first_task(venv.get_attr), venv.observation_space,
+                                venv.action_space, venv.num_envs,
+                                f"vec_env.{type(self).__name__}")  # fmt: skip
         self._obs: np.ndarray | None = None
         self._actions: np.ndarray | None = None
 
@@ -260,7 +244,7 @@ def forms_of(single: type[ShapingWrapper]) -> tuple[type, type]:
     Both take the same arguments as ``single`` (with a vector env in place of the env)
     and give the same rewards step for step.
     """
-    _, sig = _form_init(single)
+    sig = inspect.signature(single.__init__)
     made = []
     for base, module, what in (
         (VectorShapingWrapper, "rewarddesign.wrappers.vector", "gymnasium.vector"),
