@@ -44,8 +44,8 @@ class Shaping(SB3Method):
         >>> r = rd.run("classic/MountainCarContinuous-sparse-v0", "shaping", "sac", seed=0,
         ...            budget=200, agent_preset="fast", eval_episodes=1,
         ...            agent_overrides={"learning_starts": 100})
-        >>> r.spec.method_params["potential"] is None
-        True
+        >>> r.spec.method, r.final_success  # 200 steps: not at the goal yet
+        ('shaping', 0.0)
     """
 
     name = "shaping"
