@@ -67,7 +67,7 @@ class Segments:
         return self.rewards.shape[0]
 
     @property
-    def H(self) -> int:  # noqa: N802 - the literature's name for segment length
+    def H(self) -> int:
         """Steps per segment (including padding)."""
         return self.rewards.shape[1]
 
@@ -95,7 +95,7 @@ class Segments:
                            for f in fields(Segments)})  # fmt: skip
 
 
-def segment_starts(episode_starts: np.ndarray, H: int) -> np.ndarray:  # noqa: N803
+def segment_starts(episode_starts: np.ndarray, H: int) -> np.ndarray:
     """Every start index whose H-step window stays inside one episode, plus the start of
     every episode shorter than H."""
     if isinstance(H, bool) or not isinstance(H, int | np.integer) or H <= 0:
@@ -112,7 +112,7 @@ def segment_starts(episode_starts: np.ndarray, H: int) -> np.ndarray:  # noqa: N
     return np.sort(np.concatenate([full, starts[lengths < H]]))
 
 
-def cut_segments(source: Any, H: int = DEFAULT_H, n: int | None = None,  # noqa: N803
+def cut_segments(source: Any, H: int = DEFAULT_H, n: int | None = None,
                  rng: np.random.Generator | None = None) -> Segments:  # fmt: skip
     """Cut segments from transition arrays.
 
@@ -192,3 +192,29 @@ def random_pairs(segments: Segments, n: int, rng: np.random.Generator) -> Pairs:
     i = rng.integers(segments.n, size=n)
     j = (i + rng.integers(1, segments.n, size=n)) % segments.n  # never i itself
     return Pairs(segments.take(i), segments.take(j))
+
+
+def pairs_from_rewards(first: Any, second: Any, factors: tuple[Any, Any] | None = None) -> Pairs:
+    """Pairs of segments given only their rewards (and optionally factors): for hand-built
+    examples and tests. Observations and actions are zeros; no step is terminal.
+
+    Args:
+        first: (n, H) rewards of the first segments.
+        second: (n, H) rewards of the second segments.
+        factors: Optional ((n, H, K), (n, H, K)) factors of both.
+    """
+
+    def build(rewards: Any, facts: Any) -> Segments:
+        rewards = np.asarray(rewards, dtype=np.float64)
+        if rewards.ndim != 2:
+            raise ParameterError(f"rewards must be (n, H), got shape {rewards.shape}.")
+        n, h = rewards.shape
+        facts = np.zeros((n, h, 1)) if facts is None else np.asarray(facts, dtype=np.float64)
+        zeros = np.zeros((n, h, 1))
+        return Segments(obs=zeros, actions=zeros, rewards=rewards, factors=facts,
+                        terminated=np.zeros((n, h), bool), truncated=np.zeros((n, h), bool),
+                        mask=np.ones((n, h), bool), start_obs=np.zeros((n, 1)),
+                        end_obs=np.zeros((n, 1)))  # fmt: skip
+
+    f1, f2 = (None, None) if factors is None else factors
+    return Pairs(build(first, f1), build(second, f2))

@@ -64,7 +64,9 @@ class Trajectories:
         if self.factors.ndim != 2:
             raise ParameterError(f"trajectories: factors must be (N, K), got {self.factors.shape}.")
         if not (np.isfinite(self.rewards).all() and np.isfinite(self.factors).all()):
-            raise ParameterError("trajectories: rewards and factors must be finite (found NaN/inf).")
+            raise ParameterError(
+                "trajectories: rewards and factors must be finite (found NaN/inf)."
+            )
         if not self.episode_starts[0]:
             raise ParameterError("trajectories: the first transition must start an episode.")
 
@@ -93,8 +95,9 @@ class Trajectories:
                 missing = [k for k in ARRAY_KEYS if k not in data]
                 if missing:
                     raise SpecError(f"trajectory file {str(path)!r} lacks keys {missing}.")
-                return cls(**{k: data[k] for k in ARRAY_KEYS}, task=str(data.get("task", "")),
-                           factor_names=tuple(str(n) for n in data.get("factor_names", ())))  # fmt: skip
+                names = tuple(str(n) for n in data.get("factor_names", ()))
+                arrays = {k: data[k] for k in ARRAY_KEYS}
+                return cls(**arrays, task=str(data.get("task", "")), factor_names=names)
         except (OSError, ValueError) as exc:
             raise SpecError(f"cannot read trajectory file {str(path)!r}: {exc}") from exc
 

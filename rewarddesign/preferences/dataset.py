@@ -1,0 +1,120 @@
+"""PreferenceDataset: labelled pairs accumulated over feedback sessions, with budget
+accounting, saved as ``.npz`` (no pickle)."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import fields
+from pathlib import Path
+
+import numpy as np
+
+from rewarddesign.errors import ParameterError, SpecError
+from rewarddesign.preferences.labels import LabelRecord
+from rewarddesign.preferences.segments import Pairs, Segments
+from rewarddesign.resources import write_atomic
+
+_SEGMENT_FIELDS = tuple(f.name for f in fields(Segments))
+
+
+class PreferenceDataset:
+    """Pairs and their labels, appended batch by batch.
+
+    Attributes:
+        asked: Pairs put to the teacher.
+        charged: Pairs charged to the budget (skipped ones included).
+        usable: Pairs with a usable label.
+
+    Example:
+        >>> import numpy as np
+        >>> from rewarddesign.preferences import (PartialReturnTeacher, PreferenceDataset,
+        ...                                      pairs_from_rewards)
+        >>> pairs = pairs_from_rewards([[1.0], [0.0]], [[0.0], [0.0]])
+        >>> data = PreferenceDataset()
+        >>> data.append(pairs, PartialReturnTeacher().label(pairs, np.random.default_rng(0)))
+        >>> data.asked, data.charged, data.usable, data.labels.tolist()
+        (2, 2, 2, [1.0, 0.5])
+    """
+
+    def __init__(self) -> None:
+        self._pairs: list[Pairs] = []
+        self._records: list[LabelRecord] = []
+
+    def append(self, pairs: Pairs, record: LabelRecord) -> None:
+        """Add a labelled batch."""
+        if record.n != pairs.n:
+            raise ParameterError(f"label record has {record.n} pairs but the batch has {pairs.n}.")
+        if self._pairs and pairs.first.obs.shape[1:] != self._pairs[0].first.obs.shape[1:]:
+            raise ParameterError(
+                f"segments of shape {pairs.first.obs.shape[1:]} do not match the dataset's "
+                f"{self._pairs[0].first.obs.shape[1:]} (same H and observation shape needed)."
+            )
+        self._pairs.append(pairs)
+        self._records.append(record)
+
+    def __len__(self) -> int:
+        return sum(p.n for p in self._pairs)
+
+    @property
+    def asked(self) -> int:
+        """Pairs put to the teacher."""
+        return len(self)
+
+    @property
+    def charged(self) -> int:
+        """Pairs charged to the feedback budget."""
+        return sum(r.charged for r in self._records)
+
+    @property
+    def usable(self) -> int:
+        """Pairs with a usable label."""
+        return int(sum(r.usable.sum() for r in self._records))
+
+    def record(self) -> LabelRecord:
+        """All labels, in order."""
+        if not self._records:
+            raise ParameterError("the preference dataset is empty; append labelled pairs first.")
+        return LabelRecord.concat(self._records)
+
+    @property
+    def labels(self) -> np.ndarray:
+        """All sampled labels, in order."""
+        return self.record().label
+
+    def pairs(self) -> Pairs:
+        """All pairs, in order."""
+        if not self._pairs:
+            raise ParameterError("the preference dataset is empty; append labelled pairs first.")
+        return Pairs(Segments.concat([p.first for p in self._pairs]),
+                     Segments.concat([p.second for p in self._pairs]))  # fmt: skip
+
+    def save(self, path: str | Path) -> None:
+        """Write an ``.npz`` file atomically (arrays only)."""
+        pairs, rec = self.pairs(), self.record()
+        arrays = {f"{side}_{name}": getattr(getattr(pairs, side), name)
+                  for side in ("first", "second") for name in _SEGMENT_FIELDS}  # fmt: skip
+        arrays |= {"prob": rec.prob, "label": rec.label, "usable": rec.usable,
+                   "batch_sizes": np.array([p.n for p in self._pairs]),
+                   "batch_charged": np.array([r.charged for r in self._records])}  # fmt: skip
+        buf = io.BytesIO()
+        np.savez_compressed(buf, **arrays)
+        write_atomic(path, buf.getvalue())
+
+    @classmethod
+    def load(cls, path: str | Path) -> PreferenceDataset:
+        """Read a dataset written by :meth:`save` (``allow_pickle=False``)."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {k: data[k] for k in data.files}
+        except (OSError, ValueError) as exc:
+            raise SpecError(f"cannot read preference dataset {str(path)!r}: {exc}") from exc
+        out = cls()
+        edges = np.cumsum(np.concatenate([[0], arrays["batch_sizes"]]))
+        for b, charged in enumerate(arrays["batch_charged"]):
+            sl = slice(edges[b], edges[b + 1])
+            first, second = (Segments(**{n: arrays[f"{side}_{n}"][sl] for n in _SEGMENT_FIELDS})
+                             for side in ("first", "second"))  # fmt: skip
+            out.append(Pairs(first, second), LabelRecord(
+                prob=arrays["prob"][sl], label=arrays["label"][sl],
+                usable=arrays["usable"][sl], charged=int(charged)))  # fmt: skip
+        return out

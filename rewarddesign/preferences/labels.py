@@ -1,0 +1,48 @@
+"""The label record a teacher returns for a batch of pairs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rewarddesign.errors import ParameterError
+
+
+@dataclass(frozen=True)
+class LabelRecord:
+    """Labels of ``n`` pairs.
+
+    Attributes:
+        prob: (n,) float64, the teacher's probability that the FIRST segment is
+            preferred (0.5 = equal), after every noise mode.
+        label: (n,) float64, the sampled label: 1 (first preferred), 0 (second) or 0.5
+            (equal). Masked pairs carry 0.5.
+        usable: (n,) bool, False for skipped or undecided pairs (kept, but masked).
+        charged: Pairs charged to the feedback budget (skipped pairs are charged).
+    """
+
+    prob: np.ndarray
+    label: np.ndarray
+    usable: np.ndarray
+    charged: int
+
+    def __post_init__(self) -> None:
+        n = len(self.prob)
+        if len(self.label) != n or len(self.usable) != n:
+            raise ParameterError("label record: prob, label and usable need one entry per pair.")
+
+    @property
+    def n(self) -> int:
+        """Number of pairs."""
+        return len(self.prob)
+
+    @staticmethod
+    def concat(parts: list[LabelRecord]) -> LabelRecord:
+        """Records of several batches, one after another."""
+        return LabelRecord(
+            prob=np.concatenate([p.prob for p in parts]),
+            label=np.concatenate([p.label for p in parts]),
+            usable=np.concatenate([p.usable for p in parts]),
+            charged=sum(p.charged for p in parts),
+        )
