@@ -107,11 +107,15 @@ class _NoisyTeacher(Teacher):
         return LabelRecord(prob=p, label=label, usable=usable, charged=pairs.n)
 
 
-def _myopic_weights(seg: Segments, gamma: float) -> np.ndarray:
-    """``gamma ** (L - 1 - k)`` on valid steps (L = valid length), 0 on padding."""
+def discounted_sums(values: np.ndarray, seg: Segments, gamma: float, from_end: bool) -> np.ndarray:
+    """``sum_k w_k values[:, k]`` over valid steps, ``w_k = gamma^k`` (``from_end=False``) or
+    ``gamma^(L-1-k)`` with L the valid length (``from_end=True``, B-Pref's myopic weights)."""
+    powers = gamma ** np.arange(seg.H, dtype=np.float64)
+    if seg.mask.all():  # the common case: one matrix-vector product
+        return values @ (powers[::-1] if from_end else powers)
     k = np.arange(seg.H)[None, :]
-    exponent = np.maximum(seg.lengths[:, None] - 1 - k, 0)
-    return np.where(seg.mask, gamma**exponent, 0.0)
+    exponent = np.maximum(seg.lengths[:, None] - 1 - k, 0) if from_end else k
+    return (np.where(seg.mask, values, 0.0) * powers[exponent]).sum(axis=1)
 
 
 class PartialReturnTeacher(_NoisyTeacher):
@@ -161,7 +165,7 @@ class PartialReturnTeacher(_NoisyTeacher):
     def scores(self, pairs: Pairs) -> tuple[np.ndarray, np.ndarray]:
         if self.myopic_gamma == 1.0:
             return pairs.first.rewards.sum(axis=1), pairs.second.rewards.sum(axis=1)
-        return tuple((seg.rewards * _myopic_weights(seg, self.myopic_gamma)).sum(axis=1)
+        return tuple(discounted_sums(seg.rewards, seg, self.myopic_gamma, from_end=True)
                      for seg in (pairs.first, pairs.second))  # fmt: skip
 
     def closeness(self, pairs: Pairs, s1: np.ndarray, s2: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -220,23 +224,25 @@ class RegretTeacher(_NoisyTeacher):
         n_states = getattr(self.oracle, "n_states", None)
         if n_states is None:
             return
-        states = np.concatenate([seg.obs[seg.mask].reshape(-1), seg.end_obs.reshape(-1)])
-        if states.dtype.kind not in "iu" or states.min() < 0 or states.max() >= n_states:
+        inner = seg.obs if seg.mask.all() else seg.obs[seg.mask]
+        kinds = {inner.dtype.kind, seg.end_obs.dtype.kind, seg.start_obs.dtype.kind}
+        low = min(inner.min(), seg.end_obs.min(), seg.start_obs.min())
+        high = max(inner.max(), seg.end_obs.max(), seg.start_obs.max())
+        if not kinds <= set("iu") or low < 0 or high >= n_states:
             raise ParameterError(
                 f"{self.where}: the oracle has {n_states} states but the segments hold states "
-                f"{states.min()}..{states.max()} ({states.dtype}); use the oracle of the task "
-                "the segments come from."
+                f"{low}..{high} ({inner.dtype}); use the oracle of the task the segments come "
+                "from."
             )
 
     def negative_regret(self, seg: Segments) -> np.ndarray:
         """``-regret`` of every segment (higher = better)."""
         self._check_states(seg)
-        weights = np.where(seg.mask, self.discount ** np.arange(seg.H)[None, :], 0.0)
         if self.form == "advantage":
             adv = self.oracle.Q(seg.obs, seg.actions) - self.oracle.V(seg.obs)
-            return (weights * np.where(seg.mask, adv, 0.0)).sum(axis=1)
+            return discounted_sums(adv, seg, self.discount, from_end=False)
         end_value = np.where(seg.ends_terminal, 0.0, self.oracle.V(seg.end_obs))
-        partial = (weights * seg.rewards).sum(axis=1)
+        partial = discounted_sums(seg.rewards, seg, self.discount, from_end=False)
         return partial + self.discount**seg.lengths * end_value - self.oracle.V(seg.start_obs)
 
     def scores(self, pairs: Pairs) -> tuple[np.ndarray, np.ndarray]:
