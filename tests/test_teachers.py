@@ -263,6 +263,18 @@ def test_bad_teacher_input_is_one_clear_error(build, error, match):
         build()
 
 
+def test_a_regret_discount_other_than_the_oracles_is_rejected():
+    oracle = ValueIterationOracle.from_env(rd.make("gridworld/delivery"), 0.9)
+    with pytest.raises(ParameterError, match=r"discount 0\.5 differs from the oracle's 0\.9"):
+        RegretTeacher(oracle, 0.5)
+
+
+def test_skip_at_exactly_the_threshold_as_b_pref():
+    teacher = PartialReturnTeacher(eps_skip=0.5, margin=4.0)  # threshold 2
+    record = teacher.label(pairs_from_rewards([[2.0], [2.5]], [[1.0], [0.0]]), RNG(0))
+    assert record.usable.tolist() == [False, True]
+
+
 def test_an_oracle_of_another_task_is_rejected():
     small = rd.make("gridworld/random-mdp", n_states=5)
     oracle = ValueIterationOracle.from_env(small, 0.9)

@@ -217,6 +217,39 @@ def test_dual_ascent_moves_multipliers_by_the_rollout_violation(episodes_task):
     assert venv.envs[0].transform.multipliers[0] == pytest.approx(expit(lam))
 
 
+def test_dual_ascent_keeps_differently_constrained_wrappers_apart(episodes_task):
+    def make():
+        env = ConstrainedReward(rd.make(episodes_task), ["b"], [1.0])
+        return ConstrainedReward(env, ["a", "b"], [2.0, 3.0])
+
+    venv = DummyVecEnv([make, make])
+    model = PPO("MlpPolicy", venv, n_steps=7, batch_size=14, n_epochs=1, seed=0, device="cpu")
+    model.learn(14, callback=DualAscent(lr=1.0))
+    outer, inner = venv.envs[0].transform, venv.envs[0].env.transform
+    # 7 steps per env: a = 1,2,3,1,2,3,4 (mean 16/7); b = 1,1,1,2,2,2,2 (mean 11/7)
+    np.testing.assert_allclose(outer.lambdas, [16 / 7 - 2.0, 11 / 7 - 3.0])
+    np.testing.assert_allclose(inner.lambdas, [11 / 7 - 1.0])
+    np.testing.assert_allclose(venv.envs[1].transform.lambdas, outer.lambdas)
+
+
+class Float32Reward(gym.RewardWrapper):
+    def reward(self, reward):
+        return np.float32(reward + 0.1)
+
+
+def test_single_form_computes_in_float64_whatever_the_env_returns(episodes_task):
+    phi = lambda o: 1000.0 * o[:, 1].astype(np.float64) + 0.123  # noqa: E731
+    single = PotentialShaping(Float32Reward(rd.make(episodes_task)), phi, 0.99)
+    rewards, *_ = play(single)
+    expected = []
+    for _, t, _, terminal in steps():
+        incoming = float(np.float32(t + 0.1))
+        expected.append(incoming + (0.0 if terminal else 0.99 * (1000.0 * t + 0.123))
+                        - (1000.0 * (t - 1) + 0.123))  # fmt: skip
+    np.testing.assert_allclose(rewards, expected, rtol=1e-13)
+    assert all(isinstance(r, float) for r in rewards)
+
+
 def test_pessimistic_reward_shrinks_by_uncertainty_down_to_the_floor(episodes_task):
     actions = np.linspace(-1, 1, 10)
     env = PessimisticReward(rd.make(episodes_task), lambda o, a, o2: 3 * np.abs(a[:, 0]), 0.2)

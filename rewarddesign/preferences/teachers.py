@@ -101,8 +101,8 @@ class _NoisyTeacher(Teacher):
         if self.eps_equal:
             equal = diff < self.eps_equal * self.margin
             p, label = np.where(equal, 0.5, p), np.where(equal, 0.5, label)
-        if self.eps_skip:
-            usable = ~(size < self.eps_skip * self.margin)
+        if self.eps_skip:  # B-Pref keeps a pair only if its larger return exceeds the threshold
+            usable = ~(size <= self.eps_skip * self.margin)
             label = np.where(usable, label, 0.5)
         return LabelRecord(prob=p, label=label, usable=usable, charged=pairs.n)
 
@@ -121,11 +121,13 @@ def discounted_sums(values: np.ndarray, seg: Segments, gamma: float, from_end: b
 class PartialReturnTeacher(_NoisyTeacher):
     """B-Pref's teacher: prefers the segment with the larger (myopic) partial return.
 
-    ``P(first) = sigmoid(beta * (R1 - R2))`` with ``R = sum_k myopic_gamma^(H-1-k) r_k``
-    (``beta = inf``: the larger return wins, a tie gives 0.5). Noise, in B-Pref's
+    ``P(first) = sigmoid(beta * (R1 - R2))`` with ``R = sum_k myopic_gamma^(L-1-k) r_k``
+    over the L valid steps (L = H for a full segment; a padded segment's last real step
+    counts fully). ``beta = inf``: the larger return wins, a tie gives 0.5 (B-Pref's
+    ``beta <= 0`` meant rational; here ``beta = 0`` is a coin flip). Noise, in B-Pref's
     order: a *mistake* flips the sampled label with probability ``eps_mistake``; pairs
     whose undiscounted returns differ by less than ``eps_equal * |margin|`` get 0.5
-    ("equal"); pairs whose larger return magnitude ``max(|R1|, |R2|)`` is below
+    ("equal"); pairs whose larger return magnitude ``max(|R1|, |R2|)`` is at most
     ``eps_skip * |margin|`` are *skipped* (masked, still charged).
 
     Sign-safe thresholds: B-Pref uses ``eps * margin`` with ``margin = mean episode return
@@ -219,6 +221,12 @@ class RegretTeacher(_NoisyTeacher):
             raise unknown(f"form of {self.where}", form, FORMS)
         self.oracle, self.form = oracle, form
         self.discount = _probability(discount, "discount", self.where)
+        own = getattr(oracle, "discount", None)
+        if own is not None and not math.isclose(own, self.discount, rel_tol=0, abs_tol=1e-12):
+            raise ParameterError(
+                f"{self.where}: discount {discount} differs from the oracle's {own}; V* and Q* "
+                "are only optimal values for the discount they were computed with."
+            )
 
     def _check_states(self, seg: Segments) -> None:
         n_states = getattr(self.oracle, "n_states", None)

@@ -160,8 +160,9 @@ def constrained_transforms(venv: VecEnv) -> list[ConstrainedTransform]:
 class DualAscent(BaseCallback):
     """SB3 callback: after each rollout, ``lambda_i += lr * (mean c_i - theta_i)``.
 
-    The means pool every env's steps since the last update. Multipliers of the
-    single-env wrappers of one ``DummyVecEnv`` are kept equal (they are one Lagrangian).
+    The means pool every env's steps since the last update. Wrappers with the same
+    components and thresholds (the single-env wrappers of one ``DummyVecEnv``) share one
+    set of multipliers; differently constrained wrappers are updated separately.
 
     Args:
         lr: Dual step size.
@@ -197,16 +198,22 @@ class DualAscent(BaseCallback):
         return True
 
     def _on_rollout_end(self) -> None:
-        stats = [t.pop_stats() for t in self.transforms]
-        count = sum(n for _, n in stats)
-        if count == 0:
-            return
-        means = sum(s for s, _ in stats) / count
-        first = self.transforms[0]
-        lambdas = np.clip(first.lambdas + self.lr * (means - first.thresholds),
-                          -self.max_lambda, self.max_lambda)  # fmt: skip
+        # one Lagrangian per distinct (components, thresholds): the single-env wrappers of
+        # a DummyVecEnv share theirs; differently constrained wrappers each keep their own
+        groups: dict[tuple, list[ConstrainedTransform]] = {}
         for t in self.transforms:
-            t.set_lambdas(lambdas)
-        for name, lam, mean in zip(first.components, lambdas, means, strict=True):
-            self.logger.record(f"constraint/{name}_mean", float(mean))
-            self.logger.record(f"constraint/{name}_multiplier", float(expit(lam)))
+            groups.setdefault((t.components, tuple(t.thresholds)), []).append(t)
+        for (components, _), members in groups.items():
+            stats = [t.pop_stats() for t in members]
+            count = sum(n for _, n in stats)
+            if count == 0:
+                continue
+            means = sum(s for s, _ in stats) / count
+            first = members[0]
+            lambdas = np.clip(first.lambdas + self.lr * (means - first.thresholds),
+                              -self.max_lambda, self.max_lambda)  # fmt: skip
+            for t in members:
+                t.set_lambdas(lambdas)
+            for name, lam, mean in zip(components, lambdas, means, strict=True):
+                self.logger.record(f"constraint/{name}_mean", float(mean))
+                self.logger.record(f"constraint/{name}_multiplier", float(expit(lam)))

@@ -102,9 +102,10 @@ class ShapingWrapper(gym.Wrapper, RecordConstructorArgs):
         obs, reward, terminated, truncated, info = self.env.step(action)
         if not math.isfinite(reward):
             _finite_rewards(np.array([reward]), type(self).__name__)
+        reward = float(reward)  # a float32 reward would keep the math in float32
         shaped = self._one(self._obs, action, obs, reward, terminated, truncated, info)
         info.setdefault("env_reward", reward)
-        info.setdefault("true_reward", float(reward))
+        info.setdefault("true_reward", reward)
         self._obs = obs
         return obs, shaped, terminated, truncated, info
 
