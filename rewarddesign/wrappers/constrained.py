@@ -64,6 +64,7 @@ class ConstrainedTransform(RewardTransform):
         lam = as_finite(initial_lambda, "initial_lambda", "ConstrainedReward")
         self.set_lambdas(np.full(len(self.components), lam))
         self._sums = np.zeros(len(self.components))
+        self._sums_one = [0.0] * len(self.components)  # the single-env path's sums
         self._count = 0
 
     def bind(self, ctx: WrapContext) -> None:
@@ -89,8 +90,9 @@ class ConstrainedTransform(RewardTransform):
 
     def pop_stats(self) -> tuple[np.ndarray, int]:
         """Component sums and step count since the last call; resets them."""
-        out = (self._sums.copy(), self._count)
+        out = (self._sums + np.array(self._sums_one), self._count)
         self._sums[:], self._count = 0.0, 0
+        self._sums_one = [0.0] * len(self.components)
         return out
 
     def __call__(self, t: Transition) -> np.ndarray:
@@ -102,8 +104,7 @@ class ConstrainedTransform(RewardTransform):
     def one(self, obs, action, next_obs, reward, terminated, truncated, info) -> float:
         factors = info["factors"].tolist()  # Python floats: cheaper than numpy on a few
         c = [factors[i] for i in self._cols]
-        for j, value in enumerate(c):
-            self._sums[j] += value
+        self._sums_one = list(map(operator.add, self._sums_one, c))
         self._count += 1
         return reward - sum(map(operator.mul, c, self._multipliers_list))
 

@@ -63,6 +63,7 @@ class GatedTransform(RewardTransform):
 
     def start(self, idx: Index, obs: np.ndarray) -> None:
         self._held[idx], self._return[idx], self._success[idx] = 0.0, 0.0, False
+        self._one_state = (0.0, 0.0, False)  # the single-env path keeps Python scalars
 
     def __call__(self, t: Transition) -> np.ndarray:
         idx = t.idx
@@ -75,10 +76,10 @@ class GatedTransform(RewardTransform):
 
     def one(self, obs, action, next_obs, reward, terminated, truncated, info) -> float:
         true = info["true_reward"]
-        held = float(self._held[0]) + (reward - true)
-        total = float(self._return[0]) + true
-        success = bool(self._success[0]) or info.get("success", 0.0) > 0
-        self._held[0], self._return[0], self._success[0] = held, total, success
+        held, total, success = self._one_state
+        held, total = held + (reward - true), total + true
+        success = success or info.get("success", 0.0) > 0
+        self._one_state = (held, total, success)
         gate = success if self.gate == "success" else total >= self.threshold
         return true + (held if (terminated or truncated) and gate else 0.0)
 

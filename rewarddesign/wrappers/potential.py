@@ -97,13 +97,14 @@ class PotentialTransform(RewardTransform):
 
     def start(self, idx: Index, obs: np.ndarray) -> None:
         self._phi[idx] = self.phi(obs)
+        self._phi_one = float(self._phi[0])  # the single-env path keeps a Python float
 
     def one(self, obs, action, next_obs, reward, terminated, truncated, info) -> float:
         phi_next = finite_one(self._phi_fn(np.asarray(next_obs)[None]), self._what)
         if self.scale != 1.0:
             phi_next = self.scale * phi_next
-        shaped = (0.0 if terminated else self.gamma * phi_next) + reward - float(self._phi[0])
-        self._phi[0] = phi_next
+        shaped = (0.0 if terminated else self.gamma * phi_next) + reward - self._phi_one
+        self._phi_one = phi_next
         return shaped
 
     def __call__(self, t: Transition) -> np.ndarray:
