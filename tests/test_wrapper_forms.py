@@ -185,6 +185,12 @@ def test_forms_on_a_real_env_with_time_limit_autoresets():
         assert rs.shape == (2,)
 
 
+def learned_model():
+    from rewarddesign.models import EnsembleConfig, RewardEnsemble
+
+    return RewardEnsemble(EnsembleConfig((2,), (1,), members=2, hidden=(8,)), device="cpu")
+
+
 @pytest.mark.parametrize("cls", rd.wrappers.WRAPPERS, ids=lambda c: c.__name__)
 def test_every_wrapper_passes_gymnasium_and_sb3_env_checkers(task, cls):
     kwargs = {
@@ -194,6 +200,7 @@ def test_every_wrapper_passes_gymnasium_and_sb3_env_checkers(task, cls):
         "GatedReward": {"gate": "success"},
         "ConstrainedReward": {"components": ["b"], "thresholds": [1.0]},
         "PessimisticReward": {"uncertainty": lambda o, a, o2: np.abs(a[:, 0])},
+        "LearnedReward": {"model": learned_model()},
     }[cls.__name__]
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no checker warning either

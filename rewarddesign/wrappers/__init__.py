@@ -13,6 +13,7 @@ from rewarddesign.wrappers import vec_env, vector
 from rewarddesign.wrappers.bounded import CenteredSigmoid, RunningQuantile
 from rewarddesign.wrappers.constrained import ConstrainedReward, DualAscent
 from rewarddesign.wrappers.gated import GatedReward
+from rewarddesign.wrappers.learned import LearnedReward
 from rewarddesign.wrappers.pessimistic import PessimisticReward
 from rewarddesign.wrappers.potential import PotentialShaping, agent_value
 from rewarddesign.wrappers.shaping import BlendedReward
@@ -24,6 +25,7 @@ WRAPPERS = (
     GatedReward,
     ConstrainedReward,
     PessimisticReward,
+    LearnedReward,
 )
 """Every reward wrapper, registered in one place (the vector forms follow it)."""
 
@@ -34,6 +36,7 @@ __all__ = [
     "ConstrainedReward",
     "DualAscent",
     "GatedReward",
+    "LearnedReward",
     "PessimisticReward",
     "PotentialShaping",
     "RunningQuantile",

@@ -16,6 +16,7 @@ from __future__ import annotations
 from rewarddesign.wrappers.bounded import VecEnvCenteredSigmoid as CenteredSigmoid
 from rewarddesign.wrappers.constrained import VecEnvConstrainedReward as ConstrainedReward
 from rewarddesign.wrappers.gated import VecEnvGatedReward as GatedReward
+from rewarddesign.wrappers.learned import VecEnvLearnedReward as LearnedReward
 from rewarddesign.wrappers.pessimistic import VecEnvPessimisticReward as PessimisticReward
 from rewarddesign.wrappers.potential import VecEnvPotentialShaping as PotentialShaping
 from rewarddesign.wrappers.shaping import VecEnvBlendedReward as BlendedReward
@@ -25,6 +26,7 @@ __all__ = [
     "CenteredSigmoid",
     "ConstrainedReward",
     "GatedReward",
+    "LearnedReward",
     "PessimisticReward",
     "PotentialShaping",
 ]

@@ -15,6 +15,7 @@ from __future__ import annotations
 from rewarddesign.wrappers.bounded import VectorCenteredSigmoid as CenteredSigmoid
 from rewarddesign.wrappers.constrained import VectorConstrainedReward as ConstrainedReward
 from rewarddesign.wrappers.gated import VectorGatedReward as GatedReward
+from rewarddesign.wrappers.learned import VectorLearnedReward as LearnedReward
 from rewarddesign.wrappers.pessimistic import VectorPessimisticReward as PessimisticReward
 from rewarddesign.wrappers.potential import VectorPotentialShaping as PotentialShaping
 from rewarddesign.wrappers.shaping import VectorBlendedReward as BlendedReward
@@ -24,6 +25,7 @@ __all__ = [
     "CenteredSigmoid",
     "ConstrainedReward",
     "GatedReward",
+    "LearnedReward",
     "PessimisticReward",
     "PotentialShaping",
 ]

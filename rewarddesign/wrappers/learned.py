@@ -1,0 +1,82 @@
+"""LearnedReward: the reward predicted by a reward model (mean over its ensemble)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from rewarddesign.errors import SpaceMismatchError, SpecError
+from rewarddesign.wrappers.core import RewardTransform, Transition, WrapContext, finite_one
+from rewarddesign.wrappers.forms import ShapingWrapper, forms_of
+
+
+class LearnedRewardTransform(RewardTransform):
+    """Batched inference of a reward model on the model's device."""
+
+    def __init__(self, model: Any) -> None:
+        if not (hasattr(model, "predict") and hasattr(model, "config")):
+            raise SpecError(
+                f"LearnedReward needs a reward model (rewarddesign.models.RewardEnsemble), "
+                f"got {type(model).__name__}."
+            )
+        self.model = model
+        self.needs_task = model.config.inputs == "obs_factors"
+
+    def bind(self, ctx: WrapContext) -> None:
+        from rewarddesign.models import EnsembleConfig
+
+        want = EnsembleConfig.for_spaces(ctx.observation_space, ctx.action_space)
+        have = self.model.config
+        for key in ("obs_shape", "act_shape", "n_states", "n_actions"):
+            if getattr(want, key) != getattr(have, key):
+                raise SpaceMismatchError(
+                    f"{ctx.where}: the reward model was built for {key}={getattr(have, key)}, "
+                    f"the env has {getattr(want, key)}; use a model trained on this task."
+                )
+        if self.needs_task and len(ctx.require_task().factor_names) != have.factor_dim:
+            raise SpaceMismatchError(
+                f"{ctx.where}: the reward model reads {have.factor_dim} factors, task "
+                f"{ctx.task.id!r} has {len(ctx.task.factor_names)}."
+            )
+
+    def __call__(self, t: Transition) -> np.ndarray:
+        return self.model.predict(t.obs, t.action, t.next_obs, t.factors)
+
+    def one(self, obs, action, next_obs, reward, terminated, truncated, info) -> float:
+        factors = info["factors"][None] if self.needs_task else None
+        batch = (np.asarray(obs)[None], np.asarray(action)[None], np.asarray(next_obs)[None])
+        return finite_one(self.model.predict(*batch, factors), "reward model")
+
+
+class LearnedReward(ShapingWrapper):
+    """Reward = a learned reward model's prediction (the mean over ensemble members).
+
+    The true reward stays in ``info["true_reward"]``; the env's in ``info["env_reward"]``.
+
+    Args:
+        env: Any env whose spaces match the model's.
+        model: A :class:`~rewarddesign.models.RewardEnsemble` (or anything with
+            ``predict(obs, actions, next_obs, factors)`` and a matching ``config``).
+
+    Example:
+        >>> import gymnasium as gym
+        >>> from rewarddesign.models import EnsembleConfig, RewardEnsemble
+        >>> env = gym.make("Pendulum-v1")
+        >>> model = RewardEnsemble(EnsembleConfig.for_spaces(env.observation_space,
+        ...                                                  env.action_space, hidden=(8,)), "cpu")
+        >>> env = LearnedReward(env, model)
+        >>> obs, _ = env.reset(seed=0)
+        >>> _, r, *_, info = env.step(env.action_space.sample())
+        >>> isinstance(r, float) and "true_reward" in info
+        True
+    """
+
+    Transform = LearnedRewardTransform
+
+    def __init__(self, env: gym.Env, model: Any) -> None:
+        super().__init__(env, model=model)
+
+
+VectorLearnedReward, VecEnvLearnedReward = forms_of(LearnedReward)

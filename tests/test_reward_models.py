@@ -1,0 +1,157 @@
+"""Reward ensembles: batched members, Bradley-Terry training to a stated accuracy,
+save/load, LearnedReward in every form, and bad input."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from stable_baselines3.common.vec_env import DummyVecEnv
+
+import rewarddesign as rd
+from rewarddesign.errors import ParameterError, SpaceMismatchError
+from rewarddesign.models import EnsembleConfig, RewardEnsemble, RewardTrainer
+from rewarddesign.preferences import LabelRecord, Pairs, PartialReturnTeacher, Segments
+from rewarddesign.wrappers import LearnedReward, vec_env, vector
+
+W_OBS, W_ACT = np.array([1.0, -2.0, 0.5]), np.array([1.5])
+
+
+def linear_segments(n, H, rng):
+    obs = rng.normal(size=(n, H, 3))
+    act = rng.uniform(-1, 1, size=(n, H, 1))
+    flags = np.zeros((n, H), bool)
+    return Segments(obs=obs, actions=act, rewards=obs @ W_OBS + act @ W_ACT,
+                    factors=np.zeros((n, H, 1)), terminated=flags, truncated=flags, mask=~flags,
+                    start_obs=obs[:, 0], end_obs=obs[:, -1])  # fmt: skip
+
+
+def small_model(members=3, hidden=(32, 32), seed=0):
+    return RewardEnsemble(EnsembleConfig((3,), (1,), members=members, hidden=hidden, seed=seed),
+                          device="cpu")  # fmt: skip
+
+
+def test_ensemble_learns_a_known_linear_reward_to_95_percent_held_out():
+    rng = np.random.default_rng(0)
+    pairs = Pairs(linear_segments(1500, 10, rng), linear_segments(1500, 10, rng))
+    record = PartialReturnTeacher().label(pairs, rng)
+    torch.manual_seed(0)
+    model = small_model()
+    trainer = RewardTrainer(model, lr=3e-3, batch_size=64, max_epochs=30, val_fraction=0.2,
+                            target_accuracy=0.99, seed=0)  # fmt: skip
+    stats = trainer.fit(pairs, record)
+    assert stats.val_accuracy >= 0.95, stats
+    fresh = Pairs(linear_segments(500, 10, rng), linear_segments(500, 10, rng))
+    assert (trainer.accuracy(fresh, PartialReturnTeacher().label(fresh, rng)) >= 0.95).all()
+    # the learned per-step reward tracks the true one
+    seg = linear_segments(200, 1, rng)
+    learned = model.predict(seg.obs[:, 0], seg.actions[:, 0])
+    assert np.corrcoef(learned, seg.rewards[:, 0])[0, 1] > 0.95
+
+
+def test_batched_members_equal_member_by_member_calls():
+    model = small_model(members=4)
+    x = torch.as_tensor(np.random.default_rng(1).normal(size=(7, 4)), dtype=torch.float32)
+    together = model(x)
+    for m in range(4):
+        h = (x - model.mean) / model.std
+        for i, (w, b) in enumerate(zip(model.weights, model.biases, strict=True)):
+            h = h @ w[m] + b[m, 0]
+            h = torch.relu(h) if i < len(model.weights) - 1 else h
+        torch.testing.assert_close(together[m], h.squeeze(-1), rtol=1e-6, atol=1e-6)
+    # members differ (their own initial weights), and per-member batches work
+    assert not torch.allclose(together[0], together[1])
+    per_member = model(x.unsqueeze(0).expand(4, -1, -1))
+    torch.testing.assert_close(per_member, together)
+
+
+def test_bounded_output_and_predict_proba():
+    model = RewardEnsemble(EnsembleConfig((3,), (1,), members=2, hidden=(8,), bounded=True), "cpu")
+    rng = np.random.default_rng(0)
+    pairs = Pairs(linear_segments(5, 4, rng), linear_segments(5, 4, rng))
+    probs = model.predict_proba(pairs)
+    assert probs.shape == (2, 5) and ((probs > 0) & (probs < 1)).all()
+    r = model.rewards(model.inputs(pairs.first.obs, pairs.first.actions))
+    assert r.abs().max() <= 1.0
+    with torch.no_grad():
+        diff = model.segment_returns(pairs.first) - model.segment_returns(pairs.second)
+    np.testing.assert_allclose(probs, torch.sigmoid(diff).numpy(), rtol=1e-6)
+
+
+def test_save_load_round_trip_gives_identical_outputs(tmp_path):
+    model = small_model()
+    model.fit_normalizer(np.random.default_rng(0).normal(3.0, 2.0, size=(100, 4)))
+    model.save(tmp_path / "m")
+    back = RewardEnsemble.load(tmp_path / "m", device="cpu")
+    obs, act = np.random.default_rng(2).normal(size=(9, 3)), np.zeros((9, 1))
+    np.testing.assert_array_equal(model.predict(obs, act), back.predict(obs, act))
+    assert back.config == model.config
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "reward_model.json").write_text("{not json")
+    with pytest.raises(Exception, match="cannot load a reward model"):
+        RewardEnsemble.load(tmp_path / "bad")
+
+
+def test_discrete_spaces_are_one_hot():
+    env = rd.make("gridworld/delivery")
+    cfg = EnsembleConfig.for_spaces(env.observation_space, env.action_space, hidden=(8,))
+    assert (cfg.obs_dim, cfg.act_dim, cfg.in_dim) == (36, 4, 40)
+    model = RewardEnsemble(cfg, "cpu")
+    x = model.inputs(np.array([[0, 35]]), np.array([[3, 1]]))
+    assert x.shape == (1, 2, 40) and x[0, 1, 35] == 1 and x[0, 1, 37] == 1 and x.sum() == 4
+
+
+def test_bad_model_input_is_one_clear_error():
+    model = small_model()
+    rng = np.random.default_rng(0)
+    pairs = Pairs(linear_segments(4, 2, rng), linear_segments(4, 2, rng))
+    trainer = RewardTrainer(model)
+    masked = LabelRecord(prob=np.full(4, 0.5), label=np.full(4, 0.5),
+                         usable=np.zeros(4, bool), charged=4)  # fmt: skip
+    with pytest.raises(ParameterError, match="no usable preference labels"):
+        trainer.fit(pairs, masked)
+    nan = LabelRecord(prob=np.ones(4), label=np.array([1, np.nan, 0, 1.0]),
+                      usable=np.ones(4, bool), charged=4)  # fmt: skip
+    with pytest.raises(ParameterError, match="NaN"):
+        trainer.fit(pairs, nan)
+    with pytest.raises(SpaceMismatchError, match=r"expects observations of shape \(3,\)"):
+        model.predict(np.zeros((2, 4)), np.zeros((2, 1)))
+    with pytest.raises(ParameterError, match="batch_size must be an integer >= 1"):
+        RewardTrainer(model, batch_size=0)
+    with pytest.raises(SpaceMismatchError, match="built for obs_shape=\\(3,\\)"):
+        LearnedReward(gym.make("MountainCarContinuous-v0"), model)
+
+
+def single_rewards(model, make, actions):
+    env = LearnedReward(make(), model)
+    obs, _ = env.reset(seed=0)
+    out = []
+    for a in actions:
+        nxt, r, te, tr, info = env.step(a)
+        assert r == pytest.approx(float(model.predict(obs[None], a[None])[0]), rel=1e-6)
+        assert info["true_reward"] == info["env_reward"] != r
+        out.append(r)
+        obs = env.reset()[0] if te or tr else nxt
+    return np.array(out)
+
+
+def test_learned_reward_forms_agree_and_keep_the_true_reward():
+    model = small_model(hidden=(16,))
+    make = lambda: gym.make("Pendulum-v1", max_episode_steps=7)  # noqa: E731
+    actions = np.random.default_rng(0).uniform(-2, 2, (20, 1, 1)).astype(np.float32)
+    venv = vec_env.LearnedReward(DummyVecEnv([make]), model)
+    venv.seed(0)
+    venv.reset()
+    sb3 = np.array([venv.step(a)[1][0] for a in actions])
+    np.testing.assert_allclose(sb3, single_rewards(model, make, actions[:, 0]), rtol=1e-5)
+    envs = vector.LearnedReward(gym.vector.SyncVectorEnv([make]), model)
+    envs.reset(seed=0)
+    used, got, starting = [], [], False
+    for a in actions:
+        _, r, term, trunc, _ = envs.step(a)
+        if not starting:  # not the vector env's reset step
+            used.append(a[0])
+            got.append(r[0])
+        starting = bool(term[0] or trunc[0])
+    np.testing.assert_allclose(got, single_rewards(model, make, np.array(used)), rtol=1e-5)
