@@ -89,6 +89,16 @@ def test_report_bad_input():
         build_report(synthetic_results(), pairs=[("blend", "nope")], reps=50)
 
 
+def test_improvement_between_methods_uses_the_tasks_both_ran():
+    results = synthetic_results()
+    for seed in range(4):  # a method run on CartPole only
+        results.append(("shaped", _result("classic/CartPole-v1", "shaped", seed, 50.0 + seed)))
+    report = build_report(results, reps=100, seed=0)
+    assert report.improvement["shaped vs true"][0] == pytest.approx(0.0)  # 50s < 100s
+    assert "P(improvement) of shaped over true: on tasks ['classic/CartPole-v1']" in report.notes
+    assert "shaped" not in report.aggregate  # aggregates need every task
+
+
 def test_success_rate_with_interval_where_the_task_defines_success():
     results = []
     for seed, success in enumerate([1.0, 1.0, 0.0, 1.0]):

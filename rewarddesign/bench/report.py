@@ -158,17 +158,24 @@ def build_report(
                 taus, profiles, profile_cis
             )
 
-    raw = _matrices(tasks, methods, lambda r: r.final_return, report.notes, "P(improvement)")
-    if pairs is None:
-        pairs = [(m, methods[0]) for m in methods[1:] if m in raw and methods[0] in raw]
+    def shared(x: str, y: str) -> dict[str, dict[str, list[RunResult]]]:
+        return {t: m for t, m in tasks.items() if x in m and y in m}
+
+    if pairs is None:  # each method against the first, on the tasks both were run on
+        pairs = [(m, methods[0]) for m in methods[1:] if shared(m, methods[0])]
     for x, y in pairs:
-        if x not in raw or y not in raw:
+        common = shared(x, y)
+        if not common:
             raise SpecError(
-                f"pair {x}:{y} names a method not run on every task; methods: {methods}."
+                f"pair {x}:{y} names methods never run on the same task; methods: {methods}."
             )
-    if pairs:
-        points, cis = stats.probability_of_improvement(pairs, raw, reps, seed)
-        report.improvement = {k: (points[k], float(cis[k][0]), float(cis[k][1])) for k in points}
+        if len(common) < len(tasks):
+            report.notes.append(f"P(improvement) of {x} over {y}: on tasks {sorted(common)}")
+        raw = _matrices(common, [x, y], lambda r: r.final_return, report.notes,
+                        "P(improvement)")  # fmt: skip
+        points, cis = stats.probability_of_improvement([(x, y)], raw, reps, seed)
+        report.improvement |= {k: (points[k], float(cis[k][0]), float(cis[k][1]))
+                               for k in points}  # fmt: skip
 
     report.figures["learning_curves.png"] = _curve_figure(tasks, reps, seed)
     report.figures["interval_estimates.png"] = _interval_figure(report)
