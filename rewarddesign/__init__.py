@@ -35,6 +35,8 @@ _LAZY = {
     "agents": "rewarddesign.agents",
     "errors": "rewarddesign.errors",
     "wrappers": "rewarddesign.wrappers",
+    "preferences": "rewarddesign.preferences",
+    "models": "rewarddesign.models",
 }
 
 __all__ = [
@@ -46,6 +48,8 @@ __all__ = [
     "errors",
     "execute",
     "make",
+    "models",
+    "preferences",
     "run",
     "task_spec",
     "tasks",
@@ -67,7 +71,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs
-    from rewarddesign import agents, errors, wrappers
+    from rewarddesign import agents, errors, models, preferences, wrappers
     from rewarddesign.runner import execute, run
     from rewarddesign.runspec import EvalSpec, RunResult, RunSpec
     from rewarddesign.task_registry import make, task_spec, tasks

@@ -119,7 +119,7 @@ def test_bad_model_input_is_one_clear_error():
         model.predict(np.zeros((2, 4)), np.zeros((2, 1)))
     with pytest.raises(ParameterError, match="batch_size must be an integer >= 1"):
         RewardTrainer(model, batch_size=0)
-    with pytest.raises(SpaceMismatchError, match="built for obs_shape=\\(3,\\)"):
+    with pytest.raises(SpaceMismatchError, match=r"built for obs_shape=\(3,\)"):
         LearnedReward(gym.make("MountainCarContinuous-v0"), model)
 
 

@@ -12,6 +12,13 @@ from rewarddesign.wrappers.core import RewardTransform, Transition, WrapContext,
 from rewarddesign.wrappers.forms import ShapingWrapper, forms_of
 
 
+def _encoding(space: gym.Space) -> tuple[tuple[int, ...], int]:
+    """(shape, number of values) of a space as reward models encode it (0: not discrete)."""
+    if isinstance(space, gym.spaces.Discrete):
+        return (), int(space.n)
+    return tuple(int(d) for d in space.shape), 0
+
+
 class LearnedRewardTransform(RewardTransform):
     """Batched inference of a reward model on the model's device."""
 
@@ -25,15 +32,16 @@ class LearnedRewardTransform(RewardTransform):
         self.needs_task = model.config.inputs == "obs_factors"
 
     def bind(self, ctx: WrapContext) -> None:
-        from rewarddesign.models import EnsembleConfig
-
-        want = EnsembleConfig.for_spaces(ctx.observation_space, ctx.action_space)
         have = self.model.config
-        for key in ("obs_shape", "act_shape", "n_states", "n_actions"):
-            if getattr(want, key) != getattr(have, key):
+        for key, (shape, n) in (("obs", _encoding(ctx.observation_space)),
+                                ("act", _encoding(ctx.action_space))):  # fmt: skip
+            model_shape = tuple(getattr(have, f"{key}_shape"))
+            model_n = have.n_states if key == "obs" else have.n_actions
+            if (shape, n) != (model_shape, model_n):
                 raise SpaceMismatchError(
-                    f"{ctx.where}: the reward model was built for {key}={getattr(have, key)}, "
-                    f"the env has {getattr(want, key)}; use a model trained on this task."
+                    f"{ctx.where}: the reward model was built for {key}_shape={model_shape} "
+                    f"(discrete: {model_n}), the env has {shape} (discrete: {n}); use a model "
+                    "trained on this task."
                 )
         if self.needs_task and len(ctx.require_task().factor_names) != have.factor_dim:
             raise SpaceMismatchError(
