@@ -8,10 +8,11 @@ from __future__ import annotations
 from rewarddesign.errors import unknown
 from rewarddesign.methods.base import Method, RunContext, SB3Method
 from rewarddesign.methods.blend import Blend
+from rewarddesign.methods.pbrl import Pbrl
 from rewarddesign.methods.shaping import Shaping
 from rewarddesign.methods.true_reward import TrueReward
 
-METHODS: dict[str, type[Method]] = {cls.name: cls for cls in (TrueReward, Blend, Shaping)}
+METHODS: dict[str, type[Method]] = {cls.name: cls for cls in (TrueReward, Blend, Shaping, Pbrl)}
 
 
 def get(name: str) -> type[Method]:

@@ -186,13 +186,21 @@ class SB3Method(Method):
 
         return DummyVecEnv([one] * n_envs)
 
+    def setup(self, ctx: RunContext) -> None:
+        """Build what the wrapper and callbacks need before the env (e.g. a reward model)."""
+
+    def agent_overrides(self, ctx: RunContext, cfg: dict[str, Any]) -> dict[str, Any]:
+        """Agent hyperparameters the method sets over the run's (default: none)."""
+        return dict(ctx.spec.agent_overrides)
+
     def train(self, ctx: RunContext) -> None:
         spec = ctx.spec
+        self.setup(ctx)
         cfg = agents.config(spec.agent, spec.task, spec.agent_preset, **spec.agent_overrides)
         env = self.train_env(ctx, int(cfg.get("n_envs", 1)))
         model = agents.make(spec.agent, env, seed=spec.seed, device=ctx.device,
                             preset=spec.agent_preset, task=spec.task,
-                            **spec.agent_overrides)  # fmt: skip
+                            **self.agent_overrides(ctx, cfg))  # fmt: skip
         ctx.device = str(model.device)  # what SB3 actually uses
         ctx.model = model
         model.learn(

@@ -1,0 +1,219 @@
+"""Method ``pbrl``: PEBBLE-style preference-based RL with SAC or TD3.
+
+Seed steps with random actions; then every ``interval`` env steps a feedback session
+while the label budget lasts: cut candidate segments from recent experience (the
+replay buffer joined with a :class:`~rewarddesign.preferences.store.TransitionStore`),
+pick ``queries`` pairs (uniform, disagreement or entropy over the reward ensemble), label
+them with the teacher, retrain the ensemble on every label so far, and relabel the whole
+replay buffer. The agent steps a ``LearnedReward`` env, so new transitions carry the
+current model's reward; Monitor and evaluation see the true reward.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
+
+from rewarddesign.errors import ParameterError, unknown
+from rewarddesign.methods.base import RunContext, SB3Method
+from rewarddesign.models import EnsembleConfig, RewardEnsemble, RewardTrainer
+from rewarddesign.models.relabel import relabel_buffer
+from rewarddesign.preferences import (
+    RULES,
+    HierarchicalTeacher,
+    PartialReturnTeacher,
+    PreferenceDataset,
+    cut_segments,
+    random_pairs,
+    select_queries,
+)
+from rewarddesign.preferences.store import TransitionStore
+from rewarddesign.task_registry import make
+from rewarddesign.taskspec import TaskSpec
+from rewarddesign.wrappers.learned import LearnedReward
+
+TEACHERS = ("partial-return", "hierarchical")
+
+
+@dataclass(frozen=True)
+class PbrlParams:
+    """Parameters of ``pbrl``.
+
+    Attributes:
+        labels: Label budget (pairs charged to the teacher in all).
+        queries: Pairs asked per feedback session.
+        interval: Env steps between sessions.
+        seed_steps: Steps before the first session; the agent starts learning then.
+        segment: Segment length H.
+        selection: ``"uniform"``, ``"disagreement"`` or ``"entropy"``.
+        candidates: Candidate pairs per query for model-based selection.
+        teacher: ``"partial-return"`` or ``"hierarchical"`` (the task's HERON ranking).
+        teacher_params: Options of the partial-return teacher (``beta``, ``myopic_gamma``,
+            ``eps_mistake``, ``eps_skip``, ``eps_equal``); the margin of ``eps_skip`` and
+            ``eps_equal`` comes from the episodes seen so far.
+        members: Reward ensemble size.
+        hidden: Hidden layer sizes of each member.
+        bounded: tanh-bounded rewards, as B-Pref.
+        reward_lr: Learning rate of the reward model.
+        reward_batch: Pairs per reward-model gradient step.
+        reward_epochs: Most epochs per session (stops early at 97% training accuracy).
+    """
+
+    labels: int = 200
+    queries: int = 20
+    interval: int = 2000
+    seed_steps: int = 1000
+    segment: int = 50
+    selection: str = "disagreement"
+    candidates: int = 10
+    teacher: str = "partial-return"
+    teacher_params: dict[str, Any] = field(default_factory=dict)
+    members: int = 3
+    hidden: tuple[int, ...] = (256, 256)
+    bounded: bool = True
+    reward_lr: float = 3e-4
+    reward_batch: int = 128
+    reward_epochs: int = 200
+
+
+class Pbrl(SB3Method):
+    """Preference-based RL, PEBBLE-style (Lee et al. 2021), with full replay relabelling.
+
+    Example:
+        >>> import rewarddesign as rd
+        >>> r = rd.run("classic/Pendulum-v1", "pbrl", "sac", seed=0, budget=600,
+        ...            agent_preset="fast", eval_episodes=1, labels=20, queries=10,
+        ...            interval=200, seed_steps=200, segment=20, hidden=[32, 32])
+        >>> r.labels_used, [v for _, v in r.series["labels_charged"]]
+        (20, [10.0, 20.0])
+    """
+
+    name = "pbrl"
+    Params = PbrlParams
+    agents = ("sac", "td3")
+
+    def validate(self, task: TaskSpec) -> None:
+        p = self.params
+        for key in ("labels", "queries", "interval", "segment", "candidates", "members",
+                    "reward_batch", "reward_epochs"):  # fmt: skip
+            value = getattr(p, key)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ParameterError(f"pbrl: {key} must be an integer >= 1, got {value!r}.")
+        if p.seed_steps < 0:
+            raise ParameterError(f"pbrl: seed_steps must be >= 0, got {p.seed_steps!r}.")
+        if p.labels < p.queries:
+            raise ParameterError(
+                f"pbrl: a label budget of {p.labels} is smaller than one session of {p.queries} "
+                "queries; raise labels or lower queries."
+            )
+        if p.selection not in RULES:
+            raise unknown("pbrl selection", p.selection, RULES)
+        if p.teacher not in TEACHERS:
+            raise unknown("pbrl teacher", p.teacher, TEACHERS)
+        self.teacher(task, margin=1.0)  # checks teacher options (and a HERON ranking)
+
+    def teacher(self, task: TaskSpec, margin: float | None) -> Any:
+        """The teacher for a task (``margin`` feeds B-Pref's skip/equal thresholds)."""
+        if self.params.teacher == "hierarchical":
+            return HierarchicalTeacher.from_task(task)
+        opts = dict(self.params.teacher_params)
+        if opts.get("eps_skip") or opts.get("eps_equal"):
+            opts["margin"] = margin
+        try:
+            return PartialReturnTeacher(**opts)
+        except TypeError as exc:
+            raise ParameterError(f"pbrl teacher_params {opts!r}: {exc}.") from exc
+
+    def setup(self, ctx: RunContext) -> None:
+        p = self.params
+        probe = make(ctx.task)
+        cfg = EnsembleConfig.for_spaces(probe.observation_space, probe.action_space,
+                                        members=p.members, hidden=tuple(p.hidden),
+                                        bounded=p.bounded, seed=ctx.spec.seed)  # fmt: skip
+        probe.close()
+        self.reward_model = RewardEnsemble(cfg, device=ctx.device)
+
+    def wrap(self, env: gym.Env, ctx: RunContext) -> gym.Env:
+        return LearnedReward(env, self.reward_model)
+
+    def agent_overrides(self, ctx: RunContext, cfg: dict[str, Any]) -> dict[str, Any]:
+        # the agent learns only once the first labels have shaped the reward
+        start = max(int(cfg.get("learning_starts", 100)), self.params.seed_steps)
+        return {**ctx.spec.agent_overrides, "learning_starts": start}
+
+    def callbacks(self, ctx: RunContext, model: BaseAlgorithm) -> list[BaseCallback]:
+        return [FeedbackSessions(ctx, self)]
+
+
+class FeedbackSessions(BaseCallback):
+    """Records the store beside SB3's buffer and runs the feedback sessions of ``pbrl``."""
+
+    def __init__(self, ctx: RunContext, method: Pbrl) -> None:
+        super().__init__()
+        self.ctx, self.method, self.p = ctx, method, method.params
+        self.dataset = PreferenceDataset()
+        self.trainer = RewardTrainer(method.reward_model, lr=self.p.reward_lr,
+                                     batch_size=self.p.reward_batch,
+                                     max_epochs=self.p.reward_epochs,
+                                     seed=ctx.spec.seed)  # fmt: skip
+        self.next_session = max(self.p.seed_steps, self.p.segment)
+
+    def _on_training_start(self) -> None:
+        rb = self.model.replay_buffer
+        self.store = TransitionStore(rb.buffer_size, self.training_env.num_envs,
+                                     len(self.ctx.task.factor_names))  # fmt: skip
+        space = self.model.action_space
+        self.unscale = (
+            self.model.policy.unscale_action if isinstance(space, gym.spaces.Box) else None
+        )
+
+    def _on_step(self) -> bool:
+        infos, dones = self.locals["infos"], np.asarray(self.locals["dones"], dtype=bool)
+        truncated = np.array([bool(i.get("TimeLimit.truncated", False)) for i in infos])
+        self.store.record(self.model.replay_buffer.pos,
+                          np.array([i["true_reward"] for i in infos]),
+                          np.stack([i["factors"] for i in infos]),
+                          dones & ~truncated, truncated)  # fmt: skip
+        return True
+
+    def _on_rollout_end(self) -> None:  # the buffer now holds every recorded step
+        if self.num_timesteps >= self.next_session and self.ctx.labels_used < self.p.labels:
+            self.session()
+            self.next_session += self.p.interval
+
+    def session(self) -> None:
+        p, ctx, model = self.p, self.ctx, self.method.reward_model
+        view = self.store.view(self.model.replay_buffer, actions_fn=self.unscale)
+        m = min(p.queries, p.labels - ctx.labels_used)
+        rule = p.selection if len(self.dataset) else "uniform"  # an untrained model ranks noise
+        n_candidates = m if rule == "uniform" else m * p.candidates
+        segments = cut_segments(view, H=p.segment, n=2 * n_candidates, rng=ctx.rng)
+        candidates = random_pairs(segments, n_candidates, ctx.rng)
+        chosen = candidates.take(select_queries(candidates, m, rule, model, ctx.rng))
+        teacher = self.method.teacher(ctx.task, self._margin(view))
+        record = teacher.label(chosen, ctx.rng)
+        self.dataset.append(chosen, record)
+        ctx.charge_labels(record.charged)
+        step = self.num_timesteps
+        ctx.log("labels_asked", step, self.dataset.asked)
+        ctx.log("labels_charged", step, self.dataset.charged)
+        ctx.log("labels_usable", step, self.dataset.usable)
+        if self.dataset.usable:
+            stats = self.trainer.fit(self.dataset.pairs(), self.dataset.record())
+            ctx.log("reward_accuracy", step, stats.train_accuracy)
+            relabel_buffer(self.model.replay_buffer, model, actions_fn=self.unscale)
+            fresh = slice(max(0, len(view.rewards) - 1000), None)  # recent steps
+            learned = model.predict(view.obs[fresh], view.actions[fresh], view.next_obs[fresh])
+            if np.std(learned) > 0 and np.std(view.rewards[fresh]) > 0:
+                corr = np.corrcoef(learned, view.rewards[fresh])[0, 1]
+                ctx.log("reward_correlation", step, float(corr))
+
+    def _margin(self, view: Any) -> float:
+        """B-Pref's margin, mean episode return x H / T: the mean true reward per step of the
+        experience so far times H."""
+        return float(np.mean(view.rewards)) * self.p.segment

@@ -1,0 +1,112 @@
+"""pbrl: the transition store lines up with SB3's replay buffer, relabelling rewrites every
+stored reward from the model, feedback sessions charge the budget, and bad parameters
+fail before the run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import rewarddesign as rd
+from rewarddesign.errors import ParameterError, UnknownNameError
+from rewarddesign.evaluation import Evaluator
+from rewarddesign.methods.base import RunContext
+from rewarddesign.methods.pbrl import Pbrl
+from rewarddesign.models.relabel import relabel_buffer
+from rewarddesign.runner import validate
+from rewarddesign.runspec import EvalSpec, RunSpec
+
+PARAMS = {"labels": 30, "queries": 10, "interval": 150, "seed_steps": 200, "segment": 20,
+          "hidden": [32, 32], "reward_epochs": 20}  # fmt: skip
+
+
+def run_pbrl(budget=500, **params):
+    spec = RunSpec(task="classic/Pendulum-v1", method="pbrl", agent="sac", seed=0, budget=budget,
+                   method_params={**PARAMS, **params}, agent_preset="fast",
+                   eval=EvalSpec(every=budget, episodes=1))  # fmt: skip
+    method = validate(spec)
+    task = rd.task_spec(spec.task)
+    ctx = RunContext(spec=spec, task=task, device="cpu", rng=np.random.default_rng(0),
+                     evaluator=Evaluator(task, 1, 0))  # fmt: skip
+    method.train(ctx)
+    return method, ctx
+
+
+def test_feedback_sessions_charge_labels_and_relabel_the_whole_buffer():
+    method, ctx = run_pbrl()
+    # sessions at steps 200, 350 and 500: 10 labels each, budget 30
+    assert ctx.labels_used == 30
+    assert [s for s, _ in ctx.series["labels_charged"]] == [200, 350, 500]
+    assert [v for _, v in ctx.series["labels_charged"]] == [10.0, 20.0, 30.0]
+    assert all(0.0 <= v <= 1.0 for _, v in ctx.series["reward_accuracy"])
+    rb, model = ctx.model.replay_buffer, method.reward_model
+    used = rb.pos
+    assert used == 500
+    expected = model.predict(rb.observations[:used, 0],
+                             ctx.model.policy.unscale_action(rb.actions[:used, 0]))  # fmt: skip
+    np.testing.assert_allclose(rb.rewards[:used, 0], expected.astype(np.float32), rtol=1e-6)
+
+
+def test_store_positions_line_up_with_the_replay_buffer():
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    from rewarddesign.preferences.store import TransitionStore
+
+    class Record(BaseCallback):
+        def _on_training_start(self):
+            self.store = TransitionStore(self.model.replay_buffer.buffer_size, 1, 3)
+
+        def _on_step(self):
+            info = self.locals["infos"][0]
+            self.store.record(self.model.replay_buffer.pos, np.array([info["true_reward"]]),
+                              info["factors"][None], np.array([False]),
+                              np.array([info.get("TimeLimit.truncated", False)]))  # fmt: skip
+            return True
+
+    env = rd.make("classic/Pendulum-v1")
+    agent = rd.agents.make("sac", env, seed=0, preset="fast", buffer_size=300,
+                           learning_starts=1000)  # fmt: skip
+    cb = Record()
+    agent.learn(450, callback=cb)  # wraps around the 300-slot buffer
+    rb, store = agent.replay_buffer, cb.store
+    assert rb.full and store.count == 450
+    np.testing.assert_allclose(rb.rewards[:, 0], store.true_reward[:, 0].astype(np.float32))
+    view = store.view(rb, actions_fn=agent.policy.unscale_action)
+    assert len(view.rewards) == 300 and view.episode_starts[0]
+    # the oldest kept step (150), and the resets at steps 200 and 400
+    assert np.flatnonzero(view.episode_starts).tolist() == [0, 50, 250]
+    np.testing.assert_allclose(view.rewards, view.factors @ [-1.0, -0.1, -0.001], atol=1e-5)
+    # relabelling with a model gives exactly its predictions (here: the true reward form)
+
+    class TrueForm:
+        def predict(self, obs, actions, next_obs):
+            theta = np.arctan2(obs[:, 1], obs[:, 0])
+            u = np.clip(actions[:, 0], -2, 2)
+            return -(theta**2 + 0.1 * obs[:, 2] ** 2 + 0.001 * u**2)
+
+    assert relabel_buffer(rb, TrueForm(), actions_fn=agent.policy.unscale_action) == 300
+    np.testing.assert_allclose(rb.rewards[:, 0], store.true_reward[:, 0], rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("params", "error", "match"),
+    [
+        ({"labels": 5, "queries": 10}, ParameterError, "smaller than one session"),
+        ({"selection": "best"}, UnknownNameError, "pbrl selection"),
+        ({"teacher": "regret"}, UnknownNameError, "pbrl teacher"),
+        ({"teacher": "hierarchical"}, Exception, "no `heron:` section"),
+        ({"teacher_params": {"beta": -1}}, ParameterError, "beta must be >= 0"),
+        ({"segment": 0}, ParameterError, "segment must be an integer >= 1"),
+    ],
+)
+def test_bad_pbrl_parameters_fail_before_the_run(params, error, match):
+    spec = RunSpec(task="classic/Pendulum-v1", method="pbrl", agent="sac", budget=100,
+                   method_params=params)  # fmt: skip
+    with pytest.raises(error, match=match):
+        validate(spec)
+
+
+def test_pbrl_accepts_only_off_policy_agents():
+    with pytest.raises(UnknownNameError, match="agent for method 'pbrl'"):
+        validate(RunSpec(task="classic/Pendulum-v1", method="pbrl", agent="ppo", budget=2048))
+    assert Pbrl.agents == ("sac", "td3")
