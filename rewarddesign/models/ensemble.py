@@ -191,16 +191,22 @@ class RewardEnsemble(torch.nn.Module):
         self.std.copy_(torch.as_tensor(np.where(std > 1e-6, std, 1.0), dtype=torch.float32))
 
     # -- forward ------------------------------------------------------------------------
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        """Inputs as the networks see them (the normaliser applied)."""
+        return (x - self.mean) / self.std
+
+    def forward(self, x: torch.Tensor, normalized: bool = False) -> torch.Tensor:
         """Rewards of every member.
 
         Args:
             x: ``(B, in)`` (all members see the same batch) or ``(members, B, in)``.
+            normalized: True if ``x`` went through :meth:`normalize` already (training
+                normalises its whole dataset once).
 
         Returns:
             ``(members, B)``.
         """
-        h = (x - self.mean) / self.std
+        h = x if normalized else self.normalize(x)
         if h.dim() == 2:
             h = h.unsqueeze(0).expand(self.config.members, -1, -1)
         last = len(self.weights) - 1

@@ -115,15 +115,26 @@ class RewardTrainer:
         self.model, self.batch_size, self.max_epochs = model, batch_size, max_epochs
         self.target_accuracy, self.val_fraction = target_accuracy, val_fraction
         self.bootstrap, self.grad_penalty, self.lipschitz = bootstrap, grad_penalty, lipschitz
-        self.optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+        self.optimizer = torch.optim.Adam(
+            model.parameters(), lr=lr, weight_decay=weight_decay, foreach=True
+        )  # one kernel per step, not per tensor
         self.rng = np.random.default_rng(seed)
 
     def _tensors(self, pairs: Any, labels: np.ndarray) -> tuple[torch.Tensor, ...]:
         m, dev = self.model, self.model.device
-        x1 = torch.as_tensor(m.inputs(pairs.first.obs, pairs.first.actions, None,
-                                      pairs.first.factors), device=dev)  # fmt: skip
-        x2 = torch.as_tensor(m.inputs(pairs.second.obs, pairs.second.actions, None,
-                                      pairs.second.factors), device=dev)  # fmt: skip
+        with torch.no_grad():  # the normaliser is fixed while training: apply it once
+            x1 = m.normalize(
+                torch.as_tensor(
+                    m.inputs(pairs.first.obs, pairs.first.actions, None, pairs.first.factors),
+                    device=dev,
+                )
+            )
+            x2 = m.normalize(
+                torch.as_tensor(
+                    m.inputs(pairs.second.obs, pairs.second.actions, None, pairs.second.factors),
+                    device=dev,
+                )
+            )
         k1 = torch.as_tensor(pairs.first.mask, device=dev, dtype=torch.float32)
         k2 = torch.as_tensor(pairs.second.mask, device=dev, dtype=torch.float32)
         y = torch.as_tensor(labels, device=dev, dtype=torch.float32)
@@ -133,8 +144,8 @@ class RewardTrainer:
         """Member returns on member-specific pair indices ``idx`` (members, B)."""
         xb = x[idx]  # (M, B, H, in)
         M, B, H, D = xb.shape
-        r = self.model(xb.reshape(M, B * H, D)).reshape(M, B, H)
-        return (r * k[idx]).sum(dim=-1)
+        r = self.model(xb.reshape(M, B * H, D), normalized=True).reshape(M, B, H)
+        return (r if self._full else r * k[idx]).sum(dim=-1)
 
     @torch.no_grad()
     def _accuracy(self, t: tuple[torch.Tensor, ...], rows: np.ndarray) -> float:
@@ -163,6 +174,7 @@ class RewardTrainer:
         if usable.size == 0:
             raise ParameterError("no usable preference labels to train on (empty dataset).")
         t = self._tensors(pairs.take(usable), labels[usable])
+        self._full = bool(t[2].all() and t[3].all())  # no padded steps: skip the mask
         n = usable.size
         order = self.rng.permutation(n)
         n_val = int(self.val_fraction * n)
@@ -178,10 +190,10 @@ class RewardTrainer:
                 member_rows = train[self.rng.integers(train.size, size=(M, train.size))]
             else:
                 member_rows = np.stack([train[self.rng.permutation(train.size)] for _ in range(M)])
+            rows = torch.as_tensor(member_rows, device=x1.device)
             total = 0.0
             for start in range(0, train.size, self.batch_size):
-                idx = torch.as_tensor(member_rows[:, start : start + self.batch_size],
-                                      device=x1.device)  # fmt: skip
+                idx = rows[:, start : start + self.batch_size]
                 loss = self._step_loss(x1, x2, k1, k2, y, idx, ones)
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
