@@ -15,7 +15,7 @@ from rewarddesign.runspec import RunSpec
 
 
 def test_registered_methods():
-    assert {"true", "blend"} <= set(METHODS)
+    assert {"true", "blend", "shaping", "pbrl"} <= set(METHODS)
 
 
 def test_true_method_end_to_end_with_sac(tmp_path):
@@ -69,7 +69,7 @@ def test_blend_defaults_to_the_spec_weights_and_mountaincar_reports_success():
         (
             {"method": "magic"},
             UnknownNameError,
-            r"unknown method 'magic'; valid choices: blend, shaping, true",
+            r"unknown method 'magic'; valid choices: blend, pbrl, shaping, true",
         ),
         ({"agent": "dqn"}, UnknownNameError, "unknown agent for method 'true' 'dqn'"),
         ({"method_params": {"weight": {}}}, UnknownNameError, "parameter of method 'true'"),
