@@ -20,8 +20,8 @@ PARAMS = {"labels": 30, "queries": 10, "interval": 150, "seed_steps": 200, "segm
           "hidden": [32, 32], "reward_epochs": 20}  # fmt: skip
 
 
-def run_pbrl(budget=500, **params):
-    spec = RunSpec(task="classic/Pendulum-v1", method="pbrl", agent="sac", seed=0, budget=budget,
+def run_pbrl(budget=500, agent="sac", **params):
+    spec = RunSpec(task="classic/Pendulum-v1", method="pbrl", agent=agent, seed=0, budget=budget,
                    method_params={**PARAMS, **params}, agent_preset="fast",
                    eval=EvalSpec(every=budget, episodes=1))  # fmt: skip
     method = validate(spec)
@@ -45,6 +45,15 @@ def test_feedback_sessions_charge_labels_and_relabel_the_whole_buffer():
     expected = model.predict(rb.observations[:used, 0],
                              ctx.model.policy.unscale_action(rb.actions[:used, 0]))  # fmt: skip
     np.testing.assert_allclose(rb.rewards[:used, 0], expected.astype(np.float32), rtol=1e-6)
+
+
+def test_pbrl_with_td3_and_entropy_selection():
+    method, ctx = run_pbrl(budget=400, agent="td3", selection="entropy", labels=20)
+    assert ctx.labels_used == 20 and type(ctx.model).__name__ == "TD3"
+    rb = ctx.model.replay_buffer
+    actions = ctx.model.policy.unscale_action(rb.actions[:400, 0])
+    expected = method.reward_model.predict(rb.observations[:400, 0], actions)
+    np.testing.assert_allclose(rb.rewards[:400, 0], expected.astype(np.float32), rtol=1e-6)
 
 
 def test_store_positions_line_up_with_the_replay_buffer():
