@@ -137,11 +137,13 @@ class PotentialShaping(ShapingWrapper):
         UnknownNameError: A potential name the task does not declare.
 
     Example:
-        >>> import gymnasium as gym
-        >>> env = PotentialShaping(gym.make("Pendulum-v1"), lambda o: -o[:, 2] ** 2, 0.99)
+        >>> import gymnasium as gym, numpy as np
+        >>> phi = lambda o: -o[:, 2].astype(np.float64) ** 2  # batched: one value per row
+        >>> env = PotentialShaping(gym.make("Pendulum-v1"), phi, 0.99)
         >>> obs, _ = env.reset(seed=0)
-        >>> nxt, r, *_, info = env.step(env.action_space.sample())
-        >>> bool(abs(r - (info["env_reward"] - 0.99 * nxt[2] ** 2 + obs[2] ** 2)) < 1e-9)
+        >>> nxt, r, *_, info = env.step(np.array([1.0], dtype=np.float32))
+        >>> shaping = 0.99 * phi(nxt[None])[0] - phi(obs[None])[0]
+        >>> bool(abs(r - (info["env_reward"] + shaping)) < 1e-9)
         True
     """
 
