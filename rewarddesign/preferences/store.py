@@ -9,26 +9,12 @@ needs. It wraps around with the buffer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from rewarddesign.errors import ParameterError
-
-
-@dataclass(frozen=True)
-class TransitionView:
-    """Chronological transitions (fields of a trajectory file; see ``cut_segments``)."""
-
-    obs: np.ndarray
-    next_obs: np.ndarray
-    actions: np.ndarray
-    rewards: np.ndarray
-    factors: np.ndarray
-    terminated: np.ndarray
-    truncated: np.ndarray
-    episode_starts: np.ndarray
+from rewarddesign.preferences.trajectories import Trajectories
 
 
 class TransitionStore:
@@ -79,8 +65,9 @@ class TransitionStore:
         pos = self.count % self.size
         return np.concatenate([np.arange(pos, self.size), np.arange(pos)])
 
-    def view(self, buffer: Any, last: int | None = None, actions_fn: Any = None) -> TransitionView:
-        """Transitions in time order, env after env, joined with the buffer's arrays.
+    def view(self, buffer: Any, last: int | None = None, actions_fn: Any = None) -> Trajectories:
+        """Transitions in time order, env after env, joined with the buffer's arrays (the
+        fields of a trajectory file, so segments are cut from it as from one).
 
         Args:
             buffer: An SB3 replay buffer aligned with this store (``observations``,
@@ -108,4 +95,4 @@ class TransitionStore:
                 terminated=self.terminated[order, e], truncated=self.truncated[order, e],
                 episode_starts=starts[:, e],
             ))  # fmt: skip
-        return TransitionView(**{k: np.concatenate([c[k] for c in cols]) for k in cols[0]})
+        return Trajectories(**{k: np.concatenate([c[k] for c in cols]) for k in cols[0]})
