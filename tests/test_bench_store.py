@@ -213,3 +213,18 @@ def test_a_worker_that_dies_is_recorded_as_a_failure(tmp_path, write_yaml, monke
     assert run_grid(grid, store, LocalProcessExecutor(1, "cpu")) == []
     ((_, error, _),) = store.failures()
     assert "BrokenProcessPool" in error
+
+
+def test_run_key_follows_the_methods_default_parameters(monkeypatch):
+    """A changed default of a method gives new keys (old results are not reused)."""
+    import dataclasses
+
+    from rewarddesign.methods.pbrl import Pbrl, PbrlParams
+    from rewarddesign.runspec import RunSpec
+
+    spec = RunSpec(task="classic/Pendulum-v1", method="pbrl", agent="sac", seed=0)
+    before = run_key(spec)
+    changed = dataclasses.make_dataclass("P", [("labels", int, 300)], bases=(PbrlParams,),
+                                         frozen=True)  # fmt: skip
+    monkeypatch.setattr(Pbrl, "Params", changed)
+    assert run_key(spec) != before

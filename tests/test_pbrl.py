@@ -44,7 +44,8 @@ def test_feedback_sessions_charge_labels_and_relabel_the_whole_buffer():
     assert used == 500
     expected = model.predict(rb.observations[:used, 0],
                              ctx.model.policy.unscale_action(rb.actions[:used, 0]))  # fmt: skip
-    np.testing.assert_allclose(rb.rewards[:used, 0], expected.astype(np.float32), rtol=1e-6)
+    # float32 matmuls of other batch sizes round differently in the last bits
+    np.testing.assert_allclose(rb.rewards[:used, 0], expected, rtol=1e-5, atol=1e-6)
 
 
 def test_pbrl_with_td3_and_entropy_selection():
@@ -53,7 +54,8 @@ def test_pbrl_with_td3_and_entropy_selection():
     rb = ctx.model.replay_buffer
     actions = ctx.model.policy.unscale_action(rb.actions[:400, 0])
     expected = method.reward_model.predict(rb.observations[:400, 0], actions)
-    np.testing.assert_allclose(rb.rewards[:400, 0], expected.astype(np.float32), rtol=1e-6)
+    # float32 matmuls of other batch sizes round differently in the last bits
+    np.testing.assert_allclose(rb.rewards[:400, 0], expected, rtol=1e-5, atol=1e-6)
 
 
 def test_store_positions_line_up_with_the_replay_buffer():

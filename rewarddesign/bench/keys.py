@@ -7,7 +7,7 @@ import hashlib
 import importlib.metadata
 import json
 
-from rewarddesign import agents
+from rewarddesign import agents, methods
 from rewarddesign.runspec import RunSpec
 from rewarddesign.task_registry import task_spec
 
@@ -22,8 +22,9 @@ def _version() -> str:
 def resolved(spec: RunSpec) -> dict:
     """Everything a run's outcome depends on, as plain data.
 
-    The run spec, the task spec's content (not its file name), the agent's merged
-    hyperparameters (so an edited agent YAML gives new keys) and the package version.
+    The run spec, the task spec's content (not its file name), the method's parameters
+    with its defaults filled in and the agent's merged hyperparameters (so a changed
+    default or an edited agent YAML gives new keys) and the package version.
     """
     task = dataclasses.asdict(task_spec(spec.task))
     task.pop("path")
@@ -32,7 +33,9 @@ def resolved(spec: RunSpec) -> dict:
         if spec.agent in agents.ALGORITHMS
         else None
     )
-    return {"spec": spec.to_dict(), "task": task, "agent": agent, "rewarddesign": _version()}
+    params = dataclasses.asdict(methods.get(spec.method).parse_params(spec.method_params))
+    return {"spec": spec.to_dict(), "task": task, "method": params, "agent": agent,
+            "rewarddesign": _version()}  # fmt: skip
 
 
 def run_key(spec: RunSpec) -> str:
