@@ -200,6 +200,13 @@ class RegretTeacher(_NoisyTeacher):
     tasks. Mistakes and equal labels as :class:`PartialReturnTeacher` (on the regret
     difference); no skip rule.
 
+    What a reward model learns from these labels: Bradley-Terry on segment sums (what
+    :class:`~rewarddesign.models.RewardTrainer` fits) recovers ``A*(s, a)``, the optimal
+    advantage, not ``r`` (Knox et al. 2023; ``tests/test_reward_models.py`` shows it on
+    the delivery map). ``A*`` is ``r`` shaped by the potential ``V*``, so its greedy
+    policy is optimal, but its returns are not the task's returns: do not compare them
+    with true returns or use them to rank non-greedy policies.
+
     Args:
         oracle: Provides ``V(states)`` and ``Q(states, actions)`` (e.g.
             :class:`ValueIterationOracle`; a critic-based oracle for continuous control
