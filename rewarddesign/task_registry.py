@@ -32,6 +32,81 @@ from rewarddesign.resources import data_dir, load_yaml
 from rewarddesign.taskspec import WEIGHTED_SUM, TaskSpec, parse_task_spec
 
 
+class FactorReader:
+    """Reads one step's factors, true reward and success as a task spec defines them.
+
+    Built once per env: it runs on every step, so it works on Python floats (numpy's
+    per-call cost on 2-6 numbers is larger than the arithmetic).
+
+    Args:
+        spec: The task spec declaring the factors.
+
+    Example:
+        >>> import gymnasium as gym, rewarddesign as rd
+        >>> reader = FactorReader(rd.task_spec("mujoco/HalfCheetah-v5"))
+        >>> reader.factors(None, None, None, {"reward_forward": 2.0, "reward_ctrl": -0.5})
+        [2.0, 0.5]
+    """
+
+    def __init__(self, spec: TaskSpec) -> None:
+        self.spec = spec
+        self._readers = tuple(f._reader for f in spec.factors)
+        self._scales = tuple(float(f.scale) for f in spec.factors)
+        # every factor read from info (MuJoCo tasks): one C-level lookup of all keys
+        self._info_keys = None
+        if all(f.info is not None for f in spec.factors):
+            keys = [f.info for f in spec.factors]
+            getter = operator.itemgetter(*keys)
+            self._info_keys = getter if len(keys) > 1 else (lambda info: (getter(info),))
+        self._primary_w = None
+        if spec.primary is not None and spec.primary.formula == WEIGHTED_SUM:
+            w = weights_vector(spec.primary.weights, spec.factor_names, "primary")
+            self._primary_w = w.tolist()
+        self.has_success = spec.success is not None
+
+    def factors(self, obs: Any, action: Any, next_obs: Any, info: dict) -> list[float]:
+        """The scaled factors of one step, in the spec's order."""
+        try:
+            if self._info_keys is not None:
+                raw = self._info_keys(info)
+            else:
+                raw = [read(obs, action, next_obs, info) for read in self._readers]
+        except KeyError:
+            for f in self.spec.factors:  # names the factor and the missing info key
+                f.compute(obs, action, next_obs, info)
+            raise
+        return list(map(operator.mul, self._scales, map(float, raw)))
+
+    def true_reward(self, factors: list[float], reward: float) -> float:
+        """The task's primary reward from the factors (the env's reward if it has none)."""
+        primary = self.spec.primary
+        if primary is None:
+            return float(reward)
+        if self._primary_w is not None:
+            return float(np.dot(factors, self._primary_w))
+        return float(primary.compute(np.array(factors), self.spec.factor_names))
+
+    def success(self, obs: Any, action: Any, next_obs: Any, info: dict) -> float:
+        """The step's success indicator (only for specs that define success)."""
+        return self.spec.success.compute(obs, action, next_obs, info)
+
+
+def task_for_env(env: gym.Env) -> TaskSpec | None:
+    """The one registered task whose env id is ``env.spec.id``, or None if there is none.
+
+    Raises:
+        SpecError: If several tasks share the id (build the env with ``rd.make`` then).
+    """
+    env_id = env.spec.id if env.spec is not None else None
+    found = [s for s in _registry().values() if s.env_id == env_id]
+    if len(found) > 1:
+        raise SpecError(
+            f"several tasks use env {env_id!r} ({sorted(s.id for s in found)}), so a plain "
+            "env does not say which factors to read; build it with rd.make(task_id)."
+        )
+    return found[0] if found else None
+
+
 class FactorObserver(gym.Wrapper, RecordConstructorArgs):
     """Adds the task's reward factors, primary reward and success flag to ``info``.
 
@@ -53,18 +128,7 @@ class FactorObserver(gym.Wrapper, RecordConstructorArgs):
         gym.Wrapper.__init__(self, env)
         self.task = spec
         self._obs: Any = None
-        # Built once: this wrapper runs on every env step.
-        self._readers = tuple(f._reader for f in spec.factors)
-        self._scales = tuple(float(f.scale) for f in spec.factors)
-        # every factor read from info (MuJoCo tasks): one C-level lookup of all keys
-        self._info_keys = None
-        if all(f.info is not None for f in spec.factors):
-            keys = [f.info for f in spec.factors]
-            getter = operator.itemgetter(*keys)
-            self._info_keys = getter if len(keys) > 1 else (lambda info: (getter(info),))
-        self._primary_w = None
-        if spec.primary is not None and spec.primary.formula == WEIGHTED_SUM:
-            self._primary_w = weights_vector(spec.primary.weights, spec.factor_names, "primary")
+        self._reader = FactorReader(spec)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         obs, info = self.env.reset(seed=seed, options=options)
@@ -78,27 +142,12 @@ class FactorObserver(gym.Wrapper, RecordConstructorArgs):
                 f"task {self.task.id!r} returned a non-finite reward {reward!r}; check the "
                 "env's state and actions (NaN actions propagate into MuJoCo)."
             )
-        spec, obs = self.task, self._obs
-        try:
-            if self._info_keys is not None:
-                raw = self._info_keys(info)
-            else:
-                raw = [read(obs, action, next_obs, info) for read in self._readers]
-        except KeyError:
-            for f in spec.factors:  # names the factor and the missing info key
-                f.compute(obs, action, next_obs, info)
-            raise
-        # scale on Python floats, then one array: numpy calls on 2-4 numbers cost more
-        factors = np.array([s * float(v) for s, v in zip(self._scales, raw)])  # noqa: B905
-        info["factors"] = factors
-        if spec.primary is None:
-            info["true_reward"] = float(reward)
-        elif self._primary_w is not None:
-            info["true_reward"] = float(factors @ self._primary_w)
-        else:
-            info["true_reward"] = float(spec.primary.compute(factors, spec.factor_names))
-        if spec.success is not None:
-            info["success"] = spec.success.compute(obs, action, next_obs, info)
+        reader, obs = self._reader, self._obs
+        factors = reader.factors(obs, action, next_obs, info)
+        info["factors"] = np.array(factors)
+        info["true_reward"] = reader.true_reward(factors, reward)
+        if reader.has_success:
+            info["success"] = reader.success(obs, action, next_obs, info)
         self._obs = next_obs
         return next_obs, reward, terminated, truncated, info
 

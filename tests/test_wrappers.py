@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -362,7 +364,9 @@ def test_nan_reward_from_the_env_below_is_a_clear_error(episodes_task):
 
 def test_task_wrappers_need_a_task_env_and_array_observations():
     with pytest.raises(SpecError, match=r"build the env with rd.make\(task_id\)"):
-        BlendedReward(gym.make("Pendulum-v1"), {"theta_sq": 1.0})
+        BlendedReward(gym.make("Acrobot-v1"), {"theta_sq": 1.0})  # no task uses Acrobot
+    with pytest.raises(SpecError, match=r"several tasks use env 'MountainCarContinuous-v0'"):
+        BlendedReward(gym.make("MountainCarContinuous-v0"), {"position": 1.0})
     dict_env = gym.wrappers.TransformObservation(
         gym.make("Pendulum-v1"),
         lambda o: {"x": o},
@@ -370,3 +374,35 @@ def test_task_wrappers_need_a_task_env_and_array_observations():
     )
     with pytest.raises(SpaceMismatchError, match="FlattenObservation"):
         PotentialShaping(dict_env, lambda o: o[:, 0], 0.9)
+
+
+@pytest.mark.parametrize(
+    ("task", "build"),
+    [
+        ("classic/Pendulum-v1", lambda e: BlendedReward(e, {"theta_sq": -1.0, "u_sq": -0.5})),
+        ("mujoco/HalfCheetah-v5", lambda e: BlendedReward(e, {"forward": 1.0, "ctrl": -0.1})),
+        ("mujoco/HalfCheetah-v5", lambda e: ConstrainedReward(e, ["ctrl"], [0.1], 0.5)),
+        ("gridworld/delivery", lambda e: GatedReward(BlendedReward(e, {"coin": 5.0}), "success")),
+    ],
+)
+def test_task_wrappers_on_a_plain_env_read_the_same_factors(task, build):
+    """On ``gymnasium.make(env_id)`` a factor-reading wrapper finds the task by its env id
+    and reads the factors itself: the same rewards and true reward as on ``rd.make``."""
+    spec = rd.task_spec(task)
+    if spec.env_module:
+        importlib.import_module(spec.env_module)  # registers the env id
+    env = gym.make(spec.env_id, max_episode_steps=spec.horizon, **spec.env_kwargs)
+    plain, made = build(env), build(rd.make(task))
+    rng = np.random.default_rng(0)
+    for env in (plain, made):
+        env.reset(seed=3)
+        env.action_space.seed(3)
+    for _ in range(300):
+        action = made.action_space.sample()
+        a, b = plain.step(action), made.step(action)
+        assert a[1] == b[1] and a[4]["true_reward"] == b[4]["true_reward"]
+        assert a[4].get("success") == b[4].get("success")
+        assert "factors" not in a[4] and "factors" in b[4]
+        if a[2] or a[3]:
+            seed = int(rng.integers(1000))
+            plain.reset(seed=seed), made.reset(seed=seed)

@@ -117,10 +117,12 @@ class CenteredSigmoidTransform(RewardTransform):
             return expit(x).mean(axis=1)
         return (-np.logaddexp(0.0, -x)).mean(axis=1)
 
-    def one(self, obs, action, next_obs, reward, terminated, truncated, info) -> float:
+    def one(self, obs, action, next_obs, reward, terminated, truncated, info, factors) -> float:
         if self._const is None:
             if not isinstance(self.reference, RunningQuantile):
-                return super().one(obs, action, next_obs, reward, terminated, truncated, info)
+                return super().one(
+                    obs, action, next_obs, reward, terminated, truncated, info, factors
+                )
             refs = (self._windows[0].push_quantile(reward, self.reference.q),)
         else:
             refs = self._const_tuple

@@ -101,8 +101,7 @@ class ConstrainedTransform(RewardTransform):
         self._count += len(c)
         return t.reward - c @ self.multipliers
 
-    def one(self, obs, action, next_obs, reward, terminated, truncated, info) -> float:
-        factors = info["factors"].tolist()  # Python floats: cheaper than numpy on a few
+    def one(self, obs, action, next_obs, reward, terminated, truncated, info, factors) -> float:
         c = [factors[i] for i in self._cols]
         self._sums_one = list(map(operator.add, self._sums_one, c))
         self._count += 1

@@ -66,7 +66,8 @@ class WrapContext:
 
     Attributes:
         task: The task spec if the env was built by ``rd.make`` (it then carries
-            factors in ``info``), else None.
+            factors in ``info``); for the single-env form on a plain env, the task
+            registered for its env id (the wrapper reads the factors itself); else None.
         observation_space: The space of one env's observations.
         action_space: The space of one env's actions.
         n_envs: Number of envs stepped together (1 for the single-env form).
@@ -84,7 +85,8 @@ class WrapContext:
         if self.task is None:
             raise SpecError(
                 f"{self.where} reads the task's reward factors from info; build the env "
-                "with rd.make(task_id) (or vectorise envs built that way)."
+                "with rd.make(task_id) (or vectorise envs built that way; the single-env "
+                "form also takes a plain env whose id a registered task uses)."
             )
         return self.task
 
@@ -98,6 +100,7 @@ class RewardTransform(ABC):
     """
 
     needs_task: bool = False
+    task: TaskSpec | None = None  # set when bound: the task of the env(s) served
 
     def bind(self, ctx: WrapContext) -> None:  # noqa: B027 - optional hook
         """Check the parameters against the env(s) and allocate per-env state."""
@@ -110,17 +113,20 @@ class RewardTransform(ABC):
         """The rewards (float64, shape ``(m,)``) for a batched step."""
 
     def one(self, obs: Any, action: Any, next_obs: Any, reward: float, terminated: bool,
-            truncated: bool, info: dict[str, Any]) -> float:  # fmt: skip
+            truncated: bool, info: dict[str, Any],
+            factors: list[float] | None) -> float:  # fmt: skip
         """The reward of one env's step (the single-env form calls this every step).
 
-        This batches the step into one row; transforms override it with the same math
-        on Python scalars, because numpy's per-call cost on one-row arrays would
-        dominate the wrapper's cost.
+        ``factors`` are the step's factors as Python floats (None unless ``needs_task``);
+        ``info`` holds ``true_reward`` and, where the task defines it, ``success``. This
+        batches the step into one row; transforms override it with the same math on
+        Python scalars, because numpy's per-call cost on one-row arrays would dominate
+        the wrapper's cost.
         """
         extra = {}
         if self.needs_task:
             extra = {
-                "factors": np.asarray(info["factors"], dtype=np.float64)[None],
+                "factors": np.array([factors], dtype=np.float64),
                 "true_reward": np.array([info["true_reward"]], dtype=np.float64),
                 "success": np.array([info.get("success", 0.0)], dtype=np.float64),
             }

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import inspect
 import math
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -28,6 +29,7 @@ from gymnasium.vector import AutoresetMode, VectorWrapper
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
 from rewarddesign.errors import ParameterError, SpaceMismatchError
+from rewarddesign.task_registry import FactorReader, task_for_env
 from rewarddesign.taskspec import TaskSpec
 from rewarddesign.wrappers.core import (
     ALL,
@@ -49,15 +51,19 @@ def _first_task(get: Any) -> TaskSpec | None:
 
 
 def _build(Transform: type[RewardTransform], params: dict[str, Any], task: TaskSpec | None,
-           obs_space: gym.Space, action_space: gym.Space, n_envs: int,
-           where: str) -> RewardTransform:  # fmt: skip
-    """Make the transform and bind it to the env(s) it serves."""
+           obs_space: gym.Space, action_space: gym.Space, n_envs: int, where: str,
+           fallback: Callable[[], TaskSpec | None] | None = None) -> RewardTransform:  # fmt: skip
+    """Make the transform and bind it to the env(s) it serves; ``fallback`` finds the task
+    of an env without one, asked only if the transform needs it."""
     check_array_observations(obs_space, where)
     transform = Transform(**params)
+    if task is None and transform.needs_task and fallback is not None:
+        task = fallback()
     ctx = WrapContext(task, obs_space, action_space, n_envs, where)
     if transform.needs_task:
         ctx.require_task()
     transform.bind(ctx)
+    transform.task = task
     return transform
 
 
@@ -77,6 +83,12 @@ class ShapingWrapper(gym.Wrapper, RecordConstructorArgs):
     Subclasses set ``Transform`` and define ``__init__(self, env, <params>)`` calling
     ``super().__init__(env, **params)``. Constructor arguments are recorded (for
     ``env.spec``) without copying them, so a model passed in is not duplicated.
+
+    A wrapper that reads factors also works on a plain ``gymnasium.make`` env of a
+    registered task (found by its env id): it then reads the factors itself, the same
+    values ``rd.make`` would put in ``info``, and sets ``info["true_reward"]`` (and
+    ``info["success"]``) but not ``info["factors"]`` (building that array per step costs
+    more than the wrapper). Build the env with ``rd.make`` to have ``info["factors"]``.
     """
 
     Transform: ClassVar[type[RewardTransform]]
@@ -84,11 +96,17 @@ class ShapingWrapper(gym.Wrapper, RecordConstructorArgs):
     def __init__(self, env: gym.Env, **params: Any) -> None:
         RecordConstructorArgs.__init__(self, _disable_deepcopy=True, **params)
         gym.Wrapper.__init__(self, env)
-        self.transform = _build(self.Transform, params, _first_task(env.get_wrapper_attr),
-                                env.observation_space, env.action_space, 1,
-                                type(self).__name__)  # fmt: skip
+        own = _first_task(env.get_wrapper_attr)
+        self.transform = _build(self.Transform, params, own, env.observation_space,
+                                env.action_space, 1, type(self).__name__,
+                                fallback=lambda: task_for_env(env))  # fmt: skip
         self._obs: Any = None
         self._one = self.transform.one
+        self._needs_factors = self.transform.needs_task
+        # a plain env of a registered task: read the factors here, not from info
+        self._reader = (
+            FactorReader(self.transform.task) if own is None and self._needs_factors else None
+        )
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         obs, info = self.env.reset(seed=seed, options=options)
@@ -103,11 +121,26 @@ class ShapingWrapper(gym.Wrapper, RecordConstructorArgs):
         if not math.isfinite(reward):
             _finite_rewards(np.array([reward]), type(self).__name__)
         reward = float(reward)  # a float32 reward would keep the math in float32
-        shaped = self._one(self._obs, action, obs, reward, terminated, truncated, info)
+        factors = None
+        if self._reader is not None:
+            factors = self._read(self._obs, action, obs, reward, info)
+        elif self._needs_factors:
+            factors = info["factors"].tolist()  # Python floats: cheaper than numpy on a few
+        shaped = self._one(self._obs, action, obs, reward, terminated, truncated, info, factors)
         info.setdefault("env_reward", reward)
         info.setdefault("true_reward", reward)
         self._obs = obs
         return obs, shaped, terminated, truncated, info
+
+    def _read(self, obs: Any, action: Any, next_obs: Any, reward: float, info: dict) -> list:
+        """Factors of a step of a plain env; sets the true reward and success in info."""
+        reader = self._reader
+        factors = reader.factors(obs, action, next_obs, info)
+        if "true_reward" not in info:  # a wrapper below may have set it already
+            info["true_reward"] = reader.true_reward(factors, reward)
+        if reader.has_success and "success" not in info:
+            info["success"] = reader.success(obs, action, next_obs, info)
+        return factors
 
 
 def _params(single: type[ShapingWrapper], env: Any, args: tuple, kwargs: dict) -> dict[str, Any]:

@@ -74,7 +74,7 @@ class GatedTransform(RewardTransform):
         ended = np.logical_or(t.terminated, t.truncated)
         return t.true_reward + np.where(ended & gate, self._held[idx], 0.0)
 
-    def one(self, obs, action, next_obs, reward, terminated, truncated, info) -> float:
+    def one(self, obs, action, next_obs, reward, terminated, truncated, info, factors) -> float:
         true = info["true_reward"]
         held, total, success = self._one_state
         held, total = held + (reward - true), total + true

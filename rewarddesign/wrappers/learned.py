@@ -52,8 +52,8 @@ class LearnedRewardTransform(RewardTransform):
     def __call__(self, t: Transition) -> np.ndarray:
         return self.model.predict(t.obs, t.action, t.next_obs, t.factors)
 
-    def one(self, obs, action, next_obs, reward, terminated, truncated, info) -> float:
-        factors = info["factors"][None] if self.needs_task else None
+    def one(self, obs, action, next_obs, reward, terminated, truncated, info, factors) -> float:
+        factors = np.array([factors]) if self.needs_task else None
         batch = (np.asarray(obs)[None], np.asarray(action)[None], np.asarray(next_obs)[None])
         return finite_one(self.model.predict(*batch, factors), "reward model")
 

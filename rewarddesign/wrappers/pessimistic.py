@@ -46,7 +46,7 @@ class PessimisticTransform(RewardTransform):
             self._negative(float(u[u < 0][0]))
         return t.reward * np.maximum(np.exp(-u), self.floor)
 
-    def one(self, obs, action, next_obs, reward, terminated, truncated, info) -> float:
+    def one(self, obs, action, next_obs, reward, terminated, truncated, info, factors) -> float:
         batch = (np.asarray(obs)[None], np.asarray(action)[None], np.asarray(next_obs)[None])
         u = finite_one(self.uncertainty(*batch), "uncertainty")
         if u < 0:

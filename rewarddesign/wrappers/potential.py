@@ -99,7 +99,7 @@ class PotentialTransform(RewardTransform):
         self._phi[idx] = self.phi(obs)
         self._phi_one = float(self._phi[0])  # the single-env path keeps a Python float
 
-    def one(self, obs, action, next_obs, reward, terminated, truncated, info) -> float:
+    def one(self, obs, action, next_obs, reward, terminated, truncated, info, factors) -> float:
         phi_next = finite_one(self._phi_fn(np.asarray(next_obs)[None]), self._what)
         if self.scale != 1.0:
             phi_next = self.scale * phi_next

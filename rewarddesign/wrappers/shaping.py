@@ -70,9 +70,9 @@ class BlendTransform(RewardTransform):
     def __call__(self, t: Transition) -> np.ndarray:
         return t.factors @ self._w + self._w_primary * t.true_reward
 
-    def one(self, obs, action, next_obs, reward, terminated, truncated, info) -> float:
+    def one(self, obs, action, next_obs, reward, terminated, truncated, info, factors) -> float:
         # a Python dot product: numpy's matmul costs more than this on a few factors
-        blended = sum(map(operator.mul, info["factors"].tolist(), self._w_list))
+        blended = sum(map(operator.mul, factors, self._w_list))
         return blended + self._w_primary * info["true_reward"]
 
 
