@@ -101,7 +101,7 @@ def test_quick_grid_expands_to_valid_runs():
     cells = {(r.spec.task, r.method_label) for r in grid.runs}
     assert cells == {
         ("classic/Pendulum-v1", "true"),
-        ("classic/Pendulum-v1", "blend-angle-only"),
+        ("classic/Pendulum-v1", "pbrl-100"),
         ("classic/MountainCarContinuous-sparse-v0", "true"),
         ("classic/MountainCarContinuous-sparse-v0", "shaped-energy"),
     }
