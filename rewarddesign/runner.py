@@ -52,7 +52,7 @@ def validate(spec: RunSpec) -> Method:
     if spec.agent not in cls.agents:
         raise unknown(f"agent for method {spec.method!r}", spec.agent, cls.agents)
     method = cls(cls.parse_params(spec.method_params))
-    method.validate(task)
+    method.validate(task, spec.agent)
     if spec.agent in agents.ALGORITHMS:
         cfg = agents.config(spec.agent, spec.task, spec.agent_preset, **spec.agent_overrides)
         agents.check_action_space(spec.agent, _action_space(spec.task))

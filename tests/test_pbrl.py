@@ -20,9 +20,10 @@ PARAMS = {"labels": 30, "queries": 10, "interval": 150, "seed_steps": 200, "segm
           "hidden": [32, 32], "reward_epochs": 20}  # fmt: skip
 
 
-def run_pbrl(budget=500, agent="sac", **params):
+def run_pbrl(budget=500, agent="sac", agent_overrides=None, **params):
     spec = RunSpec(task="classic/Pendulum-v1", method="pbrl", agent=agent, seed=0, budget=budget,
                    method_params={**PARAMS, **params}, agent_preset="fast",
+                   agent_overrides=agent_overrides or {},
                    eval=EvalSpec(every=budget, episodes=1))  # fmt: skip
     method = validate(spec)
     task = rd.task_spec(spec.task)
@@ -117,7 +118,47 @@ def test_bad_pbrl_parameters_fail_before_the_run(params, error, match):
         validate(spec)
 
 
-def test_pbrl_accepts_only_off_policy_agents():
-    with pytest.raises(UnknownNameError, match="agent for method 'pbrl'"):
-        validate(RunSpec(task="classic/Pendulum-v1", method="pbrl", agent="ppo", budget=2048))
-    assert Pbrl.agents == ("sac", "td3")
+def test_pbrl_agents_and_pretraining_only_off_policy():
+    assert Pbrl.agents == ("sac", "td3", "ppo")
+    with pytest.raises(ParameterError, match="needs an off-policy agent"):
+        validate(RunSpec(task="classic/Pendulum-v1", method="pbrl", agent="ppo", budget=4096,
+                         method_params={"pretrain_steps": 100}))  # fmt: skip
+
+
+def test_ppo_trains_on_the_current_models_reward(monkeypatch):
+    """PPO: every reward of every rollout is the reward model's prediction for that
+    (obs, env action), computed by the model of that moment (sessions between rollouts)."""
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class Recorder(BaseCallback):
+        gaps: list = []
+
+        def _on_step(self):
+            obs, act = self.model._last_obs, self.locals["clipped_actions"]
+            predicted = self.model_under_test.predict(obs, act)
+            self.gaps.append(np.abs(self.locals["rewards"] - predicted).max())
+            return True
+
+    original = Pbrl.callbacks
+
+    def callbacks(self, ctx, model):
+        Recorder.model_under_test = self.reward_model
+        return [*original(self, ctx, model), Recorder()]
+
+    monkeypatch.setattr(Pbrl, "callbacks", callbacks)
+    small = {"n_envs": 2, "n_steps": 64, "batch_size": 64}
+    _, ctx = run_pbrl(budget=512, agent="ppo", seed_steps=100, labels=20, agent_overrides=small)
+    assert type(ctx.model).__name__ == "PPO" and ctx.labels_used == 20
+    # 4 rollouts of 2 x 64 steps; sessions at the ends of the first two
+    assert [s for s, _ in ctx.series["labels_charged"]] == [128, 256]
+    assert len(Recorder.gaps) == 256 and max(Recorder.gaps) < 1e-5  # float32 VecEnv rewards
+    assert ctx.series["reward_accuracy"]
+
+
+def test_pebble_pretraining_uses_the_state_entropy_reward_until_the_first_labels():
+    from rewarddesign.models.entropy import EntropyReplayBuffer
+
+    _, ctx = run_pbrl(budget=500, seed_steps=100, pretrain_steps=200, labels=20)
+    rb = ctx.model.replay_buffer
+    assert isinstance(rb, EntropyReplayBuffer) and rb.intrinsic is None  # ended at 300
+    assert [s for s, _ in ctx.series["labels_charged"]] == [300, 450]

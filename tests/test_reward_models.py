@@ -197,3 +197,36 @@ def test_regret_labels_learn_the_optimal_advantage_not_the_reward():
     (regret_adv, regret_r), (partial_adv, partial_r) = rank["regret"], rank["partial"]
     assert regret_adv > 0.85 and regret_adv > regret_r + 0.25, rank
     assert partial_r > 0.6 and partial_r > partial_adv + 0.1, rank
+
+
+def test_knn_state_entropy_equals_a_brute_force_computation():
+    from rewarddesign.models.entropy import EntropyReplayBuffer, StateEntropyReward, knn_distance
+
+    rng = np.random.default_rng(0)
+    pool = rng.normal(size=(40, 3))
+    batch = pool[rng.choice(40, 8, replace=False)]
+    k = 5
+    brute = []
+    for x in batch:  # sorted distances to every stored point; the 0th is x itself
+        d = sorted(float(np.sqrt(((x - p) ** 2).sum())) for p in pool)
+        brute.append(d[k])
+    t = lambda a: torch.as_tensor(a, dtype=torch.float64)  # noqa: E731
+    np.testing.assert_allclose(knn_distance(t(batch), t(pool), k).numpy(), brute, rtol=1e-12)
+    np.testing.assert_allclose(knn_distance(t(batch), t(pool), k, chunk=7).numpy(), brute,
+                               rtol=1e-12)  # fmt: skip
+    reward = StateEntropyReward(k)
+    first = reward(t(batch), t(pool)).numpy()
+    # SB3 RunningMeanStd starts from a 1e-4 count of unit variance: a 1e-4 relative bias
+    np.testing.assert_allclose(first, np.array(brute) / np.std(brute), rtol=1e-3)
+    with pytest.raises(ParameterError, match="more than k=5"):
+        knn_distance(t(batch), t(pool[:5]), k)
+    # the buffer's sampled rewards are the state entropy of the sampled next observations
+    space = gym.spaces.Box(-10, 10, (3,))
+    buffer = EntropyReplayBuffer(100, space, gym.spaces.Box(-1, 1, (1,)), device="cpu")
+    for o in pool:
+        buffer.add(o, o + 0.1, np.zeros(1), np.zeros(1), np.zeros(1), [{}])
+    buffer.intrinsic = StateEntropyReward(k)
+    data = buffer._get_samples(np.arange(8))
+    expected = knn_distance(data.next_observations, t(pool).float(), k)
+    normalised = (expected / expected.std(unbiased=False)).numpy()
+    np.testing.assert_allclose(data.rewards[:, 0].numpy(), normalised, rtol=1e-3)

@@ -152,8 +152,8 @@ class Method(ABC):
         except TypeError as exc:
             raise SpecError(f"bad parameters {params!r} for method {cls.name!r}: {exc}.") from exc
 
-    def validate(self, task: TaskSpec) -> None:  # noqa: B027 - optional hook
-        """Check the parameters against the task before the run starts (optional)."""
+    def validate(self, task: TaskSpec, agent: str) -> None:  # noqa: B027 - optional hook
+        """Check the parameters against the task and agent before the run starts (optional)."""
 
     @abstractmethod
     def train(self, ctx: RunContext) -> None:

@@ -50,7 +50,7 @@ class Blend(SB3Method):
             )
         return task.default_weights
 
-    def validate(self, task: TaskSpec) -> None:
+    def validate(self, task: TaskSpec, agent: str) -> None:
         blend_weights(self.weights(task), task, f"blend weights for task {task.id!r}")
 
     def wrap(self, env: gym.Env, ctx: RunContext) -> gym.Env:

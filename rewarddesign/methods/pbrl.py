@@ -1,12 +1,19 @@
-"""Method ``pbrl``: PEBBLE-style preference-based RL with SAC or TD3.
+"""Method ``pbrl``: PEBBLE-style preference-based RL with SAC, TD3 or PPO.
 
-Seed steps with random actions; then every ``interval`` env steps a feedback session
-while the label budget lasts: cut candidate segments from recent experience (the
-replay buffer joined with a :class:`~rewarddesign.preferences.store.TransitionStore`),
-pick ``queries`` pairs (uniform, disagreement or entropy over the reward ensemble), label
-them with the teacher, retrain the ensemble on every label so far, and relabel the whole
-replay buffer. The agent steps a ``LearnedReward`` env, so new transitions carry the
-current model's reward; Monitor and evaluation see the true reward.
+Off-policy (SAC, TD3): seed steps with random actions, optionally ``pretrain_steps`` of
+unsupervised pre-training on the k-NN state-entropy reward (PEBBLE); then every
+``interval`` env steps a feedback session while the label budget lasts: cut candidate
+segments from recent experience (the replay buffer joined with a
+:class:`~rewarddesign.preferences.store.TransitionStore`), pick ``queries`` pairs
+(uniform, disagreement or entropy over the reward ensemble), label them with the
+teacher, retrain the ensemble on every label so far, and relabel the whole replay
+buffer. The agent steps a ``LearnedReward`` env, so new transitions carry the current
+model's reward; Monitor and evaluation see the true reward.
+
+On-policy (PPO): the reward is computed at rollout time by the current model (the SB3
+``VecEnv`` form of ``LearnedReward``, batched over envs); sessions run between rollouts
+on the most recent ``max(interval, 4 * segment)`` steps, kept in a FIFO buffer of the
+callback's own. There is nothing to relabel: each rollout is used once.
 """
 
 from __future__ import annotations
@@ -17,11 +24,14 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.vec_env import DummyVecEnv
 
 from rewarddesign.errors import ParameterError, unknown
 from rewarddesign.methods.base import RunContext, SB3Method
 from rewarddesign.models import EnsembleConfig, RewardEnsemble, RewardTrainer
+from rewarddesign.models.entropy import EntropyReplayBuffer, StateEntropyReward
 from rewarddesign.models.relabel import relabel_buffer
 from rewarddesign.preferences import (
     RULES,
@@ -35,9 +45,11 @@ from rewarddesign.preferences import (
 from rewarddesign.preferences.store import TransitionStore
 from rewarddesign.task_registry import make
 from rewarddesign.taskspec import TaskSpec
+from rewarddesign.wrappers import vec_env
 from rewarddesign.wrappers.learned import LearnedReward
 
 TEACHERS = ("partial-return", "hierarchical")
+OFF_POLICY = ("sac", "td3")
 
 
 @dataclass(frozen=True)
@@ -48,7 +60,12 @@ class PbrlParams:
         labels: Label budget (pairs charged to the teacher in all).
         queries: Pairs asked per feedback session.
         interval: Env steps between sessions.
-        seed_steps: Steps before the first session; the agent starts learning then.
+        seed_steps: Steps before the first session; the agent starts learning then
+            (off-policy: random actions; PPO: its initial policy, learning from the
+            untrained model's reward).
+        pretrain_steps: Off-policy only: steps after the seed steps on PEBBLE's k-NN
+            state-entropy reward before the first session (0: none).
+        entropy_k: The k of the k-NN state entropy.
         segment: Segment length H.
         selection: ``"uniform"``, ``"disagreement"`` or ``"entropy"``.
         candidates: Candidate pairs per query for model-based selection.
@@ -72,6 +89,8 @@ class PbrlParams:
     queries: int = 20
     interval: int = 2000
     seed_steps: int = 1000
+    pretrain_steps: int = 0
+    entropy_k: int = 5
     segment: int = 50
     selection: str = "disagreement"
     candidates: int = 10
@@ -99,17 +118,19 @@ class Pbrl(SB3Method):
 
     name = "pbrl"
     Params = PbrlParams
-    agents = ("sac", "td3")
+    agents = ("sac", "td3", "ppo")
 
-    def validate(self, task: TaskSpec) -> None:
+    def validate(self, task: TaskSpec, agent: str) -> None:
         p = self.params
         for key in ("labels", "queries", "interval", "segment", "candidates", "members",
-                    "reward_batch", "reward_epochs"):  # fmt: skip
+                    "reward_batch", "reward_epochs", "entropy_k"):  # fmt: skip
             value = getattr(p, key)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ParameterError(f"pbrl: {key} must be an integer >= 1, got {value!r}.")
-        if p.seed_steps < 0:
-            raise ParameterError(f"pbrl: seed_steps must be >= 0, got {p.seed_steps!r}.")
+        for key in ("seed_steps", "pretrain_steps"):
+            value = getattr(p, key)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ParameterError(f"pbrl: {key} must be an integer >= 0, got {value!r}.")
         if p.labels < p.queries:
             raise ParameterError(
                 f"pbrl: a label budget of {p.labels} is smaller than one session of {p.queries} "
@@ -119,6 +140,11 @@ class Pbrl(SB3Method):
             raise unknown("pbrl selection", p.selection, RULES)
         if p.teacher not in TEACHERS:
             raise unknown("pbrl teacher", p.teacher, TEACHERS)
+        if p.pretrain_steps and agent not in OFF_POLICY:
+            raise ParameterError(
+                f"pbrl: pretrain_steps (PEBBLE's unsupervised pre-training) needs an "
+                f"off-policy agent {OFF_POLICY}, got {agent!r}; set it to 0."
+            )
         self.teacher(task, margin=1.0)  # checks teacher options (and a HERON ranking)
 
     def teacher(self, task: TaskSpec, margin: float | None) -> Any:
@@ -143,12 +169,27 @@ class Pbrl(SB3Method):
         self.reward_model = RewardEnsemble(cfg, device=ctx.device)
 
     def wrap(self, env: gym.Env, ctx: RunContext) -> gym.Env:
+        if ctx.spec.agent == "ppo":
+            return env  # the VecEnv form goes on in train_env
         return LearnedReward(env, self.reward_model)
 
+    def train_env(self, ctx: RunContext, n_envs: int) -> DummyVecEnv:
+        venv = super().train_env(ctx, n_envs)
+        if ctx.spec.agent == "ppo":  # one batched model call per vector step
+            return vec_env.LearnedReward(venv, self.reward_model)
+        return venv
+
     def agent_overrides(self, ctx: RunContext, cfg: dict[str, Any]) -> dict[str, Any]:
-        # the agent learns only once the first labels have shaped the reward
-        start = max(int(cfg.get("learning_starts", 100)), self.params.seed_steps)
-        return {**ctx.spec.agent_overrides, "learning_starts": start}
+        p = self.params
+        if ctx.spec.agent == "ppo":
+            return dict(ctx.spec.agent_overrides)
+        # the agent learns once the seed steps are done: on the state-entropy reward if
+        # pre-training, else on the reward the first labels shaped
+        start = max(int(cfg.get("learning_starts", 100)), p.seed_steps)
+        out = {**ctx.spec.agent_overrides, "learning_starts": start}
+        if p.pretrain_steps:
+            out["replay_buffer_class"] = EntropyReplayBuffer
+        return out
 
     def callbacks(self, ctx: RunContext, model: BaseAlgorithm) -> list[BaseCallback]:
         return [FeedbackSessions(ctx, self)]
@@ -165,34 +206,55 @@ class FeedbackSessions(BaseCallback):
                                      batch_size=self.p.reward_batch,
                                      max_epochs=self.p.reward_epochs,
                                      seed=ctx.spec.seed)  # fmt: skip
-        self.next_session = max(self.p.seed_steps, self.p.segment)
+        self.next_session = max(self.p.seed_steps + self.p.pretrain_steps, self.p.segment)
 
     def _on_training_start(self) -> None:
-        rb = self.model.replay_buffer
-        self.store = TransitionStore(rb.buffer_size, self.training_env.num_envs,
+        model, n_envs = self.model, self.training_env.num_envs
+        self.off_policy = hasattr(model, "replay_buffer")
+        if self.off_policy:
+            self.buffer = model.replay_buffer
+            if self.p.pretrain_steps:
+                self.buffer.intrinsic = StateEntropyReward(self.p.entropy_k)
+        else:  # on-policy: recent experience in a FIFO buffer of our own
+            size = max(self.p.interval, 4 * self.p.segment)
+            self.buffer = ReplayBuffer(max(size, n_envs), model.observation_space,
+                                       model.action_space, device="cpu", n_envs=n_envs,
+                                       handle_timeout_termination=False)  # fmt: skip
+        self.store = TransitionStore(self.buffer.buffer_size, n_envs,
                                      len(self.ctx.task.factor_names))  # fmt: skip
-        space = self.model.action_space
-        self.unscale = (
-            self.model.policy.unscale_action if isinstance(space, gym.spaces.Box) else None
-        )
+        # SAC and TD3 store actions scaled to [-1, 1]; our buffer keeps the env's actions
+        # (discrete ones as a trailing column of indices)
+        box = isinstance(model.action_space, gym.spaces.Box)
+        self.unscale = None
+        if self.off_policy and box:
+            self.unscale = model.policy.unscale_action
+        elif not box:
+            self.unscale = _action_indices
 
     def _on_step(self) -> bool:
         infos, dones = self.locals["infos"], np.asarray(self.locals["dones"], dtype=bool)
         truncated = np.array([bool(i.get("TimeLimit.truncated", False)) for i in infos])
-        self.store.record(self.model.replay_buffer.pos,
+        self.store.record(self.buffer.pos,
                           np.array([i["true_reward"] for i in infos]),
                           np.stack([i["factors"] for i in infos]),
                           dones & ~truncated, truncated)  # fmt: skip
+        if not self.off_policy:  # SB3 fills the replay buffer itself after this call
+            next_obs = np.array(self.locals["new_obs"], copy=True)
+            for i in np.flatnonzero(dones):
+                next_obs[i] = infos[i]["terminal_observation"]
+            actions = self.locals["clipped_actions"]
+            self.buffer.add(self.model._last_obs, next_obs, actions, np.zeros(len(dones)),
+                            dones, infos)  # fmt: skip
         return True
 
     def _on_rollout_end(self) -> None:  # the buffer now holds every recorded step
         if self.num_timesteps >= self.next_session and self.ctx.labels_used < self.p.labels:
             self.session()
-            self.next_session += self.p.interval
+            self.next_session = max(self.next_session + self.p.interval, self.num_timesteps)
 
     def session(self) -> None:
         p, ctx, model = self.p, self.ctx, self.method.reward_model
-        view = self.store.view(self.model.replay_buffer, actions_fn=self.unscale)
+        view = self.store.view(self.buffer, actions_fn=self.unscale)
         m = min(p.queries, p.labels - ctx.labels_used)
         rule = p.selection if len(self.dataset) else "uniform"  # an untrained model ranks noise
         n_candidates = m if rule == "uniform" else m * p.candidates
@@ -210,7 +272,10 @@ class FeedbackSessions(BaseCallback):
         if self.dataset.usable:
             stats = self.trainer.fit(self.dataset.pairs(), self.dataset.record())
             ctx.log("reward_accuracy", step, stats.train_accuracy)
-            relabel_buffer(self.model.replay_buffer, model, actions_fn=self.unscale)
+            if self.off_policy:
+                if isinstance(self.buffer, EntropyReplayBuffer):
+                    self.buffer.intrinsic = None  # pre-training ends with the first labels
+                relabel_buffer(self.buffer, model, actions_fn=self.unscale)
             fresh = slice(max(0, len(view.rewards) - 1000), None)  # recent steps
             learned = model.predict(view.obs[fresh], view.actions[fresh], view.next_obs[fresh])
             if np.std(learned) > 0 and np.std(view.rewards[fresh]) > 0:
@@ -221,3 +286,8 @@ class FeedbackSessions(BaseCallback):
         """B-Pref's margin, mean episode return x H / T: the mean true reward per step of the
         experience so far times H."""
         return float(np.mean(view.rewards)) * self.p.segment
+
+
+def _action_indices(actions: np.ndarray) -> np.ndarray:
+    """Discrete actions as SB3 buffers keep them, ``(..., 1)``, to int indices ``(...)``."""
+    return actions[..., 0].astype(np.int64)

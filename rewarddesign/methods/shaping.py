@@ -63,7 +63,7 @@ class Shaping(SB3Method):
             raise unknown(f"potential of task {task.id!r}", name, task.potentials)
         return name
 
-    def validate(self, task: TaskSpec) -> None:
+    def validate(self, task: TaskSpec, agent: str) -> None:
         self.potential(task)
         as_finite(self.params.scale, "scale", "method 'shaping'")
         if self.params.gamma is not None:
