@@ -28,17 +28,8 @@ import torch
 from rewarddesign.models import EnsembleConfig, RewardEnsemble, RewardTrainer
 from rewarddesign.preferences import Pairs, PartialReturnTeacher, Segments
 
-PEERS = Path(__file__).parent / "peers"
-VENV = PEERS / ".venv-imitation"
-
-
-def peer_python() -> Path:
-    python = VENV / "bin" / "python"
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "torch==2.13.0"], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "imitation==1.0.1"], check=True)
-    return python
+sys.path.insert(0, str(Path(__file__).parent / "peers"))
+from imitation_venv import PEERS, peer_python
 
 
 def make_pairs(n: int, H: int, rng: np.random.Generator) -> Pairs:
