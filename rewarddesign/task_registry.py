@@ -20,6 +20,7 @@ import functools
 import importlib
 import math
 import operator
+from collections.abc import Callable
 from typing import Any
 
 import gymnasium as gym
@@ -76,6 +77,33 @@ class FactorReader:
                 f.compute(obs, action, next_obs, info)
             raise
         return list(map(operator.mul, self._scales, map(float, raw)))
+
+    def step_reader(self) -> Callable[[Any, Any, Any, float, dict], list[float]]:
+        """``read(obs, action, next_obs, reward, info) -> factors`` that also sets
+        ``info["true_reward"]`` (unless set; only where the task has a primary reward: else
+        the env's reward is the true one) and ``info["success"]``: one call per step,
+        specialised for the common case (factors from info, no primary, no success)."""
+        if self._info_keys is not None and self.spec.primary is None and not self.has_success:
+            getter, scales, mul = self._info_keys, self._scales, operator.mul
+
+            def read(obs: Any, action: Any, next_obs: Any, reward: float, info: dict) -> list:
+                try:
+                    raw = getter(info)
+                except KeyError:
+                    return self.factors(obs, action, next_obs, info)  # names the missing key
+                return list(map(mul, scales, map(float, raw)))
+
+            return read
+
+        def read(obs: Any, action: Any, next_obs: Any, reward: float, info: dict) -> list:
+            factors = self.factors(obs, action, next_obs, info)
+            if self.spec.primary is not None and "true_reward" not in info:
+                info["true_reward"] = self.true_reward(factors, reward)
+            if self.has_success and "success" not in info:
+                info["success"] = self.success(obs, action, next_obs, info)
+            return factors
+
+        return read
 
     def true_reward(self, factors: list[float], reward: float) -> float:
         """The task's primary reward from the factors (the env's reward if it has none)."""

@@ -104,9 +104,9 @@ class ShapingWrapper(gym.Wrapper, RecordConstructorArgs):
         self._one = self.transform.one
         self._needs_factors = self.transform.needs_task
         # a plain env of a registered task: read the factors here, not from info
-        self._reader = (
-            FactorReader(self.transform.task) if own is None and self._needs_factors else None
-        )
+        self._read = None
+        if own is None and self._needs_factors:
+            self._read = FactorReader(self.transform.task).step_reader()
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         obs, info = self.env.reset(seed=seed, options=options)
@@ -121,26 +121,16 @@ class ShapingWrapper(gym.Wrapper, RecordConstructorArgs):
         if not math.isfinite(reward):
             _finite_rewards(np.array([reward]), type(self).__name__)
         reward = float(reward)  # a float32 reward would keep the math in float32
+        info.setdefault("env_reward", reward)
         factors = None
-        if self._reader is not None:
+        if self._read is not None:
             factors = self._read(self._obs, action, obs, reward, info)
         elif self._needs_factors:
             factors = info["factors"].tolist()  # Python floats: cheaper than numpy on a few
-        shaped = self._one(self._obs, action, obs, reward, terminated, truncated, info, factors)
-        info.setdefault("env_reward", reward)
         info.setdefault("true_reward", reward)
+        shaped = self._one(self._obs, action, obs, reward, terminated, truncated, info, factors)
         self._obs = obs
         return obs, shaped, terminated, truncated, info
-
-    def _read(self, obs: Any, action: Any, next_obs: Any, reward: float, info: dict) -> list:
-        """Factors of a step of a plain env; sets the true reward and success in info."""
-        reader = self._reader
-        factors = reader.factors(obs, action, next_obs, info)
-        if "true_reward" not in info:  # a wrapper below may have set it already
-            info["true_reward"] = reader.true_reward(factors, reward)
-        if reader.has_success and "success" not in info:
-            info["success"] = reader.success(obs, action, next_obs, info)
-        return factors
 
 
 def _params(single: type[ShapingWrapper], env: Any, args: tuple, kwargs: dict) -> dict[str, Any]:

@@ -54,6 +54,9 @@ def blend_weights(weights: Weights, task: TaskSpec, where: str) -> np.ndarray:
     return np.append(vec, 0.0) if len(vec) == k else vec
 
 
+_mul = operator.mul
+
+
 class BlendTransform(RewardTransform):
     """``factors @ w + w_primary * true_reward``, batched."""
 
@@ -72,8 +75,10 @@ class BlendTransform(RewardTransform):
 
     def one(self, obs, action, next_obs, reward, terminated, truncated, info, factors) -> float:
         # a Python dot product: numpy's matmul costs more than this on a few factors
-        blended = sum(map(operator.mul, factors, self._w_list))
-        return blended + self._w_primary * info["true_reward"]
+        blended = sum(map(_mul, factors, self._w_list))
+        if self._w_primary:
+            blended += self._w_primary * info["true_reward"]
+        return blended
 
 
 class BlendedReward(ShapingWrapper):

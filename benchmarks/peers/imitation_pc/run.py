@@ -37,8 +37,10 @@ PPO_SETTINGS = {
 }  # fmt: skip
 # Sessions at rollout ends (2048 steps): the first after one rollout, then every two,
 # 50 labels each, so the 1000 labels are in by 80k of 100k steps.
+# The reward model is sized like imitation's BasicRewardNet (32x32), 3 members for
+# disagreement selection, 3 epochs per session as imitation's trainer.
 PBRL = {"queries": 50, "interval": 4096, "seed_steps": 2048, "segment": 100,
-        "reward_epochs": 5}  # fmt: skip
+        "hidden": [32, 32], "reward_epochs": 3}  # fmt: skip
 
 
 def imitation(python: Path, seed: int, steps: int, labels: int) -> dict:
