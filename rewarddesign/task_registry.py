@@ -105,6 +105,25 @@ class FactorReader:
 
         return read
 
+    def weighted(self, weights: list[float]) -> Callable[[dict], float] | None:
+        """``f(info) = sum_i weights_i * factor_i`` read straight from ``info`` (the
+        cheapest per-step blend), or None unless every factor is an info key and the task
+        has no primary reward and no success indicator (the general path handles those)."""
+        if self._info_keys is None or self.spec.primary is not None or self.has_success:
+            return None
+        getter, scales, mul = self._info_keys, self._scales, operator.mul
+        weights = [float(w) for w in weights]
+
+        def blend(info: dict) -> float:
+            try:
+                raw = getter(info)
+            except KeyError:
+                self.factors(None, None, None, info)  # names the missing key
+                raise
+            return sum(map(mul, weights, map(mul, scales, map(float, raw))))
+
+        return blend
+
     def true_reward(self, factors: list[float], reward: float) -> float:
         """The task's primary reward from the factors (the env's reward if it has none)."""
         primary = self.spec.primary

@@ -108,6 +108,12 @@ class RewardTransform(ABC):
     def start(self, idx: Index, obs: np.ndarray) -> None:  # noqa: B027 - optional hook
         """Episodes begin for the envs ``idx`` with first observations ``obs``."""
 
+    def fused(self, reader: Any) -> Callable[[float, dict], float] | None:
+        """Optional: ``f(reward, info) -> reward`` for the single-env form on a plain env,
+        reading factors with ``reader`` (a ``FactorReader``) in one call; None (default)
+        uses :meth:`one`. Only for stateless transforms whose reward needs nothing else."""
+        return None
+
     @abstractmethod
     def __call__(self, t: Transition) -> np.ndarray:
         """The rewards (float64, shape ``(m,)``) for a batched step."""

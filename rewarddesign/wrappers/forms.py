@@ -104,9 +104,10 @@ class ShapingWrapper(gym.Wrapper, RecordConstructorArgs):
         self._one = self.transform.one
         self._needs_factors = self.transform.needs_task
         # a plain env of a registered task: read the factors here, not from info
-        self._read = None
+        self._read = self._fused = None
         if own is None and self._needs_factors:
-            self._read = FactorReader(self.transform.task).step_reader()
+            reader = FactorReader(self.transform.task)
+            self._read, self._fused = reader.step_reader(), self.transform.fused(reader)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         obs, info = self.env.reset(seed=seed, options=options)
@@ -122,6 +123,10 @@ class ShapingWrapper(gym.Wrapper, RecordConstructorArgs):
             _finite_rewards(np.array([reward]), type(self).__name__)
         reward = float(reward)  # a float32 reward would keep the math in float32
         info.setdefault("env_reward", reward)
+        if self._fused is not None:  # e.g. a blend on a plain env: one call per step
+            info.setdefault("true_reward", reward)
+            self._obs = obs
+            return obs, self._fused(reward, info), terminated, truncated, info
         factors = None
         if self._read is not None:
             factors = self._read(self._obs, action, obs, reward, info)
