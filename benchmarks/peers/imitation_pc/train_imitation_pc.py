@@ -2,10 +2,9 @@
 settings of imitation's tutorial 5 (PPO with FeedForward32Policy and RunningNorm
 features, 8 envs, n_steps 256, batch 64, lr 2e-3, clip 0.1, ent 0.01, gamma 0.97,
 gae 0.95, 10 epochs; fragments of 100 steps, 3 reward epochs, initial epoch multiplier
-4, hyperbolic query schedule, exploration 0.05, 5 iterations: the tutorial as written,
-which gave the reference figures of about 43 s per run; its suggested 60 iterations took
-10 CPU-minutes for seed 0). Prints one JSON line: seed, final true return
-(10 deterministic episodes), wall time of training.
+4, hyperbolic query schedule, exploration 0.05, 5 iterations: the tutorial as written;
+its suggested 60 iterations took 10 CPU-minutes for seed 0). Prints one JSON line: seed,
+final true return (10 deterministic episodes), wall time of training.
 
 Usage: python train_imitation_pc.py --seed 0 --steps 100000 --labels 1000
 """
