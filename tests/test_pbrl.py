@@ -161,4 +161,5 @@ def test_pebble_pretraining_uses_the_state_entropy_reward_until_the_first_labels
     _, ctx = run_pbrl(budget=500, seed_steps=100, pretrain_steps=200, labels=20)
     rb = ctx.model.replay_buffer
     assert isinstance(rb, EntropyReplayBuffer) and rb.intrinsic is None  # ended at 300
+    assert ctx.model.learning_starts == 100  # learns on the entropy reward from step 100
     assert [s for s, _ in ctx.series["labels_charged"]] == [300, 450]

@@ -64,7 +64,9 @@ class PbrlParams:
             (off-policy: random actions; PPO: its initial policy, learning from the
             untrained model's reward).
         pretrain_steps: Off-policy only: steps after the seed steps on PEBBLE's k-NN
-            state-entropy reward before the first session (0: none).
+            state-entropy reward before the first session (0: none). The agent then
+            learns from the end of the seed steps, whatever the agent config's
+            ``learning_starts``.
         entropy_k: The k of the k-NN state entropy.
         segment: Segment length H.
         selection: ``"uniform"``, ``"disagreement"`` or ``"entropy"``.
@@ -183,9 +185,11 @@ class Pbrl(SB3Method):
         p = self.params
         if ctx.spec.agent == "ppo":
             return dict(ctx.spec.agent_overrides)
-        # the agent learns once the seed steps are done: on the state-entropy reward if
-        # pre-training, else on the reward the first labels shaped
+        # the agent learns once the seed steps are done: on the state-entropy reward from
+        # then on if pre-training (PEBBLE), else on the reward the first labels shaped
         start = max(int(cfg.get("learning_starts", 100)), p.seed_steps)
+        if p.pretrain_steps:
+            start = p.seed_steps
         out = {**ctx.spec.agent_overrides, "learning_starts": start}
         if p.pretrain_steps:
             out["replay_buffer_class"] = EntropyReplayBuffer
