@@ -88,7 +88,8 @@ def execute(
         spec: What to run.
         device: Torch device for the agent: ``"auto"``, ``"cpu"`` or ``"cuda"``.
         progress: Optional hook ``(steps_done, budget, last_true_return)``.
-        save_dir: If given, the trained policy (state dict + config) and
+        save_dir: If given, the trained policy (state dict + config), what the method
+            learned besides it (a learned reward model in ``reward_model/``) and
             ``result.json`` are written there (atomically).
         torch_threads: Torch CPU threads for this process (one is fastest for the small
             networks of control tasks and lets runs share cores); None leaves it.
@@ -137,6 +138,7 @@ def execute(
                 "algo": spec.agent, "task": spec.task, "preset": spec.agent_preset,
                 "overrides": spec.agent_overrides,
             })  # fmt: skip
+        method.save(save_dir)
         write_atomic(save_dir / "result.json", result.to_json(indent=2))
     return result
 

@@ -191,6 +191,46 @@ class TaskSpec:
         """Weights of the env's reward if it is a weighted sum, else an empty dict."""
         return dict(self.reward.weights) if self.reward.formula == WEIGHTED_SUM else {}
 
+    def ranking(self, order: Sequence[str] | None = None, signs: Sequence[int] | None = None,
+                sigmas: Sequence[float] | None = None) -> HeronSpec:  # fmt: skip
+        """The HERON ranking in force: the spec's ``heron:`` section, or a given ``order``
+        (with signs defaulting to the factors' declared signs and sigmas to 1).
+
+        Example:
+            >>> from rewarddesign.task_registry import task_spec
+            >>> task_spec("mujoco/HalfCheetah-v5").ranking(order=["ctrl"])
+            HeronSpec(order=('ctrl',), signs=(-1,), sigmas=(1.0,))
+        """
+        if order is None and self.heron is None:
+            raise SpecError(
+                f"task {self.id!r} has no `heron:` ranking; give an order, e.g. "
+                f"order={list(self.factor_names)}."
+            )
+        base = self.heron if order is None else None
+        order = tuple(order) if order is not None else base.order
+        for name in order:
+            if name not in self.factor_names:
+                raise SpecError(
+                    f"ranking names unknown factor {name!r}; task {self.id!r} has "
+                    f"{list(self.factor_names)}."
+                )
+        by_name = {f.name: f.sign for f in self.factors}
+        if signs is None:
+            signs = base.signs if base else tuple(by_name[n] for n in order)
+        if sigmas is None:
+            sigmas = base.sigmas if base else (1.0,) * len(order)
+        signs, sigmas = tuple(signs), tuple(float(s) for s in sigmas)
+        if len(signs) != len(order) or len(sigmas) != len(order):
+            raise SpecError(
+                f"ranking {list(order)} needs one sign and one sigma per factor, got "
+                f"{list(signs)} and {list(sigmas)}."
+            )
+        if any(s not in (1, -1) for s in signs) or any(not s > 0 for s in sigmas):
+            raise SpecError(
+                f"ranking signs must be +-1 and sigmas positive; got {signs}, {sigmas}."
+            )
+        return HeronSpec(order=order, signs=signs, sigmas=sigmas)
+
 
 _TOP_KEYS = {
     "id", "description", "env", "horizon", "factors", "reward", "primary",

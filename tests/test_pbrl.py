@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import rewarddesign as rd
-from rewarddesign.errors import ParameterError, UnknownNameError
+from rewarddesign.errors import ParameterError, SpecError, UnknownNameError
 from rewarddesign.evaluation import Evaluator
 from rewarddesign.methods.base import RunContext
 from rewarddesign.methods.pbrl import Pbrl
@@ -106,7 +106,6 @@ def test_store_positions_line_up_with_the_replay_buffer():
         ({"labels": 5, "queries": 10}, ParameterError, "smaller than one session"),
         ({"selection": "best"}, UnknownNameError, "pbrl selection"),
         ({"teacher": "regret"}, UnknownNameError, "pbrl teacher"),
-        ({"teacher": "hierarchical"}, Exception, "no `heron:` section"),
         ({"teacher_params": {"beta": -1}}, ParameterError, "beta must be >= 0"),
         ({"segment": 0}, ParameterError, "segment must be an integer >= 1"),
     ],
@@ -115,6 +114,13 @@ def test_bad_pbrl_parameters_fail_before_the_run(params, error, match):
     spec = RunSpec(task="classic/Pendulum-v1", method="pbrl", agent="sac", budget=100,
                    method_params=params)  # fmt: skip
     with pytest.raises(error, match=match):
+        validate(spec)
+
+
+def test_hierarchical_teacher_needs_a_ranking():
+    spec = RunSpec(task="mujoco/Walker2d-v5", method="pbrl", agent="sac", budget=100,
+                   method_params={"teacher": "hierarchical"})  # fmt: skip
+    with pytest.raises(SpecError, match="no `heron:` section"):
         validate(spec)
 
 

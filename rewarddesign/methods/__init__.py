@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from rewarddesign.errors import unknown
 from rewarddesign.methods.base import Method, RunContext, SB3Method
-from rewarddesign.methods.blend import Blend
+from rewarddesign.methods.blend import Blend, Weighted
+from rewarddesign.methods.heron import Heron
 from rewarddesign.methods.pbrl import Pbrl
 from rewarddesign.methods.shaping import Shaping
 from rewarddesign.methods.true_reward import TrueReward
 
-METHODS: dict[str, type[Method]] = {cls.name: cls for cls in (TrueReward, Blend, Shaping, Pbrl)}
+METHODS: dict[str, type[Method]] = {
+    cls.name: cls for cls in (TrueReward, Blend, Weighted, Shaping, Pbrl, Heron)
+}
 
 
 def get(name: str) -> type[Method]:

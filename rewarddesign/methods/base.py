@@ -14,6 +14,7 @@ import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -154,6 +155,9 @@ class Method(ABC):
 
     def validate(self, task: TaskSpec, agent: str) -> None:  # noqa: B027 - optional hook
         """Check the parameters against the task and agent before the run starts (optional)."""
+
+    def save(self, folder: Path) -> None:  # noqa: B027 - optional hook
+        """Save what the method learned besides the policy, after :meth:`train` (optional)."""
 
     @abstractmethod
     def train(self, ctx: RunContext) -> None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import gymnasium as gym
 
-from rewarddesign.errors import SpecError
+from rewarddesign.errors import ParameterError, SpecError
 from rewarddesign.methods.base import RunContext, SB3Method
 from rewarddesign.taskspec import TaskSpec
 from rewarddesign.wrappers.shaping import BlendedReward, blend_weights
@@ -55,3 +55,45 @@ class Blend(SB3Method):
 
     def wrap(self, env: gym.Env, ctx: RunContext) -> gym.Env:
         return BlendedReward(env, self.weights(ctx.task))
+
+
+@dataclass(frozen=True)
+class WeightedParams:
+    """Parameters of ``weighted``.
+
+    Attributes:
+        beta: Weight ratio between consecutive levels, in (0, 1].
+        order: Factor names, most important first (None: the task spec's ``heron:``).
+        signs: +1 where more is better, -1 for costs (None: the spec's).
+    """
+
+    beta: float = 0.5
+    order: tuple[str, ...] | None = None
+    signs: tuple[int, ...] | None = None
+
+
+class Weighted(Blend):
+    """HERON's weighted-sum baseline: ``r = sum_l beta^(l-1) * s_l * z_l`` on raw factors.
+
+    Uses the same ranking as ``heron`` (the task spec's ``heron:`` section unless given);
+    the paper tunes ``beta`` per task.
+
+    Example:
+        >>> from rewarddesign.task_registry import task_spec
+        >>> m = Weighted(Weighted.parse_params({"beta": 0.5}))
+        >>> m.weights(task_spec("classic/Pendulum-v1"))
+        {'theta_sq': -1.0, 'theta_dot_sq': -0.5, 'u_sq': -0.25}
+    """
+
+    name = "weighted"
+    Params = WeightedParams
+
+    def weights(self, task: TaskSpec) -> dict[str, float]:
+        p = self.params
+        if isinstance(p.beta, bool) or not isinstance(p.beta, int | float) or not 0 < p.beta <= 1:
+            raise ParameterError(f"weighted: beta must be in (0, 1], got {p.beta!r}.")
+        rank = task.ranking(p.order, p.signs)
+        return {
+            n: float(s * p.beta**lvl)
+            for lvl, (n, s) in enumerate(zip(rank.order, rank.signs, strict=True))
+        }

@@ -19,6 +19,7 @@ callback's own. There is nothing to relabel: each rollout is used once.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -128,23 +129,23 @@ class Pbrl(SB3Method):
                     "reward_batch", "reward_epochs", "entropy_k"):  # fmt: skip
             value = getattr(p, key)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ParameterError(f"pbrl: {key} must be an integer >= 1, got {value!r}.")
+                raise ParameterError(f"{self.name}: {key} must be an integer >= 1, got {value!r}.")
         for key in ("seed_steps", "pretrain_steps"):
             value = getattr(p, key)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ParameterError(f"pbrl: {key} must be an integer >= 0, got {value!r}.")
+                raise ParameterError(f"{self.name}: {key} must be an integer >= 0, got {value!r}.")
         if p.labels < p.queries:
             raise ParameterError(
-                f"pbrl: a label budget of {p.labels} is smaller than one session of {p.queries} "
-                "queries; raise labels or lower queries."
+                f"{self.name}: a label budget of {p.labels} is smaller than one session of "
+                f"{p.queries} queries; raise labels or lower queries."
             )
         if p.selection not in RULES:
-            raise unknown("pbrl selection", p.selection, RULES)
+            raise unknown(f"{self.name} selection", p.selection, RULES)
         if p.teacher not in TEACHERS:
-            raise unknown("pbrl teacher", p.teacher, TEACHERS)
+            raise unknown(f"{self.name} teacher", p.teacher, TEACHERS)
         if p.pretrain_steps and agent not in OFF_POLICY:
             raise ParameterError(
-                f"pbrl: pretrain_steps (PEBBLE's unsupervised pre-training) needs an "
+                f"{self.name}: pretrain_steps (PEBBLE's unsupervised pre-training) needs an "
                 f"off-policy agent {OFF_POLICY}, got {agent!r}; set it to 0."
             )
         self.teacher(task, margin=1.0)  # checks teacher options (and a HERON ranking)
@@ -161,12 +162,22 @@ class Pbrl(SB3Method):
         except TypeError as exc:
             raise ParameterError(f"pbrl teacher_params {opts!r}: {exc}.") from exc
 
+    #: What the reward model reads (see :data:`rewarddesign.models.INPUTS`).
+    model_inputs = "obs_action"
+    #: Sessions draw from the last ``window`` steps per env (None: all kept experience).
+    window: int | None = None
+
+    def after_fit(self, model: RewardEnsemble, view: Any) -> None:
+        """Hook after each refit, before relabelling (``view``: the session's experience)."""
+
     def setup(self, ctx: RunContext) -> None:
         p = self.params
         probe = make(ctx.task)
         cfg = EnsembleConfig.for_spaces(probe.observation_space, probe.action_space,
                                         members=p.members, hidden=tuple(p.hidden),
-                                        bounded=p.bounded, seed=ctx.spec.seed)  # fmt: skip
+                                        bounded=p.bounded, seed=ctx.spec.seed,
+                                        inputs=self.model_inputs,
+                                        factor_dim=len(ctx.task.factor_names))  # fmt: skip
         probe.close()
         self.reward_model = RewardEnsemble(cfg, device=ctx.device)
 
@@ -197,6 +208,11 @@ class Pbrl(SB3Method):
 
     def callbacks(self, ctx: RunContext, model: BaseAlgorithm) -> list[BaseCallback]:
         return [FeedbackSessions(ctx, self)]
+
+    def save(self, folder: Path) -> None:
+        """The learned reward model, in ``folder / "reward_model"`` (apply it to any env
+        of the task with :class:`~rewarddesign.wrappers.LearnedReward`)."""
+        self.reward_model.save(Path(folder) / "reward_model")
 
 
 class FeedbackSessions(BaseCallback):
@@ -258,7 +274,7 @@ class FeedbackSessions(BaseCallback):
 
     def session(self) -> None:
         p, ctx, model = self.p, self.ctx, self.method.reward_model
-        view = self.store.view(self.buffer, actions_fn=self.unscale)
+        view = self.store.view(self.buffer, last=self.method.window, actions_fn=self.unscale)
         m = min(p.queries, p.labels - ctx.labels_used)
         rule = p.selection if len(self.dataset) else "uniform"  # an untrained model ranks noise
         n_candidates = m if rule == "uniform" else m * p.candidates
@@ -276,12 +292,15 @@ class FeedbackSessions(BaseCallback):
         if self.dataset.usable:
             stats = self.trainer.fit(self.dataset.pairs(), self.dataset.record())
             ctx.log("reward_accuracy", step, stats.train_accuracy)
+            self.method.after_fit(model, view)
             if self.off_policy:
                 if isinstance(self.buffer, EntropyReplayBuffer):
                     self.buffer.intrinsic = None  # pre-training ends with the first labels
-                relabel_buffer(self.buffer, model, actions_fn=self.unscale)
+                factors = self.store.factors if model.config.inputs == "obs_factors" else None
+                relabel_buffer(self.buffer, model, actions_fn=self.unscale, factors=factors)
             fresh = slice(max(0, len(view.rewards) - 1000), None)  # recent steps
-            learned = model.predict(view.obs[fresh], view.actions[fresh], view.next_obs[fresh])
+            learned = model.predict(view.obs[fresh], view.actions[fresh], view.next_obs[fresh],
+                                    view.factors[fresh])  # fmt: skip
             if np.std(learned) > 0 and np.std(view.rewards[fresh]) > 0:
                 corr = np.corrcoef(learned, view.rewards[fresh])[0, 1]
                 ctx.log("reward_correlation", step, float(corr))

@@ -151,6 +151,9 @@ class RewardEnsemble(torch.nn.Module):
             self.biases.append(torch.nn.Parameter(b))
         self.register_buffer("mean", torch.zeros(config.in_dim))
         self.register_buffer("std", torch.ones(config.in_dim))
+        # predict() returns (mean reward - out_shift) / out_scale; training sees raw rewards
+        self.register_buffer("out_shift", torch.zeros(()))
+        self.register_buffer("out_scale", torch.ones(()))
         self.to(resolve_device(device))
 
     @property
@@ -189,6 +192,21 @@ class RewardEnsemble(torch.nn.Module):
         std = x.std(axis=0)
         self.mean.copy_(torch.as_tensor(x.mean(axis=0), dtype=torch.float32))
         self.std.copy_(torch.as_tensor(np.where(std > 1e-6, std, 1.0), dtype=torch.float32))
+
+    def standardize_output(self, x: np.ndarray) -> tuple[float, float]:
+        """Make :meth:`predict` zero-mean, unit-std on example inputs ``(..., in_dim)``.
+
+        Preferences fix a reward only up to shift and scale; this pins both, so an agent
+        sees rewards of a steady size as the model is refitted. Returns (shift, scale).
+        """
+        with torch.no_grad():
+            r = self.rewards(np.asarray(x).reshape(-1, self.config.in_dim)).mean(dim=0)
+        if r.numel() == 0:
+            raise ParameterError("standardize_output needs a non-empty batch of inputs.")
+        shift, scale = float(r.mean()), float(r.std(correction=0))
+        self.out_shift.fill_(shift)
+        self.out_scale.fill_(scale if scale > 1e-8 else 1.0)
+        return shift, float(self.out_scale)
 
     # -- forward ------------------------------------------------------------------------
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
@@ -240,9 +258,10 @@ class RewardEnsemble(torch.nn.Module):
     @torch.no_grad()
     def predict(self, obs: Any, actions: Any = None, next_obs: Any = None,
                 factors: Any = None) -> np.ndarray:  # fmt: skip
-        """Mean reward over members, one per step (float64)."""
-        r = self.rewards(self.inputs(obs, actions, next_obs, factors))
-        return r.mean(dim=0).cpu().numpy().astype(np.float64)
+        """Mean reward over members, one per step (float64), standardised if
+        :meth:`standardize_output` was called."""
+        r = self.rewards(self.inputs(obs, actions, next_obs, factors)).mean(dim=0)
+        return ((r - self.out_shift) / self.out_scale).cpu().numpy().astype(np.float64)
 
     # -- persistence --------------------------------------------------------------------
     def save(self, folder: str | Path) -> None:
@@ -267,6 +286,8 @@ class RewardEnsemble(torch.nn.Module):
             model = cls(EnsembleConfig(**doc), device=device)
             state = torch.load(folder / "reward_model.pt", map_location=model.device,
                                weights_only=True)  # fmt: skip
+            for key in ("out_shift", "out_scale"):  # models saved before standardisation
+                state.setdefault(key, getattr(model, key))
             model.load_state_dict(state)
         except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
             raise SpecError(f"cannot load a reward model from {str(folder)!r}: {exc}") from exc
