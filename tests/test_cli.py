@@ -97,11 +97,12 @@ def test_report_of_a_store_with_two_grids_needs_grid(tmp_path, write_yaml, capsy
 
 def test_quick_grid_expands_to_valid_runs():
     grid = load_grid("quick")
-    assert len(grid.runs) == 12
+    assert len(grid.runs) == 15
     cells = {(r.spec.task, r.method_label) for r in grid.runs}
     assert cells == {
         ("classic/Pendulum-v1", "true"),
         ("classic/Pendulum-v1", "pbrl-100"),
+        ("classic/Pendulum-v1", "heron"),
         ("classic/MountainCarContinuous-sparse-v0", "true"),
         ("classic/MountainCarContinuous-sparse-v0", "shaped-energy"),
     }
