@@ -1,0 +1,91 @@
+"""The differentiable policy-gradient learner of BARFI's inner loop."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+from rewarddesign.bilevel import flat_grad
+from rewarddesign.errors import ParameterError, SpaceMismatchError
+from rewarddesign.pg import PGLearner, PGPolicy, collect, returns_to_go
+
+
+def primary(obs, action, next_obs, reward, info):
+    return {"primary": reward}
+
+
+def test_returns_to_go_match_a_loop_and_differentiate_in_the_discount():
+    g = torch.Generator().manual_seed(0)
+    rewards = torch.randn(3, 5, generator=g)
+    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [1, 0, 0, 0, 0]], dtype=torch.float32)
+    gamma = torch.tensor(0.9, requires_grad=True)
+    got = returns_to_go(rewards, mask, gamma)
+    want = torch.zeros(3, 5)
+    for i in range(3):
+        acc = 0.0
+        for t in reversed(range(5)):
+            acc = float(rewards[i, t] * mask[i, t]) + 0.9 * acc
+            want[i, t] = acc
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+    # d G_0 / d gamma of episode 0 against a central difference
+    (dg,) = torch.autograd.grad(got[0, 0], gamma)
+    eps = 1e-3
+    hi = returns_to_go(rewards, mask, 0.9 + eps)[0, 0]
+    lo = returns_to_go(rewards, mask, 0.9 - eps)[0, 0]
+    assert float(dg) == pytest.approx(float(hi - lo) / (2 * eps), rel=1e-2)
+
+
+def test_the_policy_gradient_is_differentiable_in_the_reward_scale():
+    env = gym.make("CartPole-v1")
+    learner = PGLearner(PGPolicy(env.observation_space, env.action_space, hidden=()), seed=0)
+    eps = collect(env, learner.policy, 3, primary, np.random.default_rng(0), seed=0)
+    scale = torch.tensor(2.0, requires_grad=True)
+    # actor-critic's advantage is linear in the reward: grad_theta J(c r) = c grad_theta J(r)
+    learner.estimator = "actor-critic"
+    g_scaled = flat_grad(learner.objective(eps, scale * eps.rewards["primary"], 0.99),
+                         learner.params, create_graph=True)  # fmt: skip
+    g_one = flat_grad(learner.objective(eps, eps.rewards["primary"], 0.99), learner.params)
+    u = torch.randn(len(g_one), generator=torch.Generator().manual_seed(1))
+    (mixed,) = torch.autograd.grad(g_scaled @ u, scale)
+    v = learner.value(eps.obs).squeeze(-1).detach()
+    nxt = learner.value(eps.next_obs).squeeze(-1).detach() * (1 - eps.terminated)
+    # d/dc [grad_theta sum logp (c r + 0.99 v' - v)] . u = grad_theta(sum logp r) . u
+    logp = learner.policy.log_prob(eps.obs.flatten(0, 1), eps.actions.flatten(0, 1))
+    r_only = flat_grad((logp.reshape(eps.mask.shape) * eps.rewards["primary"] * eps.mask).sum()
+                       / len(eps.mask), learner.params)  # fmt: skip
+    assert float(mixed) == pytest.approx(float(r_only @ u), rel=1e-4)
+    assert not torch.allclose(g_one, r_only)  # the critic terms matter: a real check
+    del v, nxt
+
+
+@pytest.mark.parametrize("estimator", ["reinforce", "actor-critic"])
+def test_the_learner_improves_cartpole(estimator):
+    env = gym.make("CartPole-v1")
+    learner = PGLearner(PGPolicy(env.observation_space, env.action_space, hidden=(), seed=1),
+                        estimator=estimator, lr=0.05, seed=1)  # fmt: skip
+    means, rng = [], np.random.default_rng(1)
+    for it in range(40):
+        eps = collect(env, learner.policy, 4, primary, rng, seed=it)
+        means.append(eps.returns("primary").mean())
+        learner.update(eps, eps.rewards["primary"], 0.99)
+    # 160 episodes more than double the episode length (measured: REINFORCE 27 -> 172,
+    # actor-critic 18 -> 41)
+    assert np.mean(means[-5:]) > 2 * np.mean(means[:5]), means
+
+
+def test_bad_inputs_are_refused():
+    env = gym.make("CartPole-v1")
+    with pytest.raises(ParameterError, match="estimator must be one of"):
+        PGLearner(PGPolicy(env.observation_space, env.action_space), estimator="ppo")
+    with pytest.raises(SpaceMismatchError, match="flat Box observations"):
+        PGPolicy(gym.spaces.Discrete(3), env.action_space)
+    learner = PGLearner(PGPolicy(env.observation_space, env.action_space), seed=0)
+    eps = collect(env, learner.policy, 1, primary, np.random.default_rng(0), seed=0)
+    bad = eps.rewards["primary"].clone()
+    bad[0, 0] = float("nan")
+    with pytest.raises(ParameterError, match="policy gradient is not finite"):
+        learner.update(eps, bad, 0.99)
+    with pytest.raises(ParameterError, match="n >= 1"):
+        collect(env, learner.policy, 0, primary, np.random.default_rng(0))
