@@ -67,8 +67,26 @@ def _constant(obs, action, next_obs, value: float = 1.0):
     return np.full(np.shape(obs)[:-1], float(value))  # one per (batched) vector observation
 
 
+def _pd_match(obs, action, next_obs, gains: Sequence[float] = (0.0, 0.0, 1.0, 0.5)):
+    """1.0 where a discrete push (0 left, 1 right) matches a PD controller's choice,
+    right if ``obs . gains > 0`` (CartPole: pole angle plus half its angular velocity)."""
+    want = (np.asarray(obs, dtype=np.float64) @ np.asarray(gains, dtype=np.float64)) > 0
+    return (np.asarray(action) == want.astype(np.int64)).astype(np.float64)
+
+
+def _velocity_match(obs, action, next_obs, velocity_index: int = 1):
+    """+1 where a discrete push (0 left, 1 none, 2 right) goes the way the car moves,
+    else -1 (MountainCar: pushing with the velocity pumps energy into the swing)."""
+    v = np.asarray(obs, dtype=np.float64)[..., velocity_index]
+    a = np.asarray(action)
+    match = ((a == 2) & (v > 0)) | ((a == 0) & (v < 0))
+    return np.where(match, 1.0, -1.0)
+
+
 FACTOR_FUNCTIONS: dict[str, FactorFn] = {
     "angle_sq": _angle_sq,
+    "pd_match": _pd_match,
+    "velocity_match": _velocity_match,
     "obs_sq": _obs_sq,
     "action_sq": _action_sq,
     "next_obs_reached": _next_obs_reached,
@@ -79,6 +97,12 @@ FACTOR_FUNCTIONS: dict[str, FactorFn] = {
 
 def _neg_angle_sq(obs, cos_index: int = 0, sin_index: int = 1):
     return -_angle_sq(obs, None, None, cos_index, sin_index)
+
+
+def _neg_distance(obs, target: Sequence[float], indices: Sequence[int] = (0, 1)):
+    """Minus the Euclidean distance from observation entries ``indices`` to ``target``."""
+    pos = np.asarray(obs, dtype=np.float64)[..., list(indices)]
+    return -np.linalg.norm(pos - np.asarray(target, dtype=np.float64), axis=-1)
 
 
 def _obs_entry(obs, index: int, scale: float = 1.0):
@@ -107,6 +131,7 @@ def _hill_energy(
 
 POTENTIAL_FUNCTIONS: dict[str, Callable[..., np.ndarray]] = {
     "neg_angle_sq": _neg_angle_sq,
+    "neg_distance": _neg_distance,
     "obs_entry": _obs_entry,
     "hill_energy": _hill_energy,
 }

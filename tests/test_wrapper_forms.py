@@ -8,6 +8,7 @@ import warnings
 import gymnasium as gym
 import numpy as np
 import pytest
+import torch
 from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 from stable_baselines3.common.vec_env import DummyVecEnv
@@ -25,6 +26,16 @@ ENV_KWARGS = [
 STEPS = 23
 
 
+def meta_blend():
+    """A BARFI blend with state-dependent weights on the test task (aux "cost" = -b)."""
+    from rewarddesign.models.meta_blend import MetaBlend
+
+    blend = MetaBlend(2, "linear", (0.1, 1.0, 0.5), task="test/Episodes-v0", aux="cost")
+    with torch.no_grad():
+        blend.weights[:, :2] = torch.tensor([[0.2, -0.1], [0.0, 0.3], [-0.4, 0.1]])
+    return blend
+
+
 def chains():
     """(name, [(wrapper name, kwargs), ...]) applied bottom-up."""
     return [
@@ -37,6 +48,7 @@ def chains():
             [("PotentialShaping", {"potential": "tilt", "gamma": 0.5, "scale": 2.0})],
         ),
         ("blended", [("BlendedReward", {"weights": {"a": 0.5, "b": -1.0, "primary": 2.0}})]),
+        ("meta-linear", [("MetaLearnedReward", {"blend": meta_blend()})]),
         ("par-running", [("CenteredSigmoid", {"reference": rd.wrappers.RunningQuantile(0.25, 4)})]),
         (
             "lsc-callable",
@@ -89,7 +101,8 @@ def chains():
 def task(tmp_path):
     from tests.conftest import EPISODES_SPEC
 
-    spec = dict(EPISODES_SPEC, potentials={"tilt": {"fn": "obs_entry", "args": {"index": 1}}})
+    spec = dict(EPISODES_SPEC, potentials={"tilt": {"fn": "obs_entry", "args": {"index": 1}}},
+                auxiliary={"cost": {"weights": {"b": -1.0}}})  # fmt: skip
     path = tmp_path / "episodes.yaml"
     import yaml
 
@@ -201,6 +214,7 @@ def test_every_wrapper_passes_gymnasium_and_sb3_env_checkers(task, cls):
         "ConstrainedReward": {"components": ["b"], "thresholds": [1.0]},
         "PessimisticReward": {"uncertainty": lambda o, a, o2: np.abs(a[:, 0])},
         "LearnedReward": {"model": learned_model()},
+        "MetaLearnedReward": {"blend": meta_blend()},
     }[cls.__name__]
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no checker warning either

@@ -6,6 +6,7 @@ Each method is one small class in its own module (see :mod:`.base` for the inter
 from __future__ import annotations
 
 from rewarddesign.errors import unknown
+from rewarddesign.methods.barfi import Barfi
 from rewarddesign.methods.base import Method, RunContext, SB3Method
 from rewarddesign.methods.blend import Blend, Weighted
 from rewarddesign.methods.heron import Heron
@@ -14,7 +15,7 @@ from rewarddesign.methods.shaping import Shaping
 from rewarddesign.methods.true_reward import TrueReward
 
 METHODS: dict[str, type[Method]] = {
-    cls.name: cls for cls in (TrueReward, Blend, Weighted, Shaping, Pbrl, Heron)
+    cls.name: cls for cls in (TrueReward, Blend, Weighted, Shaping, Pbrl, Heron, Barfi)
 }
 
 

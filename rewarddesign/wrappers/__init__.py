@@ -14,6 +14,7 @@ from rewarddesign.wrappers.bounded import CenteredSigmoid, RunningQuantile
 from rewarddesign.wrappers.constrained import ConstrainedReward, DualAscent
 from rewarddesign.wrappers.gated import GatedReward
 from rewarddesign.wrappers.learned import LearnedReward
+from rewarddesign.wrappers.meta import MetaLearnedReward
 from rewarddesign.wrappers.pessimistic import PessimisticReward
 from rewarddesign.wrappers.potential import PotentialShaping, agent_value
 from rewarddesign.wrappers.shaping import BlendedReward
@@ -26,6 +27,7 @@ WRAPPERS = (
     ConstrainedReward,
     PessimisticReward,
     LearnedReward,
+    MetaLearnedReward,
 )
 """Every reward wrapper, registered in one place (the vector forms follow it)."""
 
@@ -37,6 +39,7 @@ __all__ = [
     "DualAscent",
     "GatedReward",
     "LearnedReward",
+    "MetaLearnedReward",
     "PessimisticReward",
     "PotentialShaping",
     "RunningQuantile",

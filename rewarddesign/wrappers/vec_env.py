@@ -17,6 +17,7 @@ from rewarddesign.wrappers.bounded import VecEnvCenteredSigmoid as CenteredSigmo
 from rewarddesign.wrappers.constrained import VecEnvConstrainedReward as ConstrainedReward
 from rewarddesign.wrappers.gated import VecEnvGatedReward as GatedReward
 from rewarddesign.wrappers.learned import VecEnvLearnedReward as LearnedReward
+from rewarddesign.wrappers.meta import VecEnvMetaLearnedReward as MetaLearnedReward
 from rewarddesign.wrappers.pessimistic import VecEnvPessimisticReward as PessimisticReward
 from rewarddesign.wrappers.potential import VecEnvPotentialShaping as PotentialShaping
 from rewarddesign.wrappers.shaping import VecEnvBlendedReward as BlendedReward
@@ -27,6 +28,7 @@ __all__ = [
     "ConstrainedReward",
     "GatedReward",
     "LearnedReward",
+    "MetaLearnedReward",
     "PessimisticReward",
     "PotentialShaping",
 ]

@@ -16,6 +16,7 @@ from rewarddesign.wrappers.bounded import VectorCenteredSigmoid as CenteredSigmo
 from rewarddesign.wrappers.constrained import VectorConstrainedReward as ConstrainedReward
 from rewarddesign.wrappers.gated import VectorGatedReward as GatedReward
 from rewarddesign.wrappers.learned import VectorLearnedReward as LearnedReward
+from rewarddesign.wrappers.meta import VectorMetaLearnedReward as MetaLearnedReward
 from rewarddesign.wrappers.pessimistic import VectorPessimisticReward as PessimisticReward
 from rewarddesign.wrappers.potential import VectorPotentialShaping as PotentialShaping
 from rewarddesign.wrappers.shaping import VectorBlendedReward as BlendedReward
@@ -26,6 +27,7 @@ __all__ = [
     "ConstrainedReward",
     "GatedReward",
     "LearnedReward",
+    "MetaLearnedReward",
     "PessimisticReward",
     "PotentialShaping",
 ]
