@@ -82,6 +82,16 @@ def test_report_tables_aggregate_and_files(tmp_path):
     assert len(csv_lines) == 17 and csv_lines[0].startswith("task,method,agent,seed")
 
 
+def test_report_plots_learned_weights_when_runs_record_them(tmp_path):
+    results = synthetic_results()
+    assert "learned_weights.png" not in build_report(results, reps=20).figures
+    for i, (_, r) in enumerate(results[:4]):
+        r.series["phi3"] = [(10 + i, 1.0), (60, 0.5 - 0.1 * i), (100, 0.2)]
+        r.series["gamma"] = [(10, 0.99), (100, 0.95)]
+    paths = write_report(build_report(results, reps=20), tmp_path)
+    assert paths["learned_weights.png"].read_bytes().startswith(b"\x89PNG")
+
+
 def test_report_bad_input():
     with pytest.raises(SpecError, match="no complete runs"):
         build_report([])

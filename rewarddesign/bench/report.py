@@ -179,7 +179,33 @@ def build_report(
 
     report.figures["learning_curves.png"] = _curve_figure(tasks, reps, seed)
     report.figures["interval_estimates.png"] = _interval_figure(report)
+    plotted = [n for n in PLOTTED_SERIES if any(n in r.series for _, r in results)]
+    if plotted:
+        report.figures["learned_weights.png"] = _series_figure(tasks, plotted)
     return report
+
+
+PLOTTED_SERIES = ("phi1", "phi2", "phi3", "gamma")
+"""Series a report plots over training when runs record them (BARFI's blend and discount)."""
+
+
+def _series_figure(tasks, names: Sequence[str]) -> bytes:
+    """Per task (rows) and series (columns): each method's mean over seeds, on a common
+    step grid (seeds log at different steps: outer steps follow episode ends)."""
+    fig, axes = plt.subplots(len(tasks), len(names), figsize=(4 * len(names), 3 * len(tasks)),
+                             squeeze=False)  # fmt: skip
+    for row, (task, by_method) in zip(axes, tasks.items(), strict=True):
+        for ax, name in zip(row, names, strict=True):
+            for m, rs in by_method.items():
+                logged = [np.array(r.series[name]) for r in rs if r.series.get(name)]
+                if not logged:
+                    continue
+                grid = np.linspace(0, min(x[-1, 0] for x in logged), 50)
+                values = np.array([np.interp(grid, x[:, 0], x[:, 1]) for x in logged])
+                ax.plot(grid, values.mean(0), label=f"{m} (n={len(logged)})")
+            ax.set(title=f"{task}: {name}", xlabel="env steps")
+            ax.legend(fontsize=7)
+    return _png(fig)
 
 
 def _png(fig) -> bytes:
