@@ -261,17 +261,20 @@ class PGLearner:
         return list(self.policy.parameters())
 
     def objective(
-        self, eps: Episodes, rewards: torch.Tensor, gamma: torch.Tensor | float
-    ) -> torch.Tensor:
+        self, eps: Episodes, rewards: torch.Tensor, gamma: torch.Tensor | float,
+        estimator: str | None = None,
+    ) -> torch.Tensor:  # fmt: skip
         """The surrogate ``J`` whose theta-gradient is the policy gradient on ``rewards``
         ``(N, T)`` with discount ``gamma``; mean over episodes. Differentiable in theta and
-        in whatever ``rewards`` and ``gamma`` depend on."""
+        in whatever ``rewards`` and ``gamma`` depend on. ``estimator`` overrides the
+        learner's own (``"reinforce"``: Monte Carlo returns minus the value baseline,
+        unbiased for any reward since the baseline does not depend on the action)."""
         mask = eps.mask
         logp = self.policy.log_prob(eps.obs.flatten(0, 1), eps.actions.flatten(0, 1))
         logp = logp.reshape(mask.shape)
         with torch.no_grad():
             v = self.value(eps.obs).squeeze(-1)
-        if self.estimator == "reinforce":
+        if (estimator or self.estimator) == "reinforce":
             adv = returns_to_go(rewards, mask, gamma) - v
         else:
             with torch.no_grad():

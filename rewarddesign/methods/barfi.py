@@ -191,15 +191,18 @@ class Barfi(Method):
         phi = [blend.weights, blend.psi] if p.learn_gamma else [blend.weights]
         inner = learner.objective(eps, self._rewards(eps, None), blend.gamma)
         inner_grad = flat_grad(inner, theta, create_graph=True)
-        outer_grad = flat_grad(learner.objective(eps, eps.rewards["primary"], p.primary_gamma),
-                               theta)  # fmt: skip
+        # Monte Carlo returns for J (the critic was fitted to r_phi, so a one-step
+        # advantage on the primary would be biased; as a baseline it is not)
+        primary = learner.objective(eps, eps.rewards["primary"], p.primary_gamma, "reinforce")
+        outer_grad = flat_grad(primary, theta)
         mode = "first-order" if p.mode == "first-order" else "neumann"
         grad = implicit_gradient(inner_grad, theta, phi, outer_grad, mode=mode,
                                  alpha=p.neumann_alpha, steps=p.neumann_steps)  # fmt: skip
         n = blend.weights.numel()
         # ascent on J minus the L2 penalties; Adam, because the gradient's scale follows
         # the returns' (hundreds on CartPole, thousands on HalfCheetah)
-        blend.weights.grad = -(grad[:n].view_as(blend.weights) - 2 * p.l2_phi * blend.weights)
+        w = blend.weights.detach()
+        blend.weights.grad = -(grad[:n].view_as(w) - 2 * p.l2_phi * w)
         if p.learn_gamma:
             g = blend.gamma.detach()
             blend.psi.grad = -(grad[n] - p.l2_gamma * 2 * g * g * (1 - g))  # d(gamma^2)/dpsi
