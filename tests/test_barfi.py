@@ -139,3 +139,9 @@ def test_the_saved_blend_as_a_wrapper_and_its_discount(tmp_path):
         MetaLearnedReward(rd.make("barfi/GridWorld"), wrong)
     with pytest.raises(SpecError, match="cannot load a meta-learned blend"):
         MetaBlend.load(tmp_path / "missing")
+
+
+def test_a_diverging_neumann_step_stops_the_run_with_the_fix():
+    with pytest.raises(ParameterError, match=r"Neumann series diverges.*lower the Neumann step"):
+        rd.run("barfi/CartPole", "barfi", "pg", seed=0, budget=200, eval_episodes=1,
+               outer_every=1, neumann_alpha=1e4, neumann_steps=20)  # fmt: skip
