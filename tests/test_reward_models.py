@@ -93,6 +93,22 @@ def test_save_load_round_trip_gives_identical_outputs(tmp_path):
         RewardEnsemble.load(tmp_path / "bad")
 
 
+def test_standardized_output_has_zero_mean_unit_std_and_survives_save_load(tmp_path):
+    model = small_model()
+    rng = np.random.default_rng(3)
+    obs, act = rng.normal(size=(500, 3)), rng.normal(size=(500, 1))
+    raw = model.predict(obs, act)
+    shift, scale = model.standardize_output(model.inputs(obs, act))
+    out = model.predict(obs, act)
+    assert abs(out.mean()) < 1e-5 and out.std() == pytest.approx(1.0, rel=1e-4)
+    np.testing.assert_allclose(out, (raw - shift) / scale, rtol=1e-5, atol=1e-5)
+    # training sees the raw rewards: the Bradley-Terry scale is the model's own
+    np.testing.assert_allclose(model.rewards(model.inputs(obs, act)).mean(0).detach().numpy(), raw,
+                               rtol=1e-5, atol=1e-6)  # fmt: skip
+    model.save(tmp_path / "m")
+    np.testing.assert_array_equal(RewardEnsemble.load(tmp_path / "m", "cpu").predict(obs, act), out)
+
+
 def test_discrete_spaces_are_one_hot():
     env = rd.make("gridworld/delivery")
     cfg = EnsembleConfig.for_spaces(env.observation_space, env.action_space, hidden=(8,))
