@@ -139,18 +139,27 @@ class FactorReader:
 
 
 def task_for_env(env: gym.Env) -> TaskSpec | None:
-    """The one registered task whose env id is ``env.spec.id``, or None if there is none.
+    """The registered task a plain ``gymnasium.make`` env stands for, or None if none uses
+    its env id.
+
+    When several tasks use the id (variants such as ``barfi/HalfCheetah`` or the sparse
+    MountainCar, which re-define the primary reward or add auxiliary ones), the env stands
+    for the one whose true reward is the env's own and that adds no auxiliary rewards.
 
     Raises:
-        SpecError: If several tasks share the id (build the env with ``rd.make`` then).
+        SpecError: If that does not single out one task (build the env with ``rd.make``).
     """
     env_id = env.spec.id if env.spec is not None else None
     found = [s for s in _registry().values() if s.env_id == env_id]
     if len(found) > 1:
-        raise SpecError(
-            f"several tasks use env {env_id!r} ({sorted(s.id for s in found)}), so a plain "
-            "env does not say which factors to read; build it with rd.make(task_id)."
-        )
+        plain = [s for s in found if s.primary is None and not s.auxiliary]
+        if len(plain) != 1:
+            raise SpecError(
+                f"several tasks use env {env_id!r} ({sorted(s.id for s in found)}), so a "
+                "plain env does not say which factors to read; build it with "
+                "rd.make(task_id)."
+            )
+        found = plain
     return found[0] if found else None
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 
 import gymnasium as gym
@@ -13,7 +14,9 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 import rewarddesign as rd
+from rewarddesign import task_registry
 from rewarddesign.errors import ParameterError, SpaceMismatchError, SpecError, UnknownNameError
+from rewarddesign.task_registry import task_for_env
 from rewarddesign.wrappers import (
     BlendedReward,
     CenteredSigmoid,
@@ -362,11 +365,20 @@ def test_nan_reward_from_the_env_below_is_a_clear_error(episodes_task):
         env.step(np.zeros(1, np.float32))
 
 
-def test_task_wrappers_need_a_task_env_and_array_observations():
+def test_task_wrappers_need_a_task_env_and_array_observations(monkeypatch):
     with pytest.raises(SpecError, match=r"build the env with rd.make\(task_id\)"):
         BlendedReward(gym.make("Acrobot-v1"), {"theta_sq": 1.0})  # no task uses Acrobot
-    with pytest.raises(SpecError, match=r"several tasks use env 'MountainCarContinuous-v0'"):
-        BlendedReward(gym.make("MountainCarContinuous-v0"), {"position": 1.0})
+    # variants that re-define the primary reward or add auxiliary rewards step aside
+    env = BlendedReward(gym.make("MountainCarContinuous-v0"), {"a_sq": -1.0})
+    assert env.transform.task.id == "classic/MountainCarContinuous-v0"
+    assert task_for_env(gym.make("HalfCheetah-v5")).id == "mujoco/HalfCheetah-v5"
+    assert task_for_env(gym.make("CartPole-v1")).id == "classic/CartPole-v1"
+    # two tasks with the env's own reward: a plain env is ambiguous
+    registry = dict(task_registry._registry())
+    twin = dataclasses.replace(registry["classic/CartPole-v1"], id="test/CartPole-twin")
+    monkeypatch.setattr(task_registry, "_registry", lambda: {**registry, twin.id: twin})
+    with pytest.raises(SpecError, match=r"several tasks use env 'CartPole-v1'"):
+        BlendedReward(gym.make("CartPole-v1"), {"alive": 1.0})
     dict_env = gym.wrappers.TransformObservation(
         gym.make("Pendulum-v1"),
         lambda o: {"x": o},
