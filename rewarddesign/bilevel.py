@@ -99,8 +99,8 @@ def spectral_radius(hvp: HVP, dim: int, iters: int = 20, seed: int = 0) -> float
     for _ in range(iters):
         hw = hvp(w)
         size = float(hw.norm())
-        if not size > 0 or size != size:
-            return size if size == size else float("nan")
+        if not size > 0:  # H w = 0 (or NaN): nothing to iterate on
+            return size
         w = hw / size
     return size
 
