@@ -92,6 +92,11 @@ def test_outer_steps_turn_down_a_harmful_auxiliary_reward(tmp_path):
     blend = MetaBlend.load(tmp_path / "meta_blend")
     assert float(blend.weights.detach()[2, 0]) == pytest.approx(phi3[-1], rel=1e-5)
     assert 0 < result.series["gamma"][-1][1] < 1
+    # one episode count per eval point, at the same steps (the curve in episodes)
+    episodes = result.series["episodes"]
+    assert [s for s, _ in episodes] == [p.step for p in result.curve]
+    # an outer step every 5 episodes, logged with one more point at the end
+    assert episodes[-1][1] // 5 == len(phi3) - 1
 
 
 def test_the_fixed_baselines_keep_phi_and_shape_with_a_potential():

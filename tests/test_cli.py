@@ -113,7 +113,7 @@ def test_grid_per_task_and_per_method_overrides(write_yaml):
     grid = load_grid(write_yaml({
         "seeds": 2, "budget": 100, "agent": "sac",
         "tasks": ["classic/Pendulum-v1",
-                  {"task": "classic/CartPole-v1", "agent": "ppo", "budget": 300}],
+                  {"task": "classic/CartPole-v1", "agent": "ppo", "budget": 300, "seeds": [7]}],
         "methods": ["true", {"method": "blend", "label": "b", "params": {"weights": {"alive": 1}},
                              "budget": 50}],
     }))  # fmt: skip
@@ -124,8 +124,11 @@ def test_grid_per_task_and_per_method_overrides(write_yaml):
         ("classic/Pendulum-v1", "true", "sac", 100, 0),
         ("classic/Pendulum-v1", "true", "sac", 100, 1),
     ]
-    assert ("classic/CartPole-v1", "true", "ppo", 300, 1) in specs
-    assert ("classic/CartPole-v1", "b", "ppo", 50, 0) in specs
+    # the task's own seeds replace the grid's
+    assert [s for s in specs if s[0] == "classic/CartPole-v1"] == [
+        ("classic/CartPole-v1", "true", "ppo", 300, 7),
+        ("classic/CartPole-v1", "b", "ppo", 50, 7),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -142,6 +145,11 @@ def test_grid_per_task_and_per_method_overrides(write_yaml):
         ),
         ({"tasks": ["classic/Pendulum-v1"], "methods": ["true"], "budget": 0}, Exception, "budget"),
         ({"tasks": ["classic/Pendulum-v1"], "methods": ["true"], "seeds": 0}, SpecError, "seeds"),
+        (
+            {"tasks": [{"task": "classic/Pendulum-v1", "seeds": -2}], "methods": ["true"]},
+            SpecError,
+            "task 'classic/Pendulum-v1' seeds must be",
+        ),
         (
             {"tasks": [{"task": "classic/Pendulum-v1", "eval": {"evry": 1}}], "methods": ["true"]},
             SpecError,

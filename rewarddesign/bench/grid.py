@@ -14,11 +14,13 @@ Schema (every key but ``tasks`` and ``methods`` optional; unknown keys are error
       - classic/Pendulum-v1
       - {task: classic/CartPole-v1, agent: ppo, budget: 20000, agent_preset: null}
       - {task: classic/MountainCarContinuous-sparse-v0, methods: ["true", shaping]}
+      - {task: barfi/MountainCar-sparse, seeds: 5}
     methods:                     # a method name, or a mapping with params and a label
       - "true"                   # quote it: bare true is a YAML boolean
       - {method: blend, label: blend-ctrl, params: {weights: {theta_sq: -1.0}}}
 
-A task entry's ``methods`` lists the method labels run on it (default: all of them).
+A task entry's ``methods`` lists the method labels run on it (default: all of them),
+its ``seeds`` replace the grid's for that task.
 A method entry may also override ``agent``, ``agent_preset``, ``agent_overrides`` and
 ``budget`` (a method entry wins over a task entry). Two more optional keys::
 
@@ -91,6 +93,20 @@ def _entry(raw: Any, key: str, where: str, extra: set[str]) -> dict[str, Any]:
     return raw
 
 
+def _seeds(seeds: Any, where: str) -> list[int]:
+    if isinstance(seeds, int) and not isinstance(seeds, bool) and seeds > 0:
+        seeds = list(range(seeds))
+    if (
+        not isinstance(seeds, list)
+        or not seeds
+        or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)
+    ):
+        raise SpecError(
+            f"{where} seeds must be a non-empty list or a positive integer, got {seeds!r}."
+        )
+    return seeds
+
+
 def load_grid(grid: str | Path, preset: str | None = None) -> Grid:
     """Load and expand a grid (packaged name or file path) into runs.
 
@@ -115,17 +131,7 @@ def load_grid(grid: str | Path, preset: str | None = None) -> Grid:
         chosen = require_mapping(presets[preset], f"{where} preset {preset!r}")
         check_keys(chosen, f"{where} preset {preset!r}", _TOP - {"presets", "name"})
         doc = {**doc, **chosen}
-    seeds = doc.get("seeds", [0])
-    if isinstance(seeds, int) and not isinstance(seeds, bool):
-        seeds = list(range(seeds))
-    if (
-        not isinstance(seeds, list)
-        or not seeds
-        or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)
-    ):
-        raise SpecError(
-            f"{where} seeds must be a non-empty list or a positive integer, got {seeds!r}."
-        )
+    seeds = _seeds(doc.get("seeds", [0]), where)
     defaults = {
         "agent": doc.get("agent", "sac"),
         "agent_preset": doc.get("agent_preset"),
@@ -136,7 +142,7 @@ def load_grid(grid: str | Path, preset: str | None = None) -> Grid:
     for key in ("tasks", "methods"):
         if not isinstance(doc[key], list) or not doc[key]:
             raise SpecError(f"{where} {key} must be a non-empty list.")
-    tasks = [_entry(t, "task", f"{where} tasks", _OVERRIDABLE | {"eval", "methods"})
+    tasks = [_entry(t, "task", f"{where} tasks", _OVERRIDABLE | {"eval", "methods", "seeds"})
              for t in doc["tasks"]]  # fmt: skip
     methods = [_entry(m, "method", f"{where} methods", _OVERRIDABLE | {"label", "params"})
                for m in doc["methods"]]  # fmt: skip
@@ -188,7 +194,10 @@ def load_grid(grid: str | Path, preset: str | None = None) -> Grid:
                 **require_mapping(eval_doc, f"{where} eval"),
                 **require_mapping(t.get("eval") or {}, f"{run_where} eval"),
             })  # fmt: skip
-            for seed in seeds:
+            task_seeds = (
+                _seeds(t["seeds"], f"{where} task {t['task']!r}") if "seeds" in t else seeds
+            )
+            for seed in task_seeds:
                 spec = RunSpec(
                     task=t["task"],
                     method=m["method"],

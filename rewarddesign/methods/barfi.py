@@ -13,8 +13,10 @@ the primary-only baseline, with ``(0, 1, 1)`` the naive blend; ``potential`` add
 potential-based shaping with a potential of the task (the aux as a potential).
 
 The learned phi and gamma_phi are RunResult series (``phi1``, ``phi2``, ``phi3`` as
-the constant parts, ``gamma``); ``save_dir`` gets ``meta_blend/`` for
-:class:`~rewarddesign.wrappers.MetaLearnedReward`. Budgets are env steps.
+the constant parts, ``gamma``), and ``episodes`` counts the episodes trained on at each
+evaluation (the learning speed in episodes, as the paper plots it); ``save_dir`` gets
+``meta_blend/`` for :class:`~rewarddesign.wrappers.MetaLearnedReward`. Budgets are env
+steps.
 """
 
 from __future__ import annotations
@@ -170,9 +172,15 @@ class Barfi(Method):
             with torch.no_grad():
                 rewards = self._rewards(eps, potential)
             learner.update(eps, rewards, self.blend.gamma.detach())
+            evaluated = len(ctx.curve)
             ctx.maybe_evaluate(steps, predict)
+            if len(ctx.curve) > evaluated:  # episodes per eval point: learning speed in episodes
+                ctx.log("episodes", steps, episodes)
         self._log(ctx, steps)
+        evaluated = len(ctx.curve)
         ctx.finish(steps, predict)
+        if len(ctx.curve) > evaluated:
+            ctx.log("episodes", steps, episodes)
         env.close()
 
     def _rewards(self, eps: Episodes, potential: object | None) -> torch.Tensor:
