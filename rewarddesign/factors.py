@@ -105,6 +105,16 @@ def _neg_distance(obs, target: Sequence[float], indices: Sequence[int] = (0, 1))
     return -np.linalg.norm(pos - np.asarray(target, dtype=np.float64), axis=-1)
 
 
+def _in_disk(
+    obs, center: Sequence[float], radius: float, value: float = 1.0,
+    indices: Sequence[int] = (0, 1),
+):  # fmt: skip
+    """``value`` where observation entries ``indices`` lie within ``radius`` of ``center``."""
+    pos = np.asarray(obs, dtype=np.float64)[..., list(indices)]
+    inside = np.linalg.norm(pos - np.asarray(center, dtype=np.float64), axis=-1) <= radius
+    return value * inside.astype(np.float64)
+
+
 def _obs_entry(obs, index: int, scale: float = 1.0):
     return scale * np.asarray(obs, dtype=np.float64)[..., index]
 
@@ -132,6 +142,7 @@ def _hill_energy(
 POTENTIAL_FUNCTIONS: dict[str, Callable[..., np.ndarray]] = {
     "neg_angle_sq": _neg_angle_sq,
     "neg_distance": _neg_distance,
+    "in_disk": _in_disk,
     "obs_entry": _obs_entry,
     "hill_energy": _hill_energy,
 }

@@ -27,6 +27,10 @@ def test_auxiliary_factor_functions_by_hand():
     assert vm.tolist() == [1.0, 1.0, -1.0]  # pushing along, along, and not pushing
     d = POTENTIAL_FUNCTIONS["neg_distance"](np.array([[0.9, 0.5]]), target=[0.9, 0.9])
     assert d.tolist() == pytest.approx([-0.4])
+    # GridWorld's harmful aux as a potential: 50 inside the distractor disk, else 0
+    distractor = rd.task_spec("barfi/GridWorld").potentials["distractor"]
+    inside = distractor(np.array([[0.9, 0.1], [0.95, 0.15], [0.9, 0.21], [0.5, 0.5]]))
+    assert inside.tolist() == [50.0, 50.0, 0.0, 0.0]
 
 
 def test_barfi_suite_rewards_follow_their_specs():
