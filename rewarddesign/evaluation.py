@@ -20,11 +20,13 @@ Predict = Callable[[np.ndarray], np.ndarray]
 
 @dataclass(frozen=True)
 class EvalOutcome:
-    """Per-episode true returns, lengths and (where the task defines it) successes."""
+    """Per-episode true returns, lengths, (where the task defines it) successes and
+    sums of each reward factor ``(episodes, factors)``."""
 
     returns: np.ndarray
     lengths: np.ndarray
     successes: np.ndarray | None
+    factor_sums: np.ndarray
 
 
 class Evaluator:
@@ -42,8 +44,8 @@ class Evaluator:
         >>> import numpy as np, rewarddesign as rd
         >>> ev = Evaluator(rd.task_spec("classic/Pendulum-v1"), episodes=2, seed=0)
         >>> out = ev(lambda obs: np.zeros((len(obs), 1), dtype=np.float32))
-        >>> out.returns.shape, int(out.lengths[0])
-        ((2,), 200)
+        >>> out.returns.shape, int(out.lengths[0]), out.factor_sums.shape
+        ((2,), 200, (2, 3))
     """
 
     def __init__(self, task: TaskSpec, episodes: int, seed: int) -> None:
@@ -58,16 +60,19 @@ class Evaluator:
         returns = np.zeros(n)
         lengths = np.zeros(n, dtype=np.int64)
         success = np.zeros(n)
+        factor_sums = np.zeros((n, len(self.task.factor_names)))
         done = np.zeros(n, dtype=bool)
         while not done.all():
             actions = predict(np.stack(obs))
             for i in np.flatnonzero(~done):
                 obs[i], _, terminated, truncated, info = self.envs[i].step(actions[i])
                 returns[i] += info["true_reward"]
+                factor_sums[i] += info["factors"]
                 lengths[i] += 1
                 success[i] = max(success[i], info.get("success", 0.0))
                 done[i] = terminated or truncated
-        return EvalOutcome(returns, lengths, success if self.task.success is not None else None)
+        return EvalOutcome(returns, lengths, success if self.task.success is not None else None,
+                           factor_sums)  # fmt: skip
 
     def close(self) -> None:
         """Close the evaluation envs."""

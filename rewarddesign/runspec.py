@@ -131,12 +131,14 @@ class RunSpec:
 
 @dataclass(frozen=True)
 class EvalPoint:
-    """One evaluation: the mean true return over deterministic episodes at an env step."""
+    """One evaluation: the mean true return over deterministic episodes at an env step,
+    and the mean per-episode sum of each reward factor (``factors``, by name)."""
 
     step: int
     mean_return: float
     returns: list[float]
     success_rate: float | None = None
+    factors: dict[str, float] = field(default_factory=dict)
 
 
 def _json_float(x: float | None) -> float | str | None:
@@ -180,7 +182,8 @@ class RunResult:
             "spec": self.spec.to_dict(),
             "curve": [
                 {**dataclasses.asdict(p), "mean_return": _json_float(p.mean_return),
-                 "returns": [_json_float(r) for r in p.returns]}
+                 "returns": [_json_float(r) for r in p.returns],
+                 "factors": {k: _json_float(v) for k, v in p.factors.items()}}
                 for p in self.curve
             ],
             "final_return": _json_float(self.final_return),
@@ -205,6 +208,7 @@ class RunResult:
                 mean_return=float(p["mean_return"]),
                 returns=[float(r) for r in p["returns"]],
                 success_rate=p.get("success_rate"),
+                factors={k: float(v) for k, v in p.get("factors", {}).items()},
             )
             for p in data.pop("curve")
         ]

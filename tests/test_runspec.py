@@ -1,12 +1,16 @@
-"""RunSpec / RunResult: pure data that round-trips through JSON; bad numbers are rejected."""
+"""RunSpec / RunResult: pure data that round-trips through JSON; bad numbers are rejected;
+evaluations record the true return and each factor's episode sum."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
+import rewarddesign as rd
 from rewarddesign.errors import ParameterError, SpecError
+from rewarddesign.evaluation import Evaluator
 from rewarddesign.runspec import EvalPoint, EvalSpec, RunResult, RunSpec
 
 SPEC = RunSpec(
@@ -34,7 +38,7 @@ def test_runresult_json_round_trip_including_non_finite_values():
         spec=SPEC,
         curve=[
             EvalPoint(500, -900.5, [-900.0, -901.0], None),
-            EvalPoint(1000, float("-inf"), [float("-inf")], 0.5),
+            EvalPoint(1000, float("-inf"), [float("-inf")], 0.5, {"u_sq": 2.5, "x": float("nan")}),
         ],
         final_return=float("-inf"),
         final_success=0.5,
@@ -52,7 +56,13 @@ def test_runresult_json_round_trip_including_non_finite_values():
     assert again.series["model_accuracy"][0] == (500, 0.75)
     assert math.isnan(again.series["model_accuracy"][1][1])
     assert (again.final_success, again.labels_used, again.env_steps) == (0.5, 40, 1000)
+    assert again.curve[1].factors["u_sq"] == 2.5 and math.isnan(again.curve[1].factors["x"])
     assert again.to_json() == result.to_json()
+    # results stored before evaluations recorded factor sums still load
+    old = result.to_dict()
+    for point in old["curve"]:
+        del point["factors"]
+    assert RunResult.from_dict(old).curve[1].factors == {}
 
 
 @pytest.mark.parametrize("budget", [0, -100, 2.5, True])
@@ -75,3 +85,14 @@ def test_unknown_runspec_key_is_rejected():
 
 def test_eval_every_defaults_to_a_tenth_of_the_budget():
     assert RunSpec(task="t/x", method="true", agent="sac", budget=5000).eval_every == 500
+
+
+def test_evaluations_sum_each_factor_over_episodes():
+    task = rd.task_spec("classic/Pendulum-v1")
+    evaluator = Evaluator(task, episodes=2, seed=0)
+    out = evaluator(lambda obs: np.full((len(obs), 1), 0.5, dtype=np.float32))
+    evaluator.close()
+    # u^2 = 0.25 on each of the 200 steps; the env's reward is the spec's weighted sum
+    np.testing.assert_allclose(out.factor_sums[:, 2], [50.0, 50.0])
+    w = np.array([task.default_weights[n] for n in task.factor_names])
+    np.testing.assert_allclose(out.factor_sums @ w, out.returns, rtol=1e-6)

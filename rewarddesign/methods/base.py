@@ -85,7 +85,9 @@ class RunContext:
             mean_return=float(out.returns.mean()),
             returns=[float(r) for r in out.returns],
             success_rate=None if out.successes is None else float(out.successes.mean()),
-        )
+            factors=dict(zip(self.task.factor_names, out.factor_sums.mean(axis=0).tolist(),
+                             strict=True)),
+        )  # fmt: skip
         self.curve.append(point)
         return point
 
