@@ -32,6 +32,7 @@ _LAZY = {
     "make": "rewarddesign.task_registry",
     "task_spec": "rewarddesign.task_registry",
     "tasks": "rewarddesign.task_registry",
+    "tune": "rewarddesign.tuning",
     "agents": "rewarddesign.agents",
     "errors": "rewarddesign.errors",
     "wrappers": "rewarddesign.wrappers",
@@ -53,6 +54,7 @@ __all__ = [
     "run",
     "task_spec",
     "tasks",
+    "tune",
     "wrappers",
 ]
 
@@ -75,3 +77,4 @@ if TYPE_CHECKING:  # for type checkers and IDEs
     from rewarddesign.runner import execute, run
     from rewarddesign.runspec import EvalSpec, RunResult, RunSpec
     from rewarddesign.task_registry import make, task_spec, tasks
+    from rewarddesign.tuning import tune

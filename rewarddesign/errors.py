@@ -33,6 +33,11 @@ class SpaceMismatchError(RewardDesignError, ValueError):
     """Observation or action spaces of two components do not fit together."""
 
 
+class StorageError(RewardDesignError):
+    """A results store or Optuna storage cannot be opened (bad URL, missing driver,
+    unreachable server)."""
+
+
 def unknown(kind: str, value: object, choices: Iterable[str], hint: str = "") -> UnknownNameError:
     """Build an :class:`UnknownNameError` that lists the valid choices.
 

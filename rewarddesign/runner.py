@@ -18,7 +18,7 @@ from rewarddesign import agents
 from rewarddesign.errors import ParameterError, SpecError, unknown
 from rewarddesign.evaluation import Evaluator
 from rewarddesign.methods import Method, RunContext, get
-from rewarddesign.methods.base import Progress
+from rewarddesign.methods.base import OnEval, Progress
 from rewarddesign.resources import write_atomic
 from rewarddesign.runspec import EvalSpec, RunResult, RunSpec
 from rewarddesign.task_registry import make, task_spec
@@ -79,6 +79,7 @@ def execute(
     *,
     device: str = "auto",
     progress: Progress | None = None,
+    on_eval: OnEval | None = None,
     save_dir: str | Path | None = None,
     torch_threads: int | None = 1,
 ) -> RunResult:
@@ -88,6 +89,8 @@ def execute(
         spec: What to run.
         device: Torch device for the agent: ``"auto"``, ``"cpu"`` or ``"cuda"``.
         progress: Optional hook ``(steps_done, budget, last_true_return)``.
+        on_eval: Optional hook called with each :class:`EvalPoint` as it is made; an
+            exception it raises ends the run (a tuner's pruning).
         save_dir: If given, the trained policy (state dict + config), what the method
             learned besides it (a learned reward model in ``reward_model/``) and
             ``result.json`` are written there (atomically).
@@ -111,6 +114,7 @@ def execute(
         rng=np.random.default_rng(spec.seed),
         evaluator=evaluator,
         progress=progress,
+        on_eval=on_eval,
     )
     start = time.perf_counter()
     try:
@@ -156,6 +160,7 @@ def run(
     eval_episodes: int = 5,
     device: str = "auto",
     progress: Progress | None = None,
+    on_eval: OnEval | None = None,
     save_dir: str | Path | None = None,
     method_params: dict[str, Any] | None = None,
     **params: Any,
@@ -174,6 +179,7 @@ def run(
         eval_episodes: Deterministic episodes per evaluation.
         device: ``"auto"`` (cuda when available), ``"cpu"`` or ``"cuda"``.
         progress: Optional progress hook.
+        on_eval: Optional hook called with each evaluation as it is made.
         save_dir: Folder to save the policy and ``result.json`` to.
         method_params: The method's parameters as a dict (for names that clash with
             this function's own arguments).
@@ -200,7 +206,7 @@ def run(
         agent_overrides=dict(agent_overrides or {}),
         eval=EvalSpec(every=eval_every, episodes=eval_episodes),
     )
-    return execute(spec, device=device, progress=progress, save_dir=save_dir)
+    return execute(spec, device=device, progress=progress, on_eval=on_eval, save_dir=save_dir)
 
 
 def _merge_params(given: dict[str, Any] | None, keywords: dict[str, Any]) -> dict[str, Any]:

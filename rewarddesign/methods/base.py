@@ -34,6 +34,10 @@ from rewarddesign.taskspec import TaskSpec
 Progress = Callable[[int, int, float | None], None]
 """Progress hook ``(env_steps_done, budget, last_mean_true_return_or_None)``."""
 
+OnEval = Callable[[EvalPoint], None]
+"""Hook called with each evaluation as it is made (tuning reports it to a pruner; an
+exception it raises, such as ``optuna.TrialPruned``, ends the run)."""
+
 
 @dataclass
 class RunContext:
@@ -46,6 +50,7 @@ class RunContext:
         rng: The run's random generator (seeded from ``spec.seed``); pass it on.
         evaluator: Deterministic evaluation on the true reward.
         progress: Optional progress hook.
+        on_eval: Optional hook called with each new evaluation.
         curve: Evaluations so far.
         series: Named extra series, filled through :meth:`log`.
         labels_used: Preference labels charged so far.
@@ -59,6 +64,7 @@ class RunContext:
     rng: np.random.Generator
     evaluator: Evaluator
     progress: Progress | None = None
+    on_eval: OnEval | None = None
     curve: list[EvalPoint] = field(default_factory=list)
     series: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
     labels_used: int = 0
@@ -89,6 +95,8 @@ class RunContext:
                              strict=True)),
         )  # fmt: skip
         self.curve.append(point)
+        if self.on_eval is not None:
+            self.on_eval(point)
         return point
 
     def maybe_evaluate(self, step: int, predict: Predict) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import gymnasium as gym
 
 from rewarddesign.errors import ParameterError, SpecError
 from rewarddesign.methods.base import RunContext, SB3Method
+from rewarddesign.resources import load_yaml
 from rewarddesign.taskspec import TaskSpec
 from rewarddesign.wrappers.shaping import BlendedReward, blend_weights
 
@@ -17,11 +19,37 @@ class BlendParams:
     """Parameters of ``blend``.
 
     Attributes:
-        weights: ``{factor name or "primary": weight}``; None takes the task spec's
+        weights: ``{factor name or "primary": weight}``, or the path of a YAML file of
+            tuned weights (``rewarddesign tune --out``); None takes the task spec's
             reward weights (the env's own reward, formed from the factors).
     """
 
-    weights: dict[str, float] | None = None
+    weights: dict[str, float] | str | None = None
+
+    def __post_init__(self) -> None:
+        # read a file here, so a run (and its key) holds the weights, not a path whose
+        # contents can change
+        if isinstance(self.weights, str | Path):
+            object.__setattr__(self, "weights", read_weights(self.weights))
+
+
+def read_weights(path: str | Path) -> dict[str, float]:
+    """The weights of a YAML file: a tuning result (``params: {weights: ...}``) or a
+    plain ``weights:`` mapping.
+
+    Raises:
+        SpecError: If the file is missing, malformed, or holds no weights mapping.
+    """
+    doc = load_yaml(path)
+    if isinstance(doc, dict) and isinstance(doc.get("params"), dict):
+        doc = doc["params"]
+    weights = doc.get("weights") if isinstance(doc, dict) else None
+    if not isinstance(weights, dict) or not weights:
+        raise SpecError(
+            f"{str(path)!r} holds no weights: expected a YAML mapping with `weights:` "
+            f"(or `params: {{weights: ...}}`, as rewarddesign tune --out writes)."
+        )
+    return weights
 
 
 class Blend(SB3Method):
