@@ -33,6 +33,7 @@ _LAZY = {
     "task_spec": "rewarddesign.task_registry",
     "tasks": "rewarddesign.task_registry",
     "tune": "rewarddesign.tuning",
+    "tuning": "rewarddesign.tuning",
     "agents": "rewarddesign.agents",
     "errors": "rewarddesign.errors",
     "wrappers": "rewarddesign.wrappers",
@@ -55,6 +56,7 @@ __all__ = [
     "task_spec",
     "tasks",
     "tune",
+    "tuning",
     "wrappers",
 ]
 
@@ -73,7 +75,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs
-    from rewarddesign import agents, errors, models, preferences, wrappers
+    from rewarddesign import agents, errors, models, preferences, tuning, wrappers
     from rewarddesign.runner import execute, run
     from rewarddesign.runspec import EvalSpec, RunResult, RunSpec
     from rewarddesign.task_registry import make, task_spec, tasks

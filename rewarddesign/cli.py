@@ -133,11 +133,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.store == DEFAULT_STORE:
         store_path.parent.mkdir(parents=True, exist_ok=True)
     store = ResultsStore(store_path)
-    executor = (
-        SequentialExecutor(args.device)
-        if args.workers == 1
-        else LocalProcessExecutor(args.workers, args.device)
-    )
+    if args.executor == "ray":
+        from rewarddesign.bench import RayExecutor
+
+        executor = RayExecutor(args.address, args.device, num_cpus=args.workers)
+    elif args.address is not None:
+        raise ParameterError("--address is for --executor ray; the local executor needs none.")
+    elif args.workers == 1:
+        executor = SequentialExecutor(args.device)
+    else:
+        executor = LocalProcessExecutor(args.workers, args.device)
     console.print(
         f"grid [bold]{grid.name}[/]: {len(grid.runs)} runs, {executor.workers} worker(s), "
         f"store {store_path}. {grid.description}"
@@ -398,6 +403,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="worker processes (default: available cores; 1 runs in this process)",
     )
     b.add_argument("--device", default="auto", help="auto (cuda if available), cpu or cuda")
+    b.add_argument(
+        "--executor",
+        default="local",
+        choices=["local", "ray"],
+        help="local processes (default) or Ray tasks (the distributed extra)",
+    )
+    b.add_argument(
+        "--address",
+        default=None,
+        help="Ray cluster: auto (this machine's, from `ray start`) or ray://host:port; "
+        "default: a local Ray cluster of --workers CPUs",
+    )
     b.set_defaults(func=cmd_bench)
 
     r = sub.add_parser("report", help="statistics, plots and an HTML report from a results store")

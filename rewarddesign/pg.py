@@ -223,11 +223,12 @@ class PGLearner:
     Args:
         policy: The policy (its parameters are theta).
         estimator: ``"reinforce"`` or ``"actor-critic"``.
-        lr: Policy learning rate (plain gradient ascent, so the inner update is the
-            gradient the implicit gradient assumes).
+        lr: Policy learning rate (Adam).
         critic_lr: Value-function learning rate (Adam).
         hidden: Value-function hidden sizes.
         seed: Seed of the value function's initial weights.
+        entropy: Coefficient of an entropy bonus in the objective (keeps the policy
+            exploring, so it can recover when the reward it learns from changes).
 
     Example:
         >>> import gymnasium as gym
@@ -242,12 +243,14 @@ class PGLearner:
 
     def __init__(self, policy: PGPolicy, estimator: str = "reinforce", lr: float = 0.01,
                  critic_lr: float = 0.01, hidden: tuple[int, ...] = (32,),
-                 seed: int = 0) -> None:  # fmt: skip
+                 seed: int = 0, entropy: float = 0.0) -> None:  # fmt: skip
         if estimator not in ESTIMATORS:
             raise ParameterError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}.")
         if not lr > 0 or not critic_lr > 0:
             raise ParameterError(f"learning rates must be > 0, got lr={lr}, critic_lr={critic_lr}.")
-        self.policy, self.estimator, self.lr = policy, estimator, lr
+        if not entropy >= 0:
+            raise ParameterError(f"the entropy coefficient must be >= 0, got {entropy!r}.")
+        self.policy, self.estimator, self.lr, self.entropy = policy, estimator, lr, entropy
         obs_dim = policy.net[0].in_features
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
@@ -262,16 +265,22 @@ class PGLearner:
 
     def objective(
         self, eps: Episodes, rewards: torch.Tensor, gamma: torch.Tensor | float,
-        estimator: str | None = None,
+        estimator: str | None = None, entropy: float | None = None,
     ) -> torch.Tensor:  # fmt: skip
         """The surrogate ``J`` whose theta-gradient is the policy gradient on ``rewards``
         ``(N, T)`` with discount ``gamma``; mean over episodes. Differentiable in theta and
         in whatever ``rewards`` and ``gamma`` depend on. ``estimator`` overrides the
         learner's own (``"reinforce"``: Monte Carlo returns minus the value baseline,
-        unbiased for any reward since the baseline does not depend on the action)."""
+        unbiased for any reward since the baseline does not depend on the action);
+        ``entropy`` the learner's entropy coefficient (0 for a return estimate)."""
         mask = eps.mask
-        logp = self.policy.log_prob(eps.obs.flatten(0, 1), eps.actions.flatten(0, 1))
-        logp = logp.reshape(mask.shape)
+        dist = self.policy.distribution(eps.obs.flatten(0, 1))
+        logp = dist.log_prob(eps.actions.flatten(0, 1))
+        ent = dist.entropy()
+        if not self.policy.discrete:
+            logp, ent = logp.sum(-1), ent.sum(-1)
+        logp, ent = logp.reshape(mask.shape), ent.reshape(mask.shape)
+        coef = self.entropy if entropy is None else entropy
         with torch.no_grad():
             v = self.value(eps.obs).squeeze(-1)
         if (estimator or self.estimator) == "reinforce":
@@ -280,7 +289,7 @@ class PGLearner:
             with torch.no_grad():
                 v_next = self.value(eps.next_obs).squeeze(-1) * (1 - eps.terminated)
             adv = rewards + torch.as_tensor(gamma) * v_next - v
-        return (logp * adv * mask).sum() / len(mask)
+        return ((logp * adv + coef * ent) * mask).sum() / len(mask)
 
     def fit_critic(
         self, eps: Episodes, rewards: torch.Tensor, gamma: float, epochs: int = 5

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 import optuna
+import sqlalchemy.exc
 import yaml
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback, fail_stale_trials
 from optuna.trial import TrialState
@@ -275,27 +276,38 @@ def open_storage(
     engine: dict[str, Any] = {}
     if url.startswith("postgresql"):
         try:
-            import psycopg2  # noqa: F401  (the driver SQLAlchemy uses for postgresql://)
+            import psycopg  # noqa: F401  (SQLAlchemy 2.1's driver for postgresql://)
         except ImportError:
             raise StorageError(
                 "a postgresql:// storage needs the PostgreSQL driver: "
                 'pip install "rewarddesign[distributed]".'
             ) from None
         engine = {"connect_args": {"connect_timeout": 10}, "pool_pre_ping": True}
-    try:
-        with warnings.catch_warnings():  # heartbeats are "experimental" since Optuna 2.8
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return RDBStorage(
-                url, engine_kwargs=engine, heartbeat_interval=heartbeat,
-                grace_period=grace or 2 * heartbeat,
-                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=retries),
-            )  # fmt: skip
-    except Exception as exc:  # SQLAlchemy's errors differ by driver; all mean "cannot open"
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise StorageError(
-            f"cannot open the Optuna storage {redact(url)!r}: {first}. Check the URL, that "
-            f"the server runs and is reachable from here, and the credentials."
-        ) from None
+    for attempt in range(1, 4):
+        try:
+            with warnings.catch_warnings():  # heartbeats are "experimental" since Optuna 2.8
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return RDBStorage(
+                    url, engine_kwargs=engine, heartbeat_interval=heartbeat,
+                    grace_period=grace or 2 * heartbeat,
+                    heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(
+                        max_retry=retries),
+                )  # fmt: skip
+        except Exception as exc:  # SQLAlchemy's errors differ by driver: all "cannot open"
+            # workers that start together on an empty database race to create its
+            # tables; the losers find them on their next try
+            racing = isinstance(
+                exc, sqlalchemy.exc.IntegrityError | sqlalchemy.exc.ProgrammingError
+            )
+            if racing and attempt < 3:
+                time.sleep(attempt)
+                continue
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise StorageError(
+                f"cannot open the Optuna storage {redact(url)!r}: {first}. Check the URL, "
+                f"that the server runs and is reachable from here, and the credentials."
+            ) from None
+    raise StorageError(f"cannot open the Optuna storage {redact(url)!r}.")  # not reached
 
 
 def storage_url(storage: str | None = None) -> str:
@@ -312,7 +324,8 @@ def redact(url: str) -> str:
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)
         creds, host = rest.rsplit("@", 1)
-        return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
+        if ":" in creds:
+            return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
     return url
 
 

@@ -3,7 +3,12 @@ summarised as tables and reports."""
 
 from __future__ import annotations
 
-from rewarddesign.bench.executors import LocalProcessExecutor, Outcome, SequentialExecutor
+from rewarddesign.bench.executors import (
+    LocalProcessExecutor,
+    Outcome,
+    RayExecutor,
+    SequentialExecutor,
+)
 from rewarddesign.bench.grid import Grid, GridRun, grids, load_grid
 from rewarddesign.bench.keys import run_key
 from rewarddesign.bench.run import GridProgress, grid_results, run_grid
@@ -16,6 +21,7 @@ __all__ = [
     "GridRun",
     "LocalProcessExecutor",
     "Outcome",
+    "RayExecutor",
     "ResultsStore",
     "Row",
     "SequentialExecutor",

@@ -1,8 +1,9 @@
 """Executors: RunSpecs (pure data) in, outcomes out, as runs finish.
 
-An executor never touches the store; the driver alone writes. A Ray executor slots in
-by implementing the same :class:`Executor` protocol over the same worker function,
-:func:`run_spec_json`, which takes and returns JSON-safe data.
+An executor never touches the store; the driver alone writes. Every executor runs the
+same worker function, :func:`run_spec_json`, which takes and returns JSON-safe data:
+in this process, in local worker processes, or as Ray tasks on a cluster
+(:class:`RayExecutor`, the ``distributed`` extra).
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from rewarddesign.errors import RewardDesignError
 from rewarddesign.runspec import RunResult, RunSpec
+
+DISTRIBUTED_EXTRA = 'pip install "rewarddesign[distributed]"'
 
 
 @dataclass(frozen=True)
@@ -122,3 +126,58 @@ class LocalProcessExecutor:
             pool.shutdown(wait=False, cancel_futures=True)
             for process in processes:
                 process.terminate()
+
+
+class RayExecutor:
+    """Runs each spec as a Ray task (one CPU each) on a Ray cluster.
+
+    Workers get a RunSpec as JSON and send the result back as JSON; the driver alone
+    writes to the store, so results are the same as the local executors'.
+
+    Args:
+        address: ``None`` starts a local cluster in this process (``num_cpus`` CPUs),
+            ``"auto"`` joins the cluster this machine belongs to (``ray start``),
+            ``"ray://host:port"`` connects a client to a remote one.
+        device: Torch device for the agents.
+        num_cpus: CPUs of a local cluster (default: all).
+
+    Raises:
+        RewardDesignError: If Ray is not installed (it is an optional extra).
+    """
+
+    def __init__(self, address: str | None = None, device: str = "auto",
+                 num_cpus: int | None = None) -> None:  # fmt: skip
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            raise RewardDesignError(
+                f"--executor ray needs Ray, an optional extra: {DISTRIBUTED_EXTRA}."
+            ) from None
+        self.address, self.device, self.num_cpus = address, device, num_cpus
+        self.workers = num_cpus or available_cores()
+
+    def run(self, jobs: Sequence[tuple[str, RunSpec]]) -> Iterator[Outcome]:
+        import ray
+
+        started = not ray.is_initialized()
+        if started:
+            ray.init(address=self.address, num_cpus=self.num_cpus if self.address is None
+                     else None, include_dashboard=False, log_to_driver=False)  # fmt: skip
+        self.workers = int(ray.cluster_resources().get("CPU", 1))
+        task = ray.remote(num_cpus=1, max_retries=0)(run_spec_json)
+        refs = {task.remote(key, spec.to_json(), self.device): key for key, spec in jobs}
+        pending = list(refs)
+        try:
+            while pending:
+                done, pending = ray.wait(pending, num_returns=1)
+                for ref in done:
+                    try:
+                        yield _outcome(ray.get(ref))
+                    except Exception as exc:  # the worker died (node lost, out of memory)
+                        yield Outcome(refs[ref], error=f"{type(exc).__name__}: {exc}",
+                                      traceback=traceback.format_exc())  # fmt: skip
+        finally:
+            for ref in pending:  # Ctrl-C or a consumer that stops early
+                ray.cancel(ref, force=True)
+            if started:
+                ray.shutdown()

@@ -51,6 +51,8 @@ class BarfiParams:
         learn_gamma: Meta-learn the discount too.
         primary_gamma: Discount of the primary return ``J`` the outer loop ascends.
         estimator: ``"reinforce"`` or ``"actor-critic"``.
+        entropy: Entropy bonus of the inner learner (keeps it exploring while the blend
+            changes under it).
         hidden: Policy hidden sizes (``[]``: linear, as the paper's code).
         lr: Policy learning rate (Adam).
         critic_lr: Value-function learning rate.
@@ -74,6 +76,7 @@ class BarfiParams:
     learn_gamma: bool = True
     primary_gamma: float = 0.99
     estimator: str = "reinforce"
+    entropy: float = 0.0
     hidden: tuple[int, ...] = ()
     lr: float = 0.01
     critic_lr: float = 0.01
@@ -126,7 +129,7 @@ class Barfi(Method):
                 continue
             if not getattr(p, key) > 0:
                 raise ParameterError(f"barfi: {key} must be > 0, got {getattr(p, key)!r}.")
-        for key in ("l2_phi", "l2_gamma"):
+        for key in ("l2_phi", "l2_gamma", "entropy"):
             if not getattr(p, key) >= 0:
                 raise ParameterError(f"barfi: {key} must be >= 0, got {getattr(p, key)!r}.")
         if not 0 < p.gamma_init < 1 or not 0 < p.primary_gamma <= 1:
@@ -146,7 +149,7 @@ class Barfi(Method):
         obs_dim = int(np.prod(env.observation_space.shape))
         seed = ctx.spec.seed
         policy = PGPolicy(env.observation_space, env.action_space, tuple(p.hidden), seed=seed)
-        learner = PGLearner(policy, p.estimator, p.lr, p.critic_lr, seed=seed)
+        learner = PGLearner(policy, p.estimator, p.lr, p.critic_lr, seed=seed, entropy=p.entropy)
         self.blend = MetaBlend(obs_dim, p.features, tuple(p.phi_init), p.gamma_init,
                                task=task.id, aux=p.aux)  # fmt: skip
         self.outer_opt = torch.optim.Adam(self.blend.parameters(), lr=p.outer_lr)
@@ -201,7 +204,7 @@ class Barfi(Method):
         inner_grad = flat_grad(inner, theta, create_graph=True)
         # Monte Carlo returns for J (the critic was fitted to r_phi, so a one-step
         # advantage on the primary would be biased; as a baseline it is not)
-        primary = learner.objective(eps, eps.rewards["primary"], p.primary_gamma, "reinforce")
+        primary = learner.objective(eps, eps.rewards["primary"], p.primary_gamma, "reinforce", 0.0)
         outer_grad = flat_grad(primary, theta)
         mode = "first-order" if p.mode == "first-order" else "neumann"
         grad = implicit_gradient(inner_grad, theta, phi, outer_grad, mode=mode,
