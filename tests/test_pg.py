@@ -57,6 +57,21 @@ def test_the_policy_gradient_is_differentiable_in_the_reward_scale():
     assert not torch.allclose(g_one, r_only)  # the critic terms matter: a real check
 
 
+def test_the_entropy_bonus_adds_the_mean_episode_entropy():
+    env = gym.make("Pendulum-v1")
+    policy = PGPolicy(env.observation_space, env.action_space, hidden=(), seed=0)
+    learner = PGLearner(policy, seed=0, entropy=0.3)
+    eps = collect(env, policy, 2, primary, np.random.default_rng(0), seed=0)
+    rewards = eps.rewards["primary"]
+    plain = learner.objective(eps, rewards, 0.99, entropy=0.0)
+    # a Gaussian's entropy per step: sum over action dims of 0.5 log(2 pi e) + log std
+    per_step = float((0.5 * np.log(2 * np.pi * np.e) + policy.log_std).sum())
+    want = float(plain) + 0.3 * per_step * float(eps.mask.sum()) / 2
+    assert float(learner.objective(eps, rewards, 0.99)) == pytest.approx(want, rel=1e-5)
+    with pytest.raises(ParameterError, match="entropy coefficient"):
+        PGLearner(policy, entropy=-1.0)
+
+
 @pytest.mark.parametrize("estimator", ["reinforce", "actor-critic"])
 def test_the_learner_improves_cartpole(estimator):
     env = gym.make("CartPole-v1")
