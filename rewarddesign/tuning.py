@@ -365,7 +365,9 @@ def work(study: optuna.Study, config: TuneConfig, trials: int, poll: float = 1.0
         if waiting or _finished(study) + len(open_) < trials:
             study.optimize(objective, n_trials=1)
         else:
-            fail_stale_trials(study)
+            with warnings.catch_warnings():  # "experimental" since Optuna 2.9
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                fail_stale_trials(study)
             time.sleep(poll)
 
 
