@@ -199,7 +199,9 @@ def cmd_tune(args: argparse.Namespace) -> int:
     storage = args.storage or DEFAULT_STORAGE
     console.print(
         f"tuning [bold]{args.method}[/] on {args.task}: {args.trials} trials x {args.seeds} "
-        f"seed(s) x {args.budget} steps, {args.workers} worker(s), storage {storage}"
+        f"seed(s) x {args.budget} steps, {args.workers} worker(s), storage "
+        f"{redact(storage_url(storage))}",
+        highlight=False,
     )
     study = tune(
         args.task, args.method, args.trials, agent=args.agent, budget=args.budget,
