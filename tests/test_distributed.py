@@ -102,7 +102,7 @@ def _wait(proc: subprocess.Popen, timeout: float = 300) -> None:
 
 
 def test_two_workers_share_a_postgres_study(postgres_url, tmp_path):
-    workers = [_tune_worker(postgres_url, "shared", 4, tmp_path / f"w{i}.yaml", "--sampler-seed",
+    workers = [_tune_worker(postgres_url, "shared", 3, tmp_path / f"w{i}.yaml", "--sampler-seed",
                             str(i)) for i in range(2)]  # fmt: skip
     for proc in workers:
         _wait(proc)
@@ -110,13 +110,13 @@ def test_two_workers_share_a_postgres_study(postgres_url, tmp_path):
     states = [t.state for t in trials]
     finished = states.count(TrialState.COMPLETE) + states.count(TrialState.PRUNED)
     # every trial finished (none lost); one extra at most when both ask at the same moment
-    assert 4 <= finished == len(trials) <= 5
+    assert 3 <= finished == len(trials) <= 4
     assert sorted(t.number for t in trials) == list(range(len(trials)))  # none duplicated
     assert len({t.params["weight.theta_sq"] for t in trials}) == len(trials)
 
 
 def test_a_killed_workers_trial_is_failed_and_retried(postgres_url, tmp_path):
-    doomed = _tune_worker(postgres_url, "retry", 3, tmp_path / "a.yaml")
+    doomed = _tune_worker(postgres_url, "retry", 2, tmp_path / "a.yaml")
     deadline = time.time() + 120
     running: list[optuna.trial.FrozenTrial] = []
     while not running and time.time() < deadline:  # kill -9 in the middle of a trial
@@ -125,18 +125,17 @@ def test_a_killed_workers_trial_is_failed_and_retried(postgres_url, tmp_path):
             study = optuna.load_study(study_name="retry", storage=postgres_url)
             running = study.get_trials(states=(TrialState.RUNNING,))
     assert running, "the first worker never started a trial"
-    time.sleep(1.0)
-    os.killpg(doomed.pid, signal.SIGKILL)
+    os.killpg(doomed.pid, signal.SIGKILL)  # a 600-step trial lasts seconds: still running
     doomed.wait()
     killed = running[0]
-    _wait(_tune_worker(postgres_url, "retry", 3, tmp_path / "b.yaml"))
+    _wait(_tune_worker(postgres_url, "retry", 2, tmp_path / "b.yaml"))
     trials = optuna.load_study(study_name="retry", storage=postgres_url).trials
     assert trials[killed.number].state == TrialState.FAIL
     retries = [t for t in trials if t.system_attrs.get("failed_trial") == killed.number]
     assert len(retries) == 1 and retries[0].state == TrialState.COMPLETE
     assert retries[0].params == killed.params
     finished = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
-    assert len(finished) == 3 and not [t for t in trials if t.state == TrialState.RUNNING]
+    assert len(finished) == 2 and not [t for t in trials if t.state == TrialState.RUNNING]
 
 
 def test_a_grid_on_a_local_ray_cluster_equals_the_local_executor(tmp_path, write_yaml):
