@@ -329,7 +329,9 @@ def redact(url: str) -> str:
     return url
 
 
-def _pruner(name: str) -> optuna.pruners.BasePruner:
+def _pruner(name: str, config: TuneConfig) -> optuna.pruners.BasePruner:
+    if config.cost is not None:  # Optuna cannot prune multi-objective studies
+        return optuna.pruners.NopPruner()
     if name == "median":
         return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0)
     if name == "halving":
@@ -371,8 +373,10 @@ def work(study: optuna.Study, config: TuneConfig, trials: int, poll: float = 1.0
             time.sleep(poll)
 
 
-def _worker(config: TuneConfig, storage: dict[str, Any], study: str, trials: int, seed: int):
-    s = optuna.load_study(study_name=study, storage=open_storage(**storage), sampler=_sampler(seed))
+def _worker(config: TuneConfig, storage: dict[str, Any], study: str, trials: int, seed: int,
+            pruner: str) -> None:  # fmt: skip
+    s = optuna.load_study(study_name=study, storage=open_storage(**storage),
+                          sampler=_sampler(seed), pruner=_pruner(pruner, config))  # fmt: skip
     work(s, config, trials)
 
 
@@ -483,7 +487,7 @@ def tune(
             )
     s = optuna.create_study(
         study_name=name, storage=rdb, directions=directions, sampler=_sampler(sampler_seed),
-        pruner=_pruner(pruner) if cost is None else optuna.pruners.NopPruner(),
+        pruner=_pruner(pruner, config),
         load_if_exists=True,
     )  # fmt: skip
     if name not in existing:
@@ -497,7 +501,9 @@ def tune(
     else:
         ctx = multiprocessing.get_context("spawn")
         procs = [
-            ctx.Process(target=_worker, args=(config, storage_args, name, trials, sampler_seed + i))
+            ctx.Process(
+                target=_worker, args=(config, storage_args, name, trials, sampler_seed + i, pruner)
+            )
             for i in range(workers)
         ]
         for p in procs:
