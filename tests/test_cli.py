@@ -176,13 +176,18 @@ def test_grid_cells_and_presets(write_yaml):
     doc = {
         "seeds": [0, 1], "budget": 100, "agent": "sac",
         "tasks": ["classic/Pendulum-v1", "classic/MountainCarContinuous-v0"],
-        "methods": ["true", {"method": "blend", "label": "b"}],
-        "cells": [{"task": "classic/Pendulum-v1", "method": "b", "budget": 300}],
+        "methods": ["true", {"method": "blend", "label": "b",
+                             "params": {"weights": {"u_sq": -1.0}}}],
+        "cells": [{"task": "classic/Pendulum-v1", "method": "b", "budget": 300,
+                   "params": {"weights": {"theta_sq": -2.0}}}],
         "presets": {"smoke": {"seeds": 1, "budget": 50}},
     }  # fmt: skip
     grid = load_grid(write_yaml(doc))
     budgets = {(r.spec.task, r.method_label): r.spec.budget for r in grid.runs}
     assert budgets[("classic/Pendulum-v1", "b")] == 300
+    params = {(r.spec.task, r.method_label): r.spec.method_params for r in grid.runs}
+    assert params[("classic/Pendulum-v1", "b")] == {"weights": {"theta_sq": -2.0}}
+    assert params[("classic/MountainCarContinuous-v0", "b")] == {"weights": {"u_sq": -1.0}}
     assert budgets[("classic/Pendulum-v1", "true")] == 100
     assert budgets[("classic/MountainCarContinuous-v0", "b")] == 100
     smoke = load_grid(write_yaml(doc), preset="smoke")

@@ -26,6 +26,7 @@ A method entry may also override ``agent``, ``agent_preset``, ``agent_overrides`
 
     cells:                       # per-cell overrides, matched by task and method label
       - {task: classic/Pendulum-v1, method: blend-ctrl, budget: 12000}
+      - {task: barfi/GridWorld, method: barfi, params: {lr: 0.003}}   # merged into its params
     presets:                     # named variants of the grid's top-level keys
       smoke: {seeds: 1, budget: 600}   # rewarddesign bench GRID --preset smoke
 
@@ -170,13 +171,15 @@ def load_grid(grid: str | Path, preset: str | None = None) -> Grid:
     cells = {}
     for raw in require_list(doc.get("cells") or [], f"{where} cells"):
         cell = require_mapping(raw, f"{where} cell")
-        check_keys(cell, f"{where} cell", {"task", "method"} | _OVERRIDABLE, {"task", "method"})
+        check_keys(cell, f"{where} cell", {"task", "method", "params"} | _OVERRIDABLE,
+                   {"task", "method"})  # fmt: skip
         if cell["task"] not in {t["task"] for t in tasks} or cell["method"] not in labels:
             raise SpecError(
                 f"{where} cell ({cell['task']!r}, {cell['method']!r}) matches no task x method "
                 f"label; tasks {[t['task'] for t in tasks]}, method labels {labels}."
             )
-        cells[cell["task"], cell["method"]] = {k: cell[k] for k in cell if k in _OVERRIDABLE}
+        cells[cell["task"], cell["method"]] = {k: cell[k] for k in cell
+                                               if k in _OVERRIDABLE | {"params"}}  # fmt: skip
 
     runs = []
     for t in tasks:
@@ -185,10 +188,15 @@ def load_grid(grid: str | Path, preset: str | None = None) -> Grid:
                 continue
             cfg = {**defaults, **{k: t[k] for k in t if k in _OVERRIDABLE}}
             cfg.update({k: m[k] for k in m if k in _OVERRIDABLE})
-            cfg.update(cells.get((t["task"], label), {}))
+            cell = cells.get((t["task"], label), {})
+            cfg.update({k: v for k, v in cell.items() if k != "params"})
             run_where = f"{where} run {t['task']!r} x {label!r}"
             overrides = require_mapping(cfg["agent_overrides"], f"{run_where} agent_overrides")
-            params = require_mapping(m.get("params") or {}, f"{run_where} params")
+            # a cell's params refine its method's, key by key
+            params = {
+                **require_mapping(m.get("params") or {}, f"{run_where} params"),
+                **require_mapping(cell.get("params") or {}, f"{run_where} cell params"),
+            }
             # a task's eval settings refine the grid's, key by key
             evaluation = EvalSpec.from_dict({
                 **require_mapping(eval_doc, f"{where} eval"),
