@@ -82,11 +82,12 @@ def postgres_url():
         shutil.rmtree(data.parent, ignore_errors=True)
 
 
-def _tune_worker(url: str, study: str, trials: int, out: Path, *extra: str) -> subprocess.Popen:
+def _tune_worker(url: str, study: str, trials: int, out: Path, *extra: str,
+                 grace: int = 3) -> subprocess.Popen:  # fmt: skip
     cmd = [sys.executable, "-m", "rewarddesign.cli", "tune", "classic/Pendulum-v1",
            "--trials", str(trials), "--storage", url, "--study", study, "--budget", "600",
            "--preset", "fast", "--eval-every", "200", "--eval-episodes", "1",
-           "--factors", "theta_sq", "--heartbeat", "1", "--grace", "3", "--out", str(out),
+           "--factors", "theta_sq", "--heartbeat", "1", "--grace", str(grace), "--out", str(out),
            *extra]  # fmt: skip
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             start_new_session=True)  # fmt: skip
@@ -102,8 +103,10 @@ def _wait(proc: subprocess.Popen, timeout: float = 300) -> None:
 
 
 def test_two_workers_share_a_postgres_study(postgres_url, tmp_path):
+    # a long grace: a busy machine may starve a live worker's heartbeat thread for seconds,
+    # and this test kills nobody
     workers = [_tune_worker(postgres_url, "shared", 3, tmp_path / f"w{i}.yaml", "--sampler-seed",
-                            str(i)) for i in range(2)]  # fmt: skip
+                            str(i), grace=60) for i in range(2)]  # fmt: skip
     for proc in workers:
         _wait(proc)
     trials = optuna.load_study(study_name="shared", storage=postgres_url).trials
