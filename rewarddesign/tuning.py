@@ -479,6 +479,13 @@ def tune(
     existing = {s.study_name: s for s in optuna.get_all_study_summaries(rdb)}
     if name in existing:
         stored = existing[name].user_attrs.get("rewarddesign")
+        # a worker that started at the same moment may have created the study and not yet
+        # stored its settings: give it a few seconds
+        for _ in range(20):
+            if stored is not None:
+                break
+            time.sleep(0.5)
+            stored = optuna.load_study(study_name=name, storage=rdb).user_attrs.get("rewarddesign")
         if stored != attrs:
             raise SpecError(
                 f"study {name!r} already exists in {redact(str(rdb.url))!r} with "
