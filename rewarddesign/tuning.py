@@ -38,7 +38,13 @@ from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback, fail_s
 from optuna.trial import TrialState
 
 from rewarddesign import methods
-from rewarddesign.errors import ParameterError, SpecError, StorageError, unknown
+from rewarddesign.errors import (
+    ParameterError,
+    RewardDesignError,
+    SpecError,
+    StorageError,
+    unknown,
+)
 from rewarddesign.resources import write_atomic
 from rewarddesign.runner import run, validate
 from rewarddesign.runspec import EvalPoint, EvalSpec, RunSpec
@@ -358,7 +364,7 @@ def work(study: optuna.Study, config: TuneConfig, trials: int, poll: float = 1.0
     while _finished(study) < trials:
         failed = study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
         if len(failed) > max(10, trials):
-            raise RuntimeError(
+            raise RewardDesignError(
                 f"study {study.study_name!r} has {len(failed)} failed trials (non-finite "
                 f"returns or dead workers); look at them (optuna-dashboard) before going on."
             )
@@ -518,7 +524,7 @@ def tune(
         for p in procs:
             p.join()
         if any(p.exitcode != 0 for p in procs):
-            raise RuntimeError(
+            raise RewardDesignError(
                 f"tuning workers exited with {[p.exitcode for p in procs]}; the study keeps "
                 f"every finished trial: rerun the same command to complete it."
             )
