@@ -122,21 +122,24 @@ def test_a_killed_workers_trial_is_failed_and_retried(postgres_url, tmp_path):
     doomed = _tune_worker(postgres_url, "retry", 2, tmp_path / "a.yaml")
     deadline = time.time() + 120
     running: list[optuna.trial.FrozenTrial] = []
-    while not running and time.time() < deadline:  # kill -9 in the middle of a trial
-        time.sleep(0.5)
+    # kill -9 in the middle of a trial: once a running trial has sampled its weights (a
+    # trial is RUNNING a moment before its objective suggests them)
+    while not running and time.time() < deadline:
+        time.sleep(0.2)
         with contextlib.suppress(KeyError):
             study = optuna.load_study(study_name="retry", storage=postgres_url)
-            running = study.get_trials(states=(TrialState.RUNNING,))
+            running = [t for t in study.get_trials(states=(TrialState.RUNNING,)) if t.params]
     assert running, "the first worker never started a trial"
     os.killpg(doomed.pid, signal.SIGKILL)  # a 600-step trial lasts seconds: still running
     doomed.wait()
     killed = running[0]
     _wait(_tune_worker(postgres_url, "retry", 2, tmp_path / "b.yaml"))
     trials = optuna.load_study(study_name="retry", storage=postgres_url).trials
-    assert trials[killed.number].state == TrialState.FAIL
+    failed = trials[killed.number]
+    assert failed.state == TrialState.FAIL and failed.params == killed.params
     retries = [t for t in trials if t.system_attrs.get("failed_trial") == killed.number]
     assert len(retries) == 1 and retries[0].state == TrialState.COMPLETE
-    assert retries[0].params == killed.params
+    assert retries[0].params == failed.params
     finished = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
     assert len(finished) == 2 and not [t for t in trials if t.state == TrialState.RUNNING]
 
