@@ -49,6 +49,14 @@ def test_feedback_sessions_charge_labels_and_relabel_the_whole_buffer():
     np.testing.assert_allclose(rb.rewards[:used, 0], expected, rtol=1e-5, atol=1e-6)
 
 
+def test_standardized_rewards_have_mean_0_and_std_1_over_the_last_sessions_experience():
+    method, ctx = run_pbrl(bounded=False, standardize=True)
+    # the last session (step 500) saw every step so far and relabelled the whole buffer
+    rewards = ctx.model.replay_buffer.rewards[:500, 0]
+    assert abs(rewards.mean()) < 1e-4 and abs(rewards.std() - 1) < 1e-4
+    assert float(method.reward_model.out_scale) != 1.0
+
+
 def test_pbrl_with_td3_and_entropy_selection():
     method, ctx = run_pbrl(budget=400, agent="td3", selection="entropy", labels=20)
     assert ctx.labels_used == 20 and type(ctx.model).__name__ == "TD3"

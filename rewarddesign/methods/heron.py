@@ -20,11 +20,9 @@ asked (the run records ``labels_asked``, ``labels_charged`` and ``labels_usable`
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from rewarddesign.errors import ParameterError, unknown
 from rewarddesign.methods.pbrl import Pbrl, PbrlParams
-from rewarddesign.models import RewardEnsemble
 from rewarddesign.preferences import HierarchicalTeacher
 from rewarddesign.taskspec import TaskSpec
 
@@ -52,7 +50,7 @@ class HeronParams(PbrlParams):
         inputs: ``"obs_action"`` or ``"obs_factors"`` (the observation and the factors,
             as the released classic-control code).
         standardize: Shift and scale the learned reward to mean 0 and std 1 over the
-            recent experience after every refit.
+            recent experience after every refit (on by default here).
         window: Pairs are drawn from the last ``window`` steps per env.
     """
 
@@ -116,11 +114,6 @@ class Heron(Pbrl):
         """The hierarchical teacher: the parameters' ranking, else the task spec's."""
         rank = task.ranking(self.params.order, self.params.signs, self.params.sigmas)
         return HierarchicalTeacher(task.factor_names, rank.order, rank.signs, rank.sigmas)
-
-    def after_fit(self, model: RewardEnsemble, view: Any) -> None:
-        if self.params.standardize:
-            model.standardize_output(model.inputs(view.obs, view.actions, view.next_obs,
-                                                  view.factors))  # fmt: skip
 
 
 __all__ = ["Heron", "HeronParams"]

@@ -86,6 +86,10 @@ class PbrlParams:
             suffice. B-Pref's 3 x 256x256 members, lr 3e-4 and 200 epochs cost 7x the
             fit time for the same held-out accuracy on Pendulum
             (benchmarks/reward_model_size.py).
+        standardize: After every refit, shift and scale the learned reward to mean 0 and
+            std 1 over the session's experience. Use it with ``bounded=False`` where the
+            true reward grows without bound (running speed): a tanh-bounded reward
+            saturates, so running faster than the early data earns nothing more.
     """
 
     labels: int = 200
@@ -105,6 +109,7 @@ class PbrlParams:
     reward_lr: float = 1e-3
     reward_batch: int = 128
     reward_epochs: int = 50
+    standardize: bool = False
 
 
 class Pbrl(SB3Method):
@@ -168,7 +173,10 @@ class Pbrl(SB3Method):
     window: int | None = None
 
     def after_fit(self, model: RewardEnsemble, view: Any) -> None:
-        """Hook after each refit, before relabelling (``view``: the session's experience)."""
+        """After each refit, before relabelling (``view``: the session's experience)."""
+        if self.params.standardize:
+            model.standardize_output(model.inputs(view.obs, view.actions, view.next_obs,
+                                                  view.factors))  # fmt: skip
 
     def setup(self, ctx: RunContext) -> None:
         p = self.params
