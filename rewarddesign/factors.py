@@ -18,11 +18,14 @@ Example:
 
 from __future__ import annotations
 
+import ast
+import functools
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
-from rewarddesign.errors import ParameterError, unknown
+from rewarddesign.errors import ParameterError, SpecError, unknown
 
 FactorFn = Callable[..., np.ndarray]
 FormulaFn = Callable[..., np.ndarray]
@@ -154,8 +157,102 @@ def _product(factors: np.ndarray, names: Sequence[str], of: Sequence[str], scale
     return scale * np.prod(factors[..., idx], axis=-1)
 
 
+def hamacher(a: Any, b: Any) -> np.ndarray:
+    """Hamacher t-norm ``a b / (a + b - a b)`` (0 where both are 0), as MetaWorld's rewards."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    den = a + b - a * b
+    return np.where(den > 0, a * b / np.where(den > 0, den, 1.0), 0.0)
+
+
+_BINARY = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply,
+           ast.Div: np.divide, ast.Pow: np.power}  # fmt: skip
+_COMPARE = {ast.Lt: np.less, ast.LtE: np.less_equal, ast.Gt: np.greater,
+            ast.GtE: np.greater_equal, ast.Eq: np.equal, ast.NotEq: np.not_equal}  # fmt: skip
+EXPRESSION_FUNCTIONS: dict[str, Callable[..., np.ndarray]] = {
+    "where": np.where, "hamacher": hamacher, "maximum": np.maximum, "minimum": np.minimum,
+    "abs": np.abs,
+}  # fmt: skip
+"""Functions a reward expression may call."""
+
+
+@functools.lru_cache(maxsize=256)
+def compile_expression(text: str, names: tuple[str, ...]) -> Callable[[np.ndarray], np.ndarray]:
+    """Compile an arithmetic reward expression over factor names, evaluated without ``eval``.
+
+    Allowed: numbers, factor names, ``+ - * / **``, comparisons (true is 1.0), ``and``,
+    ``or``, and the calls in :data:`EXPRESSION_FUNCTIONS`. The result maps
+    ``factors[..., n]`` to rewards ``[...]``, vectorised.
+
+    Raises:
+        SpecError: Malformed text or syntax that is not allowed.
+        UnknownNameError: A name that is no factor, or a call of an unknown function.
+
+    Example:
+        >>> f = compile_expression("(3 * a + b) / 4 * where(a > 0.5, 1, 0)", ("a", "b"))
+        >>> f(np.array([[1.0, 2.0], [0.0, 1.0]])).tolist()
+        [1.25, 0.0]
+    """
+    try:
+        tree = ast.parse(str(text), mode="eval")
+    except SyntaxError as exc:
+        raise SpecError(f"reward expression {text!r} is malformed: {exc.msg}.") from None
+    index = {n: i for i, n in enumerate(names)}
+
+    def build(node: ast.AST) -> Callable[[np.ndarray], Any]:
+        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+            value = float(node.value)
+            return lambda f: value
+        if isinstance(node, ast.Name):
+            if node.id not in index:
+                raise unknown(f"factor in reward expression {text!r}", node.id, names)
+            i = index[node.id]
+            return lambda f: f[..., i]
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+            op, left, right = _BINARY[type(node.op)], build(node.left), build(node.right)
+            return lambda f: op(left(f), right(f))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+            inner, sign = build(node.operand), -1.0 if isinstance(node.op, ast.USub) else 1.0
+            return lambda f: sign * inner(f)
+        if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _COMPARE:
+            op, left, right = (
+                _COMPARE[type(node.ops[0])],
+                build(node.left),
+                build(node.comparators[0]),
+            )
+            return lambda f: op(left(f), right(f)).astype(np.float64)
+        if isinstance(node, ast.BoolOp):
+            parts, both = [build(v) for v in node.values], isinstance(node.op, ast.And)
+            combine = np.logical_and if both else np.logical_or
+            return lambda f: functools.reduce(combine, [p(f) for p in parts]).astype(np.float64)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
+            if node.func.id not in EXPRESSION_FUNCTIONS:
+                raise unknown(f"function in reward expression {text!r}", node.func.id,
+                              EXPRESSION_FUNCTIONS)  # fmt: skip
+            fn, args = EXPRESSION_FUNCTIONS[node.func.id], [build(a) for a in node.args]
+            return lambda f: fn(*[a(f) for a in args])
+        raise SpecError(
+            f"reward expression {text!r}: {ast.unparse(node)!r} is not allowed; use numbers, "
+            "factor names, + - * / **, comparisons, and/or and "
+            f"{sorted(EXPRESSION_FUNCTIONS)}."
+        )
+
+    body = build(tree.body)
+
+    def evaluate(factors: np.ndarray) -> np.ndarray:
+        f = np.asarray(factors, dtype=np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.broadcast_to(body(f), f.shape[:-1]).astype(np.float64)
+
+    return evaluate
+
+
+def _expression(factors: np.ndarray, names: Sequence[str], text: str):
+    return compile_expression(text, tuple(names))(factors)
+
+
 FORMULAS: dict[str, FormulaFn] = {
     "product": _product,
+    "expression": _expression,
 }
 """Named reward formulas ``f(factors[..., n], names, **args) -> reward`` beyond a weighted sum."""
 

@@ -264,16 +264,58 @@ def task_spec(task: str | TaskSpec) -> TaskSpec:
     raise unknown("task", task, registry, "List them with `rewarddesign tasks`.")
 
 
-def make(task: str | TaskSpec, **kwargs: Any) -> gym.Env:
+class ActionRepeat(gym.Wrapper, RecordConstructorArgs):
+    """Repeats each action ``repeat`` times (fewer if the episode ends first).
+
+    The reward, ``info["true_reward"]`` and ``info["factors"]`` are sums over the repeated
+    steps (so a formula of the factors holds step by step, not for the sums); ``success``
+    is their maximum; the rest of ``info`` is the last step's.
+
+    Example:
+        >>> import rewarddesign as rd
+        >>> env = rd.make("classic/Pendulum-v1", action_repeat=2)
+        >>> _ = env.reset(seed=0)
+        >>> env.step(env.action_space.sample())[4]["factors"].shape
+        (3,)
+    """
+
+    def __init__(self, env: gym.Env, repeat: int) -> None:
+        if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
+            raise ParameterError(f"action_repeat must be an integer >= 1, got {repeat!r}.")
+        RecordConstructorArgs.__init__(self, repeat=repeat)
+        gym.Wrapper.__init__(self, env)
+        self.repeat = repeat
+
+    def step(self, action):
+        total, true, factors, success = 0.0, 0.0, 0.0, None
+        for _ in range(self.repeat):
+            obs, reward, terminated, truncated, info = self.env.step(action)
+            total += reward
+            true += info["true_reward"]
+            factors = factors + info["factors"]
+            if "success" in info:
+                success = max(info["success"], success or 0.0)
+            if terminated or truncated:
+                break
+        info["true_reward"], info["factors"] = true, factors
+        if success is not None:
+            info["success"] = success
+        return obs, total, terminated, truncated, info
+
+
+def make(task: str | TaskSpec, action_repeat: int | None = None, **kwargs: Any) -> gym.Env:
     """Build the env of a task, with factors in ``info``.
 
     Args:
         task: A task id, a task-spec path or a spec.
+        action_repeat: Repeat each action this many times (None: the spec's
+            ``env.action_repeat``, default 1); see :class:`ActionRepeat`.
         **kwargs: Passed to ``gymnasium.make`` over the spec's env kwargs (for example
             ``render_mode="rgb_array"`` or ``max_episode_steps=200``).
 
     Returns:
-        A Gymnasium env wrapped in :class:`FactorObserver`.
+        A Gymnasium env wrapped in :class:`FactorObserver` (and the spec's suite adapter
+        below it, :class:`ActionRepeat` above it where actions repeat).
     """
     spec = task_spec(task)
     if spec.env_module:
@@ -299,4 +341,10 @@ def make(task: str | TaskSpec, **kwargs: Any) -> gym.Env:
             f"cannot build task {spec.id!r} with kwargs {kwargs!r}: {exc}. "
             "Pass only arguments the env's constructor accepts."
         ) from exc
-    return FactorObserver(env, spec)
+    if spec.env_adapter is not None:
+        from rewarddesign.suites import ADAPTERS
+
+        env = ADAPTERS[spec.env_adapter](env)
+    env = FactorObserver(env, spec)
+    repeat = spec.action_repeat if action_repeat is None else action_repeat
+    return env if repeat == 1 else ActionRepeat(env, repeat)

@@ -21,6 +21,7 @@ from rewarddesign.factors import (
     FACTOR_FUNCTIONS,
     FORMULAS,
     POTENTIAL_FUNCTIONS,
+    compile_expression,
     lookup,
     weights_vector,
 )
@@ -172,6 +173,8 @@ class TaskSpec:
     description: str = ""
     env_kwargs: Mapping[str, Any] = field(default_factory=dict)
     env_module: str | None = None
+    env_adapter: str | None = None
+    action_repeat: int = 1
     horizon: int | None = None
     primary: RewardSpec | None = None
     auxiliary: Mapping[str, RewardSpec] = field(default_factory=dict)
@@ -251,7 +254,11 @@ def _source(doc: Any, where: str, allowed_extra: set[str]) -> dict[str, Any]:
 
 def _reward(doc: Any, where: str, names: Sequence[str]) -> RewardSpec:
     doc = require_mapping(doc, where)
-    check_keys(doc, where, {"formula", "weights", "args"})
+    check_keys(doc, where, {"formula", "weights", "args", "expression"})
+    if "expression" in doc:  # shorthand for {formula: expression, args: {text: ...}}
+        if set(doc) != {"expression"}:
+            raise SpecError(f"{where}: 'expression' stands alone (no formula, weights or args).")
+        doc = {"formula": "expression", "args": {"text": doc["expression"]}}
     formula = doc.get("formula", WEIGHTED_SUM)
     weights = dict(require_mapping(doc.get("weights") or {}, f"{where} weights"))
     args = dict(require_mapping(doc.get("args") or {}, f"{where} args"))
@@ -265,6 +272,8 @@ def _reward(doc: Any, where: str, names: Sequence[str]) -> RewardSpec:
         for name in require_list(args.get("of", []), f"{where} args.of", str):
             if name not in names:
                 raise SpecError(f"{where} uses unknown factor {name!r}; factors: {list(names)}.")
+        if formula == "expression":  # names, functions and syntax checked now
+            compile_expression(str(args["text"]), tuple(names))
     return RewardSpec(formula=formula, weights=weights, args=args)
 
 
@@ -290,8 +299,19 @@ def parse_task_spec(doc: Any, path: str | Path = "") -> TaskSpec:
     where = f"task {task_id!r}"
 
     env = require_mapping(doc["env"], f"{where} env")
-    check_keys(env, f"{where} env", {"id", "kwargs", "module"}, {"id"})
+    check_keys(env, f"{where} env", {"id", "kwargs", "module", "adapter", "action_repeat"},
+               {"id"})  # fmt: skip
     require_mapping(env.get("kwargs") or {}, f"{where} env kwargs")
+    adapter = env.get("adapter")
+    if adapter is not None:
+        from rewarddesign.suites import ADAPTERS
+
+        lookup(ADAPTERS, f"env adapter in {where}", adapter)
+    action_repeat = env.get("action_repeat", 1)
+    if isinstance(action_repeat, bool) or not isinstance(action_repeat, int) or action_repeat < 1:
+        raise SpecError(
+            f"{where} env action_repeat must be an integer >= 1, got {action_repeat!r}."
+        )
 
     factors = []
     raw_factors = doc["factors"]
@@ -385,6 +405,8 @@ def parse_task_spec(doc: Any, path: str | Path = "") -> TaskSpec:
         env_id=str(env["id"]),
         env_kwargs=dict(env.get("kwargs") or {}),
         env_module=env.get("module"),
+        env_adapter=adapter,
+        action_repeat=action_repeat,
         horizon=horizon,
         factors=tuple(factors),
         reward=_reward(doc["reward"], f"{where} reward", names),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gymnasium as gym
 import numpy as np
 import pytest
 
@@ -15,8 +16,36 @@ def test_required_tasks_are_registered():
     required = {
         "classic/Pendulum-v1", "classic/MountainCarContinuous-v0", "classic/CartPole-v1",
         "mujoco/HalfCheetah-v5", "mujoco/Hopper-v5", "mujoco/Walker2d-v5", "mujoco/Ant-v5",
+        "dmc/walker-walk", "dmc/walker-run", "dmc/cheetah-run", "dmc/quadruped-walk",
+        "dmc/cartpole-swingup", "dmc/reacher-easy",
+        "metaworld/button-press", "metaworld/door-open", "metaworld/drawer-open",
+        "metaworld/sweep-into", "metaworld/window-open", "metaworld/hammer",
     }  # fmt: skip
     assert required <= set(ALL_TASKS)
+
+
+@pytest.mark.parametrize("task", ALL_TASKS)
+def test_observations_are_fresh_float32_arrays_and_success_is_boolean(task):
+    spec = rd.task_spec(task)
+    env = rd.make(task)
+    env.action_space.seed(0)
+    first, _ = env.reset(seed=0)
+    kept = np.array(first, copy=True)
+    box = isinstance(env.observation_space, gym.spaces.Box)
+    previous = first
+    for _ in range(30):
+        obs, _, terminated, truncated, info = env.step(env.action_space.sample())
+        if box:  # (MetaWorld's observations leave its declared bounds: shape and dtype only)
+            assert obs.shape == env.observation_space.shape
+            assert obs.dtype == np.float32 and env.observation_space.dtype == np.float32
+            assert not np.shares_memory(obs, previous)
+        if spec.success is not None:
+            assert info["success"] in (0.0, 1.0)
+        previous = obs
+        if terminated or truncated:
+            previous, _ = env.reset()
+    np.testing.assert_array_equal(first, kept)  # later steps did not write into it
+    env.close()
 
 
 @pytest.mark.parametrize("task", ALL_TASKS)
@@ -147,3 +176,28 @@ def test_custom_spec_errors_are_clear(write_yaml, scripted_spec_path):
     env.reset(seed=0)
     with pytest.raises(SpecError, match=r"success reads info\['sucess'\]"):
         env.step(np.zeros(1, np.float32))
+
+
+def test_action_repeat_sums_rewards_and_factors_over_the_repeated_steps():
+    plain, repeated = (
+        rd.make("classic/Pendulum-v1"),
+        rd.make("classic/Pendulum-v1", action_repeat=3),
+    )
+    plain.reset(seed=0)
+    repeated.reset(seed=0)
+    action = np.array([1.5], np.float32)
+    steps = [plain.step(action) for _ in range(3)]
+    obs, reward, _, _, info = repeated.step(action)
+    np.testing.assert_array_equal(obs, steps[-1][0])
+    assert reward == pytest.approx(sum(s[1] for s in steps))
+    assert info["true_reward"] == pytest.approx(reward)
+    np.testing.assert_allclose(info["factors"], sum(s[4]["factors"] for s in steps))
+    with pytest.raises(ParameterError, match="action_repeat must be an integer >= 1"):
+        rd.make("classic/Pendulum-v1", action_repeat=0)
+
+
+def test_a_dmc_adapter_on_another_env_is_refused():
+    from rewarddesign.suites import DmcAdapter
+
+    with pytest.raises(SpecError, match="needs a shimmy dm-control env"):
+        DmcAdapter(gym.make("Pendulum-v1"))

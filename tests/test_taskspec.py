@@ -43,7 +43,7 @@ def test_valid_spec_parses_with_defaults():
         (spec_with(reward={"weights": {"a": float("nan")}}), "must be a finite number"),
         (
             spec_with(reward={"formula": "cubic"}),
-            "unknown reward formula .* 'cubic'; valid choices: product",
+            "unknown reward formula .* 'cubic'; valid choices: expression, product",
         ),
         (spec_with(factors=[{"name": "a", "sign": 2, "source": {"info": "a"}}]), "sign must be 1"),
         (
@@ -85,6 +85,13 @@ def test_valid_spec_parses_with_defaults():
         (spec_with(reference={"random": "low"}), "reference random must be a number"),
         (spec_with(env={"id": "X-v0", "kwargs": [1]}), "env kwargs must be a YAML mapping"),
         (spec_with(horizon=True), "horizon must be a positive integer"),
+        (spec_with(reward={"expression": "a +"}), "reward expression 'a \\+' is malformed"),
+        (spec_with(reward={"expression": "a * c"}), "unknown factor in reward expression .* 'c'"),
+        (spec_with(reward={"expression": "open(a)"}), "unknown function .* 'open'"),
+        (spec_with(reward={"expression": "a.real"}), "'a.real' is not allowed"),
+        (spec_with(reward={"expression": "a", "weights": {"a": 1}}), "'expression' stands alone"),
+        (spec_with(env={"id": "X-v0", "adapter": "nope"}), "unknown env adapter .* 'nope'"),
+        (spec_with(env={"id": "X-v0", "action_repeat": 0}), "action_repeat must be an integer"),
     ],
 )
 def test_malformed_specs_are_rejected(doc, message):
@@ -126,3 +133,13 @@ def test_every_packaged_spec_declares_references():
     for task in rd.tasks():
         ref = rd.task_spec(task).reference
         assert ref.random is not None and ref.expert is not None and ref.source, task
+
+
+def test_reward_expression_is_vectorised_and_matches_hand_computation():
+    spec = parse_task_spec(spec_with(
+        reward={"expression": "(3 * a + b) / 4 * where(b > 0.5, 1, 0) + hamacher(a, b)"}
+    ))  # fmt: skip
+    factors = np.array([[1.0, 1.0], [0.5, 0.25], [0.0, 0.0]])
+    expected = [(3 + 1) / 4 + 1.0, 0.0 + 0.125 / 0.625, 0.0]  # hamacher(0, 0) = 0
+    np.testing.assert_allclose(spec.reward.compute(factors, spec.factor_names), expected)
+    assert spec.reward.compute(factors[1], spec.factor_names) == pytest.approx(expected[1])

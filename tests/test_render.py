@@ -1,0 +1,42 @@
+"""``render_mode="rgb_array"`` gives frames where an OpenGL backend works (MUJOCO_GL=egl or
+osmesa); where the backend cannot start, the test skips with the backend's error.
+
+Each task renders in a subprocess: a GL context that fails to start can leave MuJoCo's
+renderer unusable in the process that tried.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+SCRIPT = """
+import numpy as np, rewarddesign as rd
+env = rd.make({task!r}, render_mode="rgb_array")
+env.reset(seed=0)
+env.step(env.action_space.sample())
+frame = env.render()
+print("FRAME", frame.shape, frame.dtype, float(np.std(frame)))
+"""
+GL_ERRORS = ("EGL", "OSMesa", "GLFW", "OpenGL", "gladLoadGL", "MUJOCO_GL")
+
+
+@pytest.mark.parametrize("task", ["mujoco/HalfCheetah-v5", "dmc/walker-walk",
+                                  "metaworld/button-press"])  # fmt: skip
+def test_rgb_array_frames_where_an_opengl_backend_works(task):
+    env = {**os.environ, "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl")}
+    proc = subprocess.run([sys.executable, "-c", SCRIPT.format(task=task)], env=env,
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+        if any(word in proc.stderr for word in GL_ERRORS):
+            pytest.skip(f"no working OpenGL backend for {task} (MUJOCO_GL={env['MUJOCO_GL']}): "
+                        f"{last}")  # fmt: skip
+        pytest.fail(proc.stderr[-3000:])
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("FRAME"))
+    _, h, w, c, dtype, std = line.replace("(", "").replace(")", "").replace(",", "").split()
+    assert int(h) > 0 and int(w) > 0 and int(c) == 3 and dtype == "uint8"
+    assert float(std) > 0  # a picture, not a blank buffer
