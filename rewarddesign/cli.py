@@ -60,11 +60,10 @@ def cmd_tasks(args: argparse.Namespace) -> int:
     for tid in tasks():
         s = task_spec(tid)
         factors = ", ".join(f"{f.name}({'+' if f.sign > 0 else '-'})" for f in s.factors)
-        reward = (
-            " ".join(f"{w:+g}*{n}" for n, w in s.reward.weights.items())
-            if s.default_weights
-            else s.reward.formula
-        )
+        if s.default_weights:
+            reward = " ".join(f"{w:+g}*{n}" for n, w in s.reward.weights.items())
+        else:
+            reward = s.reward.args.get("text", s.reward.formula)  # an expression's text
         table.add_row(tid, str(s.horizon or "-"), factors, reward,
                       "yes" if s.success else "-")  # fmt: skip
     console.print(table)
@@ -292,10 +291,36 @@ def cmd_rollout(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_expert(args: argparse.Namespace) -> int:
+    from rewarddesign.experts import list_experts, train_expert
+
+    if args.action == "list":
+        table = Table(title=f"experts in {args.dir}")
+        for col in ("task", "steps", "true return", "success", "wall s", "device", "folder"):
+            table.add_column(col)
+        for e in list_experts(args.dir):
+            success = "-" if e.get("success") is None else f"{e['success']:.0%}"
+            table.add_row(e["task"], str(e["steps"]), f"{e['true_return']:.1f}", success,
+                          f"{e['wall_time']:.0f}", e["device"], e["path"])  # fmt: skip
+        console.print(table)
+        return 0
+    if not args.task:
+        raise ParameterError("expert train needs a task id: rewarddesign expert train TASK.")
+    with _progress() as bar:
+        tid = bar.add_task(f"expert {args.task}", total=args.steps, ret="-")
+        record = train_expert(args.task, args.steps, args.seed, args.device, args.dir,
+                              args.preset, progress=_hook(bar, tid))  # fmt: skip
+    console.print(f"expert for {record['task']}: true return {record['true_return']:.1f} after "
+                  f"{record['steps']} steps, {record['wall_time']:.0f} s on {record['device']}; "
+                  f"saved under {args.dir}")  # fmt: skip
+    return 0
+
+
 def _teacher(args: argparse.Namespace, traj: Any) -> Any:
     import numpy as np
 
     from rewarddesign.preferences import (
+        CriticOracle,
         HierarchicalTeacher,
         PartialReturnTeacher,
         RegretTeacher,
@@ -318,8 +343,13 @@ def _teacher(args: argparse.Namespace, traj: Any) -> Any:
                                     eps_equal=args.eps_equal, margin=margin)  # fmt: skip
     if args.eps_skip:
         raise SpecError("--eps-skip applies to the partial-return teacher only.")
-    oracle = ValueIterationOracle.from_env(make(traj.task), args.discount)
-    return RegretTeacher(oracle, args.discount, beta=args.beta, eps_mistake=args.eps_mistake,
+    if args.expert:  # continuous control: the expert's critic, at the expert's discount
+        oracle = CriticOracle.from_dir(args.expert, task=traj.task)
+        discount = oracle.discount
+    else:
+        oracle = ValueIterationOracle.from_env(make(traj.task), args.discount)
+        discount = args.discount
+    return RegretTeacher(oracle, discount, beta=args.beta, eps_mistake=args.eps_mistake,
                          eps_equal=args.eps_equal, margin=margin, form=args.form)  # fmt: skip
 
 
@@ -519,8 +549,20 @@ def build_parser() -> argparse.ArgumentParser:
     la.add_argument("--eps-equal", type=float, default=0.0)
     la.add_argument("--discount", type=float, default=0.99, help="regret discount")
     la.add_argument("--form", default="deterministic", choices=["deterministic", "advantage"])
+    la.add_argument("--expert", default=None,
+                    help="regret teacher on continuous control: an expert's folder")  # fmt: skip
     la.add_argument("--out", required=True, help="preference dataset (.npz)")
     la.set_defaults(func=cmd_label)
+
+    ex = sub.add_parser("expert", help="train or list expert SAC agents (regret labels' critic)")
+    ex.add_argument("action", choices=["train", "list"])
+    ex.add_argument("task", nargs="?", help="task id to train an expert for")
+    ex.add_argument("--steps", type=int, default=100_000, help="env steps (default: 100000)")
+    ex.add_argument("--seed", type=int, default=0)
+    ex.add_argument("--preset", default=None, help="agent preset (default: the task's settings)")
+    ex.add_argument("--device", default="auto", help="auto (cuda if available), cpu or cuda")
+    ex.add_argument("--dir", default="experts", help="experts folder (default: experts)")
+    ex.set_defaults(func=cmd_expert)
     return p
 
 

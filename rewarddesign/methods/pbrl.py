@@ -36,9 +36,11 @@ from rewarddesign.models.entropy import EntropyReplayBuffer, StateEntropyReward
 from rewarddesign.models.relabel import relabel_buffer
 from rewarddesign.preferences import (
     RULES,
+    CriticOracle,
     HierarchicalTeacher,
     PartialReturnTeacher,
     PreferenceDataset,
+    RegretTeacher,
     cut_segments,
     random_pairs,
     select_queries,
@@ -49,7 +51,7 @@ from rewarddesign.taskspec import TaskSpec
 from rewarddesign.wrappers import vec_env
 from rewarddesign.wrappers.learned import LearnedReward
 
-TEACHERS = ("partial-return", "hierarchical")
+TEACHERS = ("partial-return", "regret", "hierarchical")
 OFF_POLICY = ("sac", "td3")
 
 
@@ -72,9 +74,12 @@ class PbrlParams:
         segment: Segment length H.
         selection: ``"uniform"``, ``"disagreement"`` or ``"entropy"``.
         candidates: Candidate pairs per query for model-based selection.
-        teacher: ``"partial-return"`` or ``"hierarchical"`` (the task's HERON ranking).
-        teacher_params: Options of the partial-return teacher (``beta``, ``myopic_gamma``,
-            ``eps_mistake``, ``eps_skip``, ``eps_equal``); the margin of ``eps_skip`` and
+        teacher: ``"partial-return"``, ``"regret"`` (an expert's critic as the oracle:
+            ``teacher_params.expert`` is the folder of ``rewarddesign expert train``) or
+            ``"hierarchical"`` (the task's HERON ranking).
+        teacher_params: Options of the teacher (``beta``, ``eps_mistake``, ``eps_equal``;
+            partial return also ``myopic_gamma``, ``eps_skip``; regret also ``expert``,
+            ``n_action_samples`` and ``form``); the margin of ``eps_skip`` and
             ``eps_equal`` comes from the episodes seen so far.
         members: Reward ensemble size.
         hidden: Hidden layer sizes of each member.
@@ -163,9 +168,27 @@ class Pbrl(SB3Method):
         if opts.get("eps_skip") or opts.get("eps_equal"):
             opts["margin"] = margin
         try:
+            if self.params.teacher == "regret":
+                oracle = self._critic(task, opts.pop("expert", None),
+                                      opts.pop("n_action_samples", 10))  # fmt: skip
+                return RegretTeacher(oracle, oracle.discount, **opts)
             return PartialReturnTeacher(**opts)
         except TypeError as exc:
             raise ParameterError(f"pbrl teacher_params {opts!r}: {exc}.") from exc
+
+    def _critic(self, task: TaskSpec, expert: Any, n_action_samples: Any) -> CriticOracle:
+        """The expert's critic as the regret oracle (loaded once per run)."""
+        if not expert:
+            raise ParameterError(
+                "pbrl teacher 'regret' needs teacher_params.expert, the folder of an expert "
+                f"for {task.id!r} (train one with `rewarddesign expert train {task.id}`)."
+            )
+        key = (str(expert), n_action_samples)
+        if getattr(self, "_critic_key", None) != key:
+            self._oracle = CriticOracle.from_dir(expert, task=task.id,
+                                                 n_action_samples=n_action_samples)  # fmt: skip
+            self._critic_key = key
+        return self._oracle
 
     #: What the reward model reads (see :data:`rewarddesign.models.INPUTS`).
     model_inputs = "obs_action"

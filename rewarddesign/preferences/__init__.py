@@ -17,7 +17,8 @@ The data contract (stable; issues 6-10 consume it):
   (P(first preferred), 0.5 = equal), ``label`` (sampled: 1, 0 or 0.5), ``usable`` (False =
   skipped or undecided, kept but masked) and ``charged`` (pairs charged to the budget).
 - **Teachers**: :class:`PartialReturnTeacher`, :class:`RegretTeacher` (with an oracle
-  giving ``V(states)`` and ``Q(states, actions)``, e.g. :class:`ValueIterationOracle`),
+  giving ``V(states)`` and ``Q(states, actions)``: :class:`ValueIterationOracle` for
+  tabular tasks, :class:`CriticOracle` from an expert SAC agent for continuous control),
   :class:`HierarchicalTeacher`. All label a batch with array operations.
 - **Selection**: :func:`select_queries` (uniform, disagreement, entropy) given any model
   with ``predict_proba(pairs) -> (members, n)``.
@@ -29,7 +30,7 @@ from __future__ import annotations
 
 from rewarddesign.preferences.dataset import PreferenceDataset
 from rewarddesign.preferences.labels import LabelRecord
-from rewarddesign.preferences.oracles import ValueIterationOracle
+from rewarddesign.preferences.oracles import CriticOracle, ValueIterationOracle
 from rewarddesign.preferences.segments import (
     DEFAULT_H,
     Pairs,
@@ -53,6 +54,7 @@ from rewarddesign.preferences.trajectories import Trajectories, rollout
 __all__ = [
     "DEFAULT_H",
     "RULES",
+    "CriticOracle",
     "HierarchicalTeacher",
     "LabelRecord",
     "Oracle",

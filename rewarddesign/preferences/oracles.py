@@ -1,7 +1,9 @@
-"""Exact optimal values of tabular tasks, for the regret teacher."""
+"""Optimal values for the regret teacher: exact ones of tabular tasks (value iteration)
+and an expert SAC critic's estimates for continuous control."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -82,3 +84,129 @@ class ValueIterationOracle:
     def Q(self, states: np.ndarray, actions: np.ndarray) -> np.ndarray:
         """``Q*`` of integer states and actions (same shape)."""
         return self.q[np.asarray(states, dtype=np.int64), np.asarray(actions, dtype=np.int64)]
+
+
+class CriticOracle:
+    """``Q`` and ``V`` of continuous-control states from an expert SAC agent's critic.
+
+    ``Q(s, a)`` is the smaller of SAC's two critics (the value SAC itself bootstraps
+    from); ``V(s)`` is the mean of ``Q(s, a_i)`` over ``n_action_samples`` actions drawn
+    from the expert's squashed Gaussian policy with the oracle's own generator (so labels
+    are reproducible). Both are estimates of the expert's values for its own discount,
+    which stands in for the optimal ones; :class:`RegretTeacher` uses this interface
+    unchanged.
+
+    Args:
+        model: A trained SB3 SAC model (its ``policy`` holds actor and critic).
+        n_action_samples: Actions sampled per state for ``V``.
+        seed: Seed of the action samples.
+        task: The task id the expert was trained for (checked by :meth:`from_dir`).
+
+    Example:
+        >>> import numpy as np, rewarddesign as rd
+        >>> env = rd.make("classic/Pendulum-v1")
+        >>> oracle = CriticOracle(rd.agents.make("sac", env, seed=0, preset="fast"), 4)
+        >>> oracle.V(np.zeros((2, 5, 3), np.float32)).shape, oracle.discount
+        ((2, 5), 0.99)
+    """
+
+    def __init__(self, model: Any, n_action_samples: int = 10, seed: int = 0,
+                 task: str | None = None) -> None:  # fmt: skip
+        import torch
+
+        policy = getattr(model, "policy", None)
+        if not (hasattr(policy, "actor") and hasattr(policy, "critic")):
+            raise SpecError(
+                f"CriticOracle needs an SAC model with an actor and a critic, got {model!r}; "
+                "train one with `rewarddesign expert train TASK`."
+            )
+        if (
+            isinstance(n_action_samples, bool)
+            or not isinstance(n_action_samples, int)
+            or (n_action_samples < 1)
+        ):
+            raise ParameterError(
+                f"CriticOracle: n_action_samples must be an integer >= 1, got {n_action_samples!r}."
+            )
+        self.policy, self.n_action_samples, self.task = policy, n_action_samples, task
+        self.discount = float(model.gamma)
+        self.obs_shape = tuple(model.observation_space.shape)
+        self._gen = torch.Generator(device=policy.device).manual_seed(seed)
+
+    @classmethod
+    def from_dir(cls, folder: str | Path, task: str | None = None, n_action_samples: int = 10,
+                 seed: int = 0, device: str = "cpu") -> CriticOracle:  # fmt: skip
+        """The oracle of an expert saved by ``rewarddesign expert train`` (or any SAC
+        policy saved by ``rd.run(..., save_dir=...)``: the folder holding ``model/``).
+
+        Raises:
+            SpecError: No saved SAC agent there, or one trained for another task.
+        """
+        import json
+
+        from rewarddesign import agents
+        from rewarddesign.task_registry import make
+
+        folder = Path(folder)
+        model_dir = folder / "model" if (folder / "model").is_dir() else folder
+        try:
+            cfg = json.loads((model_dir / "agent.json").read_text())
+        except (OSError, ValueError) as exc:
+            raise SpecError(
+                f"no saved agent in {str(folder)!r} ({exc}); train an expert with "
+                "`rewarddesign expert train TASK` and pass its folder."
+            ) from exc
+        if cfg.get("algo") != "sac":
+            raise SpecError(f"the expert in {str(folder)!r} is {cfg.get('algo')!r}, not SAC.")
+        if task is not None and cfg.get("task") != task:
+            raise SpecError(
+                f"the expert in {str(folder)!r} was trained for task {cfg.get('task')!r}, not "
+                f"{task!r}; train one for {task!r} with `rewarddesign expert train {task}`."
+            )
+        env = make(cfg["task"])
+        try:
+            model = agents.load(model_dir, env, device=device)
+        finally:
+            env.close()
+        return cls(model, n_action_samples, seed, task=cfg["task"])
+
+    def _obs(self, states: np.ndarray) -> tuple[Any, tuple[int, ...]]:
+        import torch
+
+        s = np.asarray(states, dtype=np.float32)
+        if s.shape[s.ndim - len(self.obs_shape) :] != self.obs_shape:
+            raise ParameterError(
+                f"CriticOracle: states of shape {s.shape} do not end in the expert's "
+                f"observation shape {self.obs_shape}; use the expert of the segments' task."
+            )
+        lead = s.shape[: s.ndim - len(self.obs_shape)]
+        flat = torch.as_tensor(s.reshape(-1, *self.obs_shape), device=self.policy.device)
+        return flat, lead
+
+    def _q(self, obs: Any, scaled_actions: Any) -> Any:
+        import torch
+
+        return torch.min(torch.cat(self.policy.critic(obs, scaled_actions), dim=1), dim=1).values
+
+    def Q(self, states: np.ndarray, actions: np.ndarray) -> np.ndarray:
+        """Expert ``Q(s, a)`` for env-space actions (``(..., act)``), shape ``(...)``."""
+        import torch
+
+        obs, lead = self._obs(states)
+        a = np.asarray(actions, dtype=np.float32).reshape(len(obs), -1)
+        scaled = torch.as_tensor(self.policy.scale_action(a), device=obs.device)
+        with torch.no_grad():
+            return self._q(obs, scaled).cpu().numpy().astype(np.float64).reshape(lead)
+
+    def V(self, states: np.ndarray) -> np.ndarray:
+        """Expert ``V(s)``: mean ``Q`` over sampled policy actions, shape ``(...)``."""
+        import torch
+
+        obs, lead = self._obs(states)
+        k = self.n_action_samples
+        with torch.no_grad():
+            mean, log_std, _ = self.policy.actor.get_action_dist_params(obs)
+            noise = torch.randn((k, *mean.shape), generator=self._gen, device=mean.device)
+            actions = torch.tanh(mean + log_std.exp() * noise).reshape(-1, mean.shape[-1])
+            q = self._q(obs.repeat(k, 1), actions).reshape(k, len(obs)).mean(dim=0)
+        return q.cpu().numpy().astype(np.float64).reshape(lead)

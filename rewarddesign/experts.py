@@ -1,0 +1,74 @@
+"""Expert agents: SAC trained on a task's true reward, saved for regret labels.
+
+An expert is a folder ``ROOT/<suite>_<task>/`` holding the agent (``model/``: policy
+state dict and config, no pickles), the run's ``result.json`` and ``expert.json`` (task,
+steps, seed, measured true return, wall time, device). :class:`CriticOracle` reads its
+critic for the regret teacher.
+
+SAC's cost is one gradient step per env step (256x256 networks, batch 256): on this
+project's CPU machine that is the bulk of a run's time (measured per 100k steps in
+benchmarks/RESULTS.md, "Expert training cost"); a GPU makes the gradient steps cheap, so
+``device="auto"`` uses one when torch sees it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rewarddesign.errors import ParameterError
+from rewarddesign.resources import write_atomic
+from rewarddesign.runner import run
+from rewarddesign.task_registry import task_spec
+
+DEFAULT_ROOT = Path("experts")
+
+
+def expert_dir(task: str, root: str | Path = DEFAULT_ROOT) -> Path:
+    """Where the expert of ``task`` lives under ``root``."""
+    return Path(root) / task.replace("/", "_")
+
+
+def train_expert(task: str, steps: int = 100_000, seed: int = 0, device: str = "auto",
+                 root: str | Path = DEFAULT_ROOT, preset: str | None = None,
+                 eval_episodes: int = 10, progress: Any = None) -> dict[str, Any]:  # fmt: skip
+    """Train SAC on ``task``'s true reward and save it as the task's expert.
+
+    Args:
+        task: A registered task id.
+        steps: Env steps of training (> 0).
+        seed: Run seed.
+        device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
+        root: Folder of experts.
+        preset: Agent preset (None: the task's SAC settings).
+        eval_episodes: Episodes of the final evaluation on the true reward.
+        progress: Optional progress hook of :func:`rewarddesign.run`.
+
+    Returns:
+        The expert's record (also written to ``expert.json``).
+    """
+    spec = task_spec(task)  # unknown ids fail here, listing the registered ones
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ParameterError(f"expert steps must be an integer >= 1, got {steps!r}.")
+    folder = expert_dir(spec.id, root)
+    result = run(spec.id, "true", "sac", seed=seed, budget=steps, agent_preset=preset,
+                 eval_episodes=eval_episodes, device=device, save_dir=folder,
+                 progress=progress)  # fmt: skip
+    record = {"task": spec.id, "algo": "sac", "steps": steps, "seed": seed, "preset": preset,
+              "true_return": result.final_return, "success": result.final_success,
+              "wall_time": result.wall_time, "device": result.device,
+              "eval_episodes": eval_episodes}  # fmt: skip
+    write_atomic(folder / "expert.json", json.dumps(record, indent=2))
+    return record
+
+
+def list_experts(root: str | Path = DEFAULT_ROOT) -> list[dict[str, Any]]:
+    """The records of the experts under ``root``, by task id (none if it does not exist)."""
+    found = []
+    for path in sorted(Path(root).glob("*/expert.json")):
+        found.append({**json.loads(path.read_text()), "path": str(path.parent)})
+    return found
+
+
+__all__ = ["DEFAULT_ROOT", "expert_dir", "list_experts", "train_expert"]
