@@ -27,7 +27,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.utils import RecordConstructorArgs
 
-from rewarddesign.errors import ParameterError, SpecError, unknown
+from rewarddesign.errors import ParameterError, SpecError, UnknownNameError, unknown
 from rewarddesign.factors import weights_vector
 from rewarddesign.resources import data_dir, load_yaml
 from rewarddesign.taskspec import WEIGHTED_SUM, TaskSpec, parse_task_spec
@@ -261,7 +261,15 @@ def task_spec(task: str | TaskSpec) -> TaskSpec:
         return registry[task]
     if str(task).endswith((".yaml", ".yml")):
         return parse_task_spec(load_yaml(task), task)  # a missing file is a clear SpecError
-    raise unknown("task", task, registry, "List them with `rewarddesign tasks`.")
+    suite = str(task).split("/", 1)[0]
+    same_suite = [t for t in registry if t.split("/", 1)[0] == suite]
+    if not same_suite:  # name the suites rather than every task
+        suites = ", ".join(sorted({t.split("/", 1)[0] for t in registry}))
+        raise UnknownNameError(
+            f"unknown task {task!r}: there is no suite {suite!r}; suites: {suites}. List the "
+            "tasks with `rewarddesign tasks`."
+        )
+    raise unknown("task", task, same_suite, "List every suite's with `rewarddesign tasks`.")
 
 
 class ActionRepeat(gym.Wrapper, RecordConstructorArgs):

@@ -134,6 +134,11 @@ def test_mountaincar_success_and_goal_factor():
 def test_unknown_task_lists_choices():
     with pytest.raises(UnknownNameError, match=r"unknown task 'classic/Pendulum-v9'.*Pendulum-v1"):
         rd.make("classic/Pendulum-v9")
+    # a known suite lists its own tasks; an unknown suite lists the suites
+    with pytest.raises(UnknownNameError, match=r"choices: dmc/cartpole-swingup, .*walker-walk\."):
+        rd.make("dmc/walker-wlak")
+    with pytest.raises(UnknownNameError, match="no suite 'dmcx'; suites: .*dmc, .*metaworld"):
+        rd.make("dmcx/walker-walk")
 
 
 def test_bad_env_kwarg_is_a_clear_error():
