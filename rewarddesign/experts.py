@@ -6,9 +6,9 @@ steps, seed, measured true return, wall time, device). :class:`CriticOracle` rea
 critic for the regret teacher.
 
 SAC's cost is one gradient step per env step (256x256 networks, batch 256): on this
-project's CPU machine that is the bulk of a run's time (measured per 100k steps in
-benchmarks/RESULTS.md, "Expert training cost"); a GPU makes the gradient steps cheap, so
-``device="auto"`` uses one when torch sees it.
+project's CPU machine that is the bulk of a run's time (wall time per 100k steps in
+benchmarks/RESULTS.md, "SAC on the true reward on dm-control and MetaWorld"); a GPU makes
+the gradient steps cheap, so ``device="auto"`` uses one when torch sees it.
 """
 
 from __future__ import annotations
