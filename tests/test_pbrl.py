@@ -113,7 +113,8 @@ def test_store_positions_line_up_with_the_replay_buffer():
     [
         ({"labels": 5, "queries": 10}, ParameterError, "smaller than one session"),
         ({"selection": "best"}, UnknownNameError, "pbrl selection"),
-        ({"teacher": "regret"}, UnknownNameError, "pbrl teacher"),
+        ({"teacher": "oracle"}, UnknownNameError, "pbrl teacher"),
+        ({"teacher": "regret"}, ParameterError, r"needs teacher_params\.expert"),
         ({"teacher_params": {"beta": -1}}, ParameterError, "beta must be >= 0"),
         ({"segment": 0}, ParameterError, "segment must be an integer >= 1"),
     ],
