@@ -137,7 +137,7 @@ def test_unknown_task_lists_choices():
     # a known suite lists its own tasks; an unknown suite lists the suites
     with pytest.raises(UnknownNameError, match=r"choices: dmc/cartpole-swingup, .*walker-walk\."):
         rd.make("dmc/walker-wlak")
-    with pytest.raises(UnknownNameError, match="no suite 'dmcx'; suites: .*dmc, .*metaworld"):
+    with pytest.raises(UnknownNameError, match=r"no suite 'dmcx'; suites: .*dmc, .*metaworld"):
         rd.make("dmcx/walker-walk")
 
 
