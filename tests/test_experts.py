@@ -114,3 +114,15 @@ def test_an_expert_of_another_task_or_no_expert_is_refused(expert, tmp_path):
                teacher="regret", teacher_params={"expert": str(folder)})  # fmt: skip
     with pytest.raises(ParameterError, match="steps must be an integer >= 1"):
         train_expert(TASK, steps=0, root=tmp_path)
+
+
+def test_the_label_command_takes_an_expert_for_regret_labels(expert, tmp_path, capsys):
+    traj, labels = tmp_path / "traj.npz", tmp_path / "labels.npz"
+    assert main(["rollout", TASK, "--steps", "400", "--out", str(traj)]) == 0
+    folder = str(expert_dir(TASK, expert[0]))
+    assert main(["label", str(traj), "--teacher", "regret", "--expert", folder, "--H", "20",
+                 "--pairs", "30", "--out", str(labels)]) == 0  # fmt: skip
+    assert "wrote 30 pairs" in capsys.readouterr().out
+    assert main(["label", str(traj), "--teacher", "regret", "--expert", str(tmp_path),
+                 "--pairs", "5", "--out", str(labels)]) == 2  # fmt: skip
+    assert "no saved agent" in capsys.readouterr().out
