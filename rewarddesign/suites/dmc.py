@@ -23,9 +23,11 @@ def _walker(physics: Any, task: Any) -> dict[str, float]:
     from dm_control.suite import walker
     from dm_control.utils.rewards import tolerance
 
-    speed = task._move_speed
-    move = tolerance(physics.horizontal_velocity(), bounds=(speed, float("inf")),
-                     margin=speed / 2, value_at_margin=0.5, sigmoid="linear")  # fmt: skip
+    speed = task._move_speed  # 0 for walker-stand, whose reward has no move term
+    move = 0.0
+    if speed:  # tolerance needs a positive margin
+        move = tolerance(physics.horizontal_velocity(), bounds=(speed, float("inf")),
+                         margin=speed / 2, value_at_margin=0.5, sigmoid="linear")  # fmt: skip
     return {
         "standing": tolerance(
             physics.torso_height(),
@@ -33,7 +35,7 @@ def _walker(physics: Any, task: Any) -> dict[str, float]:
             margin=walker._STAND_HEIGHT / 2,
         ),
         "upright": (1 + physics.torso_upright()) / 2,
-        "move": move if speed else 0.0,
+        "move": move,
     }
 
 
