@@ -41,6 +41,10 @@ class PGPolicy(torch.nn.Module):
     """A stochastic policy: softmax over logits (Discrete) or a Gaussian with a learned
     state-independent log std (Box, actions clipped by the env wrapper, not here).
 
+    Observation dimensions with finite bounds are mapped to ``[-1, 1]`` before the
+    network (others pass unchanged): a linear policy on raw MountainCar states would
+    see velocities of 0.07 and barely learn from them.
+
     Args:
         observation_space: A flat Box.
         action_space: Discrete or a flat Box.
@@ -65,6 +69,13 @@ class PGPolicy(torch.nn.Module):
                 f"PGPolicy needs flat Box observations, got {observation_space}."
             )
         obs_dim = int(observation_space.shape[0])
+        low = np.asarray(observation_space.low, dtype=np.float64)
+        high = np.asarray(observation_space.high, dtype=np.float64)
+        bounded = np.isfinite(low) & np.isfinite(high) & (high - low < 1e6) & (high > low)
+        low, high = np.where(bounded, low, -1.0), np.where(bounded, high, 1.0)
+        centre, scale = (high + low) / 2, 2 / (high - low)
+        self.register_buffer("obs_centre", torch.as_tensor(centre, dtype=torch.float32))
+        self.register_buffer("obs_scale", torch.as_tensor(scale, dtype=torch.float32))
         self.discrete = isinstance(action_space, gym.spaces.Discrete)
         if self.discrete:
             out = int(action_space.n)
@@ -79,9 +90,13 @@ class PGPolicy(torch.nn.Module):
             torch.manual_seed(seed)
             self.net = _mlp([obs_dim, *hidden, out])
 
+    def normalise(self, obs: torch.Tensor) -> torch.Tensor:
+        """Observations with their bounded dimensions mapped to ``[-1, 1]``."""
+        return (obs - self.obs_centre) * self.obs_scale
+
     def distribution(self, obs: torch.Tensor) -> torch.distributions.Distribution:
         """The action distribution at a batch of observations."""
-        out = self.net(obs)
+        out = self.net(self.normalise(obs))
         if self.discrete:
             return torch.distributions.Categorical(logits=out)
         return torch.distributions.Normal(out, self.log_std.exp())
@@ -282,12 +297,13 @@ class PGLearner:
         logp, ent = logp.reshape(mask.shape), ent.reshape(mask.shape)
         coef = self.entropy if entropy is None else entropy
         with torch.no_grad():
-            v = self.value(eps.obs).squeeze(-1)
+            v = self.value(self.policy.normalise(eps.obs)).squeeze(-1)
         if (estimator or self.estimator) == "reinforce":
             adv = returns_to_go(rewards, mask, gamma) - v
         else:
             with torch.no_grad():
-                v_next = self.value(eps.next_obs).squeeze(-1) * (1 - eps.terminated)
+                v_next = self.value(self.policy.normalise(eps.next_obs)).squeeze(-1)
+            v_next = v_next * (1 - eps.terminated)
             adv = rewards + torch.as_tensor(gamma) * v_next - v
         return ((logp * adv + coef * ent) * mask).sum() / len(mask)
 
@@ -298,7 +314,7 @@ class PGLearner:
         target = returns_to_go(rewards.detach(), eps.mask, float(gamma))
         loss = torch.zeros(())
         for _ in range(epochs):
-            pred = self.value(eps.obs).squeeze(-1)
+            pred = self.value(self.policy.normalise(eps.obs)).squeeze(-1)
             loss = (((pred - target) ** 2) * eps.mask).sum() / eps.mask.sum()
             self.critic_opt.zero_grad()
             loss.backward()

@@ -77,6 +77,7 @@ def test_gridworld_reaches_the_goal_with_the_scripted_reward():
         ("barfi/CartPole", "pg", {"potential": "goal_distance"}, "needs mode='fixed'"),
         ("barfi/CartPole", "pg", {"outer_every": 0}, "outer_every must be an integer"),
         ("barfi/CartPole", "pg", {"gamma_init": 1.0}, "gamma_init must be in"),
+        ("barfi/CartPole", "pg", {"gamma_lr": 0.0}, "gamma_lr must be > 0"),
         ("barfi/CartPole", "sac", {}, "agent"),
     ],
 )

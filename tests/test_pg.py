@@ -65,7 +65,7 @@ def test_the_entropy_bonus_adds_the_mean_episode_entropy():
     rewards = eps.rewards["primary"]
     plain = learner.objective(eps, rewards, 0.99, entropy=0.0)
     # a Gaussian's entropy per step: sum over action dims of 0.5 log(2 pi e) + log std
-    per_step = float((0.5 * np.log(2 * np.pi * np.e) + policy.log_std).sum())
+    per_step = float((0.5 * np.log(2 * np.pi * np.e) + policy.log_std.detach()).sum())
     want = float(plain) + 0.3 * per_step * float(eps.mask.sum()) / 2
     assert float(learner.objective(eps, rewards, 0.99)) == pytest.approx(want, rel=1e-5)
     with pytest.raises(ParameterError, match="entropy coefficient"):
@@ -101,3 +101,18 @@ def test_bad_inputs_are_refused():
         learner.update(eps, bad, 0.99)
     with pytest.raises(ParameterError, match="n >= 1"):
         collect(env, learner.policy, 0, primary, np.random.default_rng(0))
+
+
+def test_bounded_observations_are_scaled_to_unit_range_before_the_network():
+    env = gym.make("MountainCar-v0")  # position in [-1.2, 0.6], velocity in [-0.07, 0.07]
+    policy = PGPolicy(env.observation_space, env.action_space, hidden=(), seed=0)
+    obs = torch.tensor([[-1.2, -0.07], [0.6, 0.07], [-0.3, 0.0]])
+    torch.testing.assert_close(policy.normalise(obs), torch.tensor([[-1.0, -1.0], [1.0, 1.0],
+                                                                    [0.0, 0.0]]))  # fmt: skip
+    # unbounded dimensions (CartPole's velocities) pass unchanged, bounded ones are scaled
+    cart = PGPolicy(gym.make("CartPole-v1").observation_space, env.action_space, seed=0)
+    got = cart.normalise(torch.tensor([[2.4, 3.0, 0.2095, -5.0]]))
+    torch.testing.assert_close(got, torch.tensor([[0.5, 3.0, 0.5, -5.0]]), rtol=1e-4, atol=1e-4)
+    # the scale is a buffer, not a parameter the policy gradient moves
+    assert not any(p is policy.obs_scale for p in policy.parameters())
+    assert "obs_scale" in dict(policy.named_buffers())
