@@ -57,6 +57,20 @@ def test_standardized_rewards_have_mean_0_and_std_1_over_the_last_sessions_exper
     assert float(method.reward_model.out_scale) != 1.0
 
 
+def test_input_normalisation_is_fitted_on_the_first_sessions_experience_and_kept():
+    method, ctx = run_pbrl(normalize_inputs=True)
+    model, rb = method.reward_model, ctx.model.replay_buffer
+    # the first session (step 200) saw the 200 seed steps: observations and env actions
+    x = np.concatenate([rb.observations[:200, 0],
+                        ctx.model.policy.unscale_action(rb.actions[:200, 0])], -1)  # fmt: skip
+    np.testing.assert_allclose(model.mean.numpy(), x.mean(0), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(model.std.numpy(), x.std(0), rtol=1e-4, atol=1e-5)
+    # later sessions leave it alone; the relabelled buffer is still the model's prediction
+    expected = model.predict(rb.observations[:500, 0],
+                             ctx.model.policy.unscale_action(rb.actions[:500, 0]))  # fmt: skip
+    np.testing.assert_allclose(rb.rewards[:500, 0], expected, rtol=1e-5, atol=1e-6)
+
+
 def test_pbrl_with_td3_and_entropy_selection():
     method, ctx = run_pbrl(budget=400, agent="td3", selection="entropy", labels=20)
     assert ctx.labels_used == 20 and type(ctx.model).__name__ == "TD3"

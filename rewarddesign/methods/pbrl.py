@@ -95,6 +95,9 @@ class PbrlParams:
             std 1 over the session's experience. Use it with ``bounded=False`` where the
             true reward grows without bound (running speed): a tanh-bounded reward
             saturates, so running faster than the early data earns nothing more.
+        normalize_inputs: Before the first fit, set the reward model's input mean and
+            std from the first session's experience (kept fixed after): HalfCheetah's
+            joint velocities are 10x its angles, and unscaled inputs let them dominate.
     """
 
     labels: int = 200
@@ -115,6 +118,7 @@ class PbrlParams:
     reward_batch: int = 128
     reward_epochs: int = 50
     standardize: bool = False
+    normalize_inputs: bool = False
 
 
 class Pbrl(SB3Method):
@@ -258,6 +262,7 @@ class FeedbackSessions(BaseCallback):
                                      max_epochs=self.p.reward_epochs,
                                      seed=ctx.spec.seed)  # fmt: skip
         self.next_session = max(self.p.seed_steps + self.p.pretrain_steps, self.p.segment)
+        self.normalized = False
 
     def _on_training_start(self) -> None:
         model, n_envs = self.model, self.training_env.num_envs
@@ -321,6 +326,10 @@ class FeedbackSessions(BaseCallback):
         ctx.log("labels_charged", step, self.dataset.charged)
         ctx.log("labels_usable", step, self.dataset.usable)
         if self.dataset.usable:
+            if p.normalize_inputs and not self.normalized:
+                model.fit_normalizer(model.inputs(view.obs, view.actions, view.next_obs,
+                                                  view.factors))  # fmt: skip
+                self.normalized = True
             stats = self.trainer.fit(self.dataset.pairs(), self.dataset.record())
             ctx.log("reward_accuracy", step, stats.train_accuracy)
             self.method.after_fit(model, view)
