@@ -39,7 +39,10 @@ def _mlp(
 
 class PGPolicy(torch.nn.Module):
     """A stochastic policy: softmax over logits (Discrete) or a Gaussian with a learned
-    state-independent log std (Box, actions clipped by the env wrapper, not here).
+    state-independent log std (Box). Gaussian samples are learned from as drawn and
+    clipped to the action space only on their way to the env (:meth:`env_action`), as
+    SB3 does: an env such as HalfCheetah charges its control cost on the action it is
+    given, so an unclipped 3.0 would cost 9x what the clipped 1.0 it executes costs.
 
     Observation dimensions with finite bounds are mapped to ``[-1, 1]`` before the
     network (others pass unchanged): a linear policy on raw MountainCar states would
@@ -82,6 +85,8 @@ class PGPolicy(torch.nn.Module):
         elif isinstance(action_space, gym.spaces.Box) and len(action_space.shape) == 1:
             out = int(action_space.shape[0])
             self.log_std = torch.nn.Parameter(torch.full((out,), -0.5))
+            self.action_low = np.asarray(action_space.low, dtype=np.float32)
+            self.action_high = np.asarray(action_space.high, dtype=np.float32)
         else:
             raise SpaceMismatchError(
                 f"PGPolicy needs Discrete or flat Box actions, got {action_space}."
@@ -122,6 +127,12 @@ class PGPolicy(torch.nn.Module):
         if deterministic:
             return mean
         return (mean + dist.stddev.numpy() * rng.standard_normal(mean.shape)).astype(np.float32)
+
+    def env_action(self, actions: np.ndarray) -> np.ndarray:
+        """Actions as the env gets them: Box actions clipped to its bounds."""
+        if self.discrete:
+            return actions
+        return np.clip(actions, self.action_low, self.action_high)
 
 
 @dataclass
@@ -193,7 +204,7 @@ def collect(env: gym.Env, policy: PGPolicy, n: int, reward_fn: Any, rng: np.rand
         chans: dict[str, list[float]] = {}
         for _ in range(max_steps):
             a = policy.act(np.asarray(obs, dtype=np.float32)[None], rng)[0]
-            nxt, r, term, trunc, info = env.step(a)
+            nxt, r, term, trunc, info = env.step(policy.env_action(a))
             for k, v in reward_fn(obs, a, nxt, r, info).items():
                 chans.setdefault(k, []).append(float(v))
             ep["obs"].append(obs)

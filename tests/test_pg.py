@@ -66,8 +66,8 @@ def test_the_entropy_bonus_adds_the_mean_episode_entropy():
     plain = learner.objective(eps, rewards, 0.99, entropy=0.0)
     # a Gaussian's entropy per step: sum over action dims of 0.5 log(2 pi e) + log std
     per_step = float((0.5 * np.log(2 * np.pi * np.e) + policy.log_std.detach()).sum())
-    want = float(plain) + 0.3 * per_step * float(eps.mask.sum()) / 2
-    assert float(learner.objective(eps, rewards, 0.99)) == pytest.approx(want, rel=1e-5)
+    want = float(plain.detach()) + 0.3 * per_step * float(eps.mask.sum()) / 2
+    assert float(learner.objective(eps, rewards, 0.99).detach()) == pytest.approx(want, rel=1e-5)
     with pytest.raises(ParameterError, match="entropy coefficient"):
         PGLearner(policy, entropy=-1.0)
 
@@ -116,3 +116,24 @@ def test_bounded_observations_are_scaled_to_unit_range_before_the_network():
     # the scale is a buffer, not a parameter the policy gradient moves
     assert not any(p is policy.obs_scale for p in policy.parameters())
     assert "obs_scale" in dict(policy.named_buffers())
+
+
+def test_gaussian_samples_are_clipped_on_the_way_to_the_env_and_learned_from_as_drawn():
+    class Record(gym.ActionWrapper):
+        def __init__(self, env):
+            super().__init__(env)
+            self.seen = []
+
+        def action(self, action):
+            self.seen.append(np.array(action))
+            return action
+
+    env = Record(gym.make("Pendulum-v1"))  # torque in [-2, 2]
+    policy = PGPolicy(env.observation_space, env.action_space, hidden=(), seed=0)
+    with torch.no_grad():
+        policy.log_std.fill_(2.0)  # std 7.4: most samples fall outside the bounds
+    eps = collect(env, policy, 1, primary, np.random.default_rng(0), seed=0)
+    drawn, seen = eps.actions[0].numpy(), np.array(env.seen)
+    assert np.abs(drawn).max() > 2 and np.abs(seen).max() <= 2
+    np.testing.assert_allclose(seen, np.clip(drawn, -2, 2))
+    np.testing.assert_allclose(policy.env_action(np.array([[-5.0], [1.0]])), [[-2.0], [1.0]])

@@ -170,7 +170,7 @@ class Barfi(Method):
                     "aux": float(aux_spec.compute(info["factors"], names))}  # fmt: skip
 
         def predict(obs: np.ndarray) -> np.ndarray:
-            return policy.act(obs, ctx.rng, deterministic=True)
+            return policy.env_action(policy.act(obs, ctx.rng, deterministic=True))
 
         steps = episodes = 0
         first_reset = seed
