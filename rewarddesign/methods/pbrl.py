@@ -96,8 +96,9 @@ class PbrlParams:
             true reward grows without bound (running speed): a tanh-bounded reward
             saturates, so running faster than the early data earns nothing more.
         normalize_inputs: Before the first fit, set the reward model's input mean and
-            std from the first session's experience (kept fixed after): HalfCheetah's
-            joint velocities are 10x its angles, and unscaled inputs let them dominate.
+            std from the first session's experience (kept fixed after), for observations
+            whose dimensions differ widely in scale (a MuJoCo body's joint angles and
+            velocities), where unscaled inputs let the largest dominate the fit.
     """
 
     labels: int = 200
