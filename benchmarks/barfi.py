@@ -77,14 +77,12 @@ def table(results: list[tuple[str, RunResult]], reps: int = 2000) -> str:
             # median over every seed, a run that never reached the target counting as
             # infinitely slow (so a method that rarely gets there cannot look fast)
             reach = np.array([episodes_to_reach(r, target) for r in rs])
-            reached = reach[np.isfinite(reach)]
-            median = np.median(reach)
-            median = f"{median:.0f}" if np.isfinite(median) else "never"
+            median = f"{np.median(reach):.0f}" if np.isfinite(np.median(reach)) else "never"
             finals = " ".join(f"{r.final_return:.1f}" for r in rs)
             lines.append(
                 f"| {task} | {aux} | {label} | {len(rs)} | {points[label][1]:.2f} "
                 f"[{cis[label][0, 1]:.2f}, {cis[label][1, 1]:.2f}] | {finals} "
-                f"| {median} ({len(reached)}/{len(rs)}) |"
+                f"| {median} ({int(np.isfinite(reach).sum())}/{len(rs)}) |"
             )
         lines.append(
             f"| {task} | | R_random = {random:.1f}, R_primary = {r_primary:.1f}; normalised "

@@ -203,8 +203,7 @@ class Pbrl(SB3Method):
     def after_fit(self, model: RewardEnsemble, view: Any) -> None:
         """After each refit, before relabelling (``view``: the session's experience)."""
         if self.params.standardize:
-            model.standardize_output(model.inputs(view.obs, view.actions, view.next_obs,
-                                                  view.factors))  # fmt: skip
+            model.standardize_output(view_inputs(model, view))
 
     def setup(self, ctx: RunContext) -> None:
         p = self.params
@@ -328,8 +327,7 @@ class FeedbackSessions(BaseCallback):
         ctx.log("labels_usable", step, self.dataset.usable)
         if self.dataset.usable:
             if p.normalize_inputs and not self.normalized:
-                model.fit_normalizer(model.inputs(view.obs, view.actions, view.next_obs,
-                                                  view.factors))  # fmt: skip
+                model.fit_normalizer(view_inputs(model, view))
                 self.normalized = True
             stats = self.trainer.fit(self.dataset.pairs(), self.dataset.record())
             ctx.log("reward_accuracy", step, stats.train_accuracy)
@@ -350,6 +348,11 @@ class FeedbackSessions(BaseCallback):
         """B-Pref's margin, mean episode return x H / T: the mean true reward per step of the
         experience so far times H."""
         return float(np.mean(view.rewards)) * self.p.segment
+
+
+def view_inputs(model: RewardEnsemble, view: Any) -> np.ndarray:
+    """The reward model's inputs for every step of a session's experience."""
+    return model.inputs(view.obs, view.actions, view.next_obs, view.factors)
 
 
 def _action_indices(actions: np.ndarray) -> np.ndarray:
