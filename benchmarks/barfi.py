@@ -30,9 +30,9 @@ import numpy as np
 
 from rewarddesign.bench import LocalProcessExecutor, ResultsStore, load_grid, run_grid, stats
 from rewarddesign.bench.run import grid_results
-from rewarddesign.resources import write_atomic
-from rewarddesign.runspec import RunResult
-from rewarddesign.task_registry import task_spec
+from rewarddesign.common.files import write_atomic
+from rewarddesign.contract.runspec import RunResult
+from rewarddesign.task.registry import task_spec
 
 PRIMARY = "primary"
 

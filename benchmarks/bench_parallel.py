@@ -25,7 +25,7 @@ from rewarddesign.bench import (
     SequentialExecutor,
     load_grid,
     run_grid,
-)  # fmt: skip
+)
 
 
 def main() -> None:
@@ -36,11 +36,19 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         grid_path = Path(tmp) / "parallel.yaml"
-        grid_path.write_text(yaml.safe_dump({
-            "name": "parallel", "seeds": args.runs, "budget": args.budget, "agent": "ppo",
-            "eval": {"every": args.budget, "episodes": 2},
-            "tasks": ["classic/CartPole-v1"], "methods": ["true"],
-        }))  # fmt: skip
+        grid_path.write_text(
+            yaml.safe_dump(
+                {
+                    "name": "parallel",
+                    "seeds": args.runs,
+                    "budget": args.budget,
+                    "agent": "ppo",
+                    "eval": {"every": args.budget, "episodes": 2},
+                    "tasks": ["classic/CartPole-v1"],
+                    "methods": ["true"],
+                }
+            )
+        )
         grid = load_grid(grid_path)
         times = {}
         executors = {
@@ -53,8 +61,9 @@ def main() -> None:
             results = run_grid(grid, store, executor)
             times[name] = time.perf_counter() - start
             per_run = sorted(r.wall_time for _, r in results)[len(results) // 2]
-            print(f"{name:>12}: {len(results)} runs in {times[name]:.1f}s "
-                  f"(median run {per_run:.1f}s)")  # fmt: skip
+            print(
+                f"{name:>12}: {len(results)} runs in {times[name]:.1f}s (median run {per_run:.1f}s)"
+            )
     seq, par = times.values()
     print(f"speed-up {seq / par:.2f}x with {args.workers} workers (target >= 1.7x on 2 cores)")
 

@@ -29,12 +29,23 @@ def main() -> None:
     for preset in ("fast", None):
         base = None
         for device in devices:
-            r = rd.run(args.task, "true", "sac", seed=0, budget=args.budget, agent_preset=preset,
-                       eval_every=args.budget, eval_episodes=2, device=device)  # fmt: skip
+            r = rd.run(
+                args.task,
+                "true",
+                "sac",
+                seed=0,
+                budget=args.budget,
+                agent_preset=preset,
+                eval_every=args.budget,
+                eval_episodes=2,
+                device=device,
+            )
             speed = r.env_steps / r.wall_time
             base = base or speed
-            print(f"| {preset or 'default'} | {r.device} | {speed:.0f} | {speed / base:.2f} "
-                  f"| {r.final_return:.0f} |")  # fmt: skip
+            print(
+                f"| {preset or 'default'} | {r.device} | {speed:.0f} | {speed / base:.2f} "
+                f"| {r.final_return:.0f} |"
+            )
 
 
 if __name__ == "__main__":

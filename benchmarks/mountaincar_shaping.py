@@ -18,7 +18,7 @@ from pathlib import Path
 
 from rewarddesign.bench import LocalProcessExecutor, ResultsStore, load_grid, run_grid
 from rewarddesign.bench.run import grid_results
-from rewarddesign.resources import write_atomic
+from rewarddesign.common.files import write_atomic
 
 
 def main() -> None:

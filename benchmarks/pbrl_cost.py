@@ -25,9 +25,18 @@ PBRL = next(r for r in load_grid("pbrl_pendulum").runs if r.method_label == "pbr
 
 def one(method: str, budget: int, seed: int) -> tuple[float, float, int]:
     params = dict(PBRL.spec.method_params) if method == "pbrl" else {}
-    result = rd.run("classic/Pendulum-v1", method, "sac", seed=seed, budget=budget,
-                    agent_preset="fast", eval_every=budget, eval_episodes=10, device="cpu",
-                    method_params=params)  # fmt: skip
+    result = rd.run(
+        "classic/Pendulum-v1",
+        method,
+        "sac",
+        seed=seed,
+        budget=budget,
+        agent_preset="fast",
+        eval_every=budget,
+        eval_episodes=10,
+        device="cpu",
+        method_params=params,
+    )
     return result.wall_time, result.final_return, result.labels_used
 
 

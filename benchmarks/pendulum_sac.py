@@ -23,8 +23,16 @@ import rewarddesign as rd
 
 
 def one(seed: int, budget: int, preset: str | None) -> rd.RunResult:
-    return rd.run("classic/Pendulum-v1", "true", "sac", seed=seed, budget=budget,
-                  agent_preset=preset, eval_every=2000, eval_episodes=10)  # fmt: skip
+    return rd.run(
+        "classic/Pendulum-v1",
+        "true",
+        "sac",
+        seed=seed,
+        budget=budget,
+        agent_preset=preset,
+        eval_every=2000,
+        eval_episodes=10,
+    )
 
 
 def main() -> None:
@@ -36,8 +44,11 @@ def main() -> None:
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     with ProcessPoolExecutor(args.workers) as pool:
-        results = list(pool.map(one, args.seeds, [args.budget] * len(args.seeds),
-                                [args.preset] * len(args.seeds)))  # fmt: skip
+        results = list(
+            pool.map(
+                one, args.seeds, [args.budget] * len(args.seeds), [args.preset] * len(args.seeds)
+            )
+        )
     finals = [r.final_return for r in results]
     lines = [
         f"Pendulum-v1, method true, agent sac (preset {args.preset}), budget {args.budget}, "

@@ -34,8 +34,9 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=20)
     parser.add_argument("only", nargs="*", help="task ids or suites (e.g. dmc); default: all")
     args = parser.parse_args()
-    chosen = [t for t in rd.tasks()
-              if not args.only or t in args.only or t.split("/")[0] in args.only]  # fmt: skip
+    chosen = [
+        t for t in rd.tasks() if not args.only or t in args.only or t.split("/")[0] in args.only
+    ]
     print(f"| task | random return (mean +- std, {args.episodes} episodes) | in spec |")
     print("|---|---:|---:|")
     for task in chosen:

@@ -27,7 +27,7 @@ from rewarddesign.preferences import (
     random_pairs,
     rollout,
 )
-from rewarddesign.task_registry import make
+from rewarddesign.task.registry import make
 
 MODELS = {
     "B-Pref: 3 x 256x256, lr 3e-4, <= 200 epochs": ((256, 256), 3e-4, 200),
@@ -35,8 +35,9 @@ MODELS = {
 }
 
 
-def replay(hidden: tuple[int, ...], lr: float, epochs: int, sessions: int,
-           queries: int) -> tuple[float, float]:  # fmt: skip
+def replay(
+    hidden: tuple[int, ...], lr: float, epochs: int, sessions: int, queries: int
+) -> tuple[float, float]:
     """Seconds spent fitting over the sessions, and the final held-out accuracy."""
     env = make("classic/Pendulum-v1")
     traj = rollout(env, None, 10_000, seed=0)
@@ -44,8 +45,9 @@ def replay(hidden: tuple[int, ...], lr: float, epochs: int, sessions: int,
     teacher = PartialReturnTeacher()
     test = random_pairs(cut_segments(traj, H=50, n=2000, rng=rng), 1000, rng)
     test_record = teacher.label(test, rng)
-    cfg = EnsembleConfig.for_spaces(env.observation_space, env.action_space, members=3,
-                                    hidden=hidden, bounded=True, seed=0)  # fmt: skip
+    cfg = EnsembleConfig.for_spaces(
+        env.observation_space, env.action_space, members=3, hidden=hidden, bounded=True, seed=0
+    )
     model = RewardEnsemble(cfg, device="cpu")
     trainer = RewardTrainer(model, lr=lr, batch_size=128, max_epochs=epochs, seed=0)
     dataset, spent = PreferenceDataset(), 0.0

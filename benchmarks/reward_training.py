@@ -37,9 +37,17 @@ def make_pairs(n: int, H: int, rng: np.random.Generator) -> Pairs:
         obs = rng.normal(size=(n, H, 3)).astype(np.float32)
         act = rng.uniform(-1, 1, size=(n, H, 1)).astype(np.float32)
         flags = np.zeros((n, H), bool)
-        return Segments(obs=obs, actions=act, rewards=obs @ [1.0, -2.0, 0.5] + act @ [1.5],
-                        factors=np.zeros((n, H, 1)), terminated=flags, truncated=flags,
-                        mask=~flags, start_obs=obs[:, 0], end_obs=obs[:, -1])  # fmt: skip
+        return Segments(
+            obs=obs,
+            actions=act,
+            rewards=obs @ [1.0, -2.0, 0.5] + act @ [1.5],
+            factors=np.zeros((n, H, 1)),
+            terminated=flags,
+            truncated=flags,
+            mask=~flags,
+            start_obs=obs[:, 0],
+            end_obs=obs[:, -1],
+        )
 
     return Pairs(segs(), segs())
 
@@ -69,20 +77,39 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "pairs.npz"
         f, s = pairs.first, pairs.second
-        np.savez(path, obs1=f.obs, act1=f.actions, end1=f.end_obs, obs2=s.obs, act2=s.actions,
-                 end2=s.end_obs, labels=record.label)  # fmt: skip
+        np.savez(
+            path,
+            obs1=f.obs,
+            act1=f.actions,
+            end1=f.end_obs,
+            obs2=s.obs,
+            act2=s.actions,
+            end2=s.end_obs,
+            labels=record.label,
+        )
         theirs = []
         for _ in range(args.repeats):
             out = subprocess.run(
-                [str(python), str(PEERS / "imitation_rt" / "train_imitation.py"), str(path),
-                 "--batch", str(args.batch), "--lr", str(args.lr)],
-                capture_output=True, text=True, check=True,
-            )  # fmt: skip
+                [
+                    str(python),
+                    str(PEERS / "imitation_rt" / "train_imitation.py"),
+                    str(path),
+                    "--batch",
+                    str(args.batch),
+                    "--lr",
+                    str(args.lr),
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             theirs.append(json.loads(out.stdout.strip().splitlines()[-1])["pairs_per_s"])
     mine = [ours(pairs, record, args.batch, args.lr) for _ in range(args.repeats)]
     a, b = float(np.median(mine)), float(np.median(theirs))
-    print(f"{args.pairs} pairs, H = {args.H}, 32x32 MLP, batch {args.batch}, one epoch, one "
-          f"thread, median of {args.repeats}")  # fmt: skip
+    print(
+        f"{args.pairs} pairs, H = {args.H}, 32x32 MLP, batch {args.batch}, one epoch, one "
+        f"thread, median of {args.repeats}"
+    )
     print()
     print("| trainer | pairs/s | ratio |")
     print("| --- | ---: | ---: |")

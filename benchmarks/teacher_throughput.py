@@ -46,10 +46,17 @@ def tabular_pairs(n: int, H: int, S: int, A: int, rng: np.random.Generator) -> P
     def segs() -> Segments:
         obs = rng.integers(S, size=(n, H))
         flags = np.zeros((n, H), bool)
-        return Segments(obs=obs, actions=rng.integers(A, size=(n, H)),
-                        rewards=rng.normal(size=(n, H)), factors=np.zeros((n, H, 1)),
-                        terminated=flags, truncated=flags, mask=~flags, start_obs=obs[:, 0],
-                        end_obs=rng.integers(S, size=n))  # fmt: skip
+        return Segments(
+            obs=obs,
+            actions=rng.integers(A, size=(n, H)),
+            rewards=rng.normal(size=(n, H)),
+            factors=np.zeros((n, H, 1)),
+            terminated=flags,
+            truncated=flags,
+            mask=~flags,
+            start_obs=obs[:, 0],
+            end_obs=rng.integers(S, size=n),
+        )
 
     return Pairs(segs(), segs())
 
@@ -80,15 +87,25 @@ def main() -> None:
         ),
     }
     for name, teacher in teachers.items():
-        rows.append((name, median_rate(lambda t=teacher: t.label(pairs, label_rng), n,
-                                       args.repeats), 1_000_000))  # fmt: skip
+        rows.append(
+            (
+                name,
+                median_rate(lambda t=teacher: t.label(pairs, label_rng), n, args.repeats),
+                1_000_000,
+            )
+        )
     env = rd.make("gridworld/random-mdp", n_states=50, n_actions=4, seed=0)
     oracle = ValueIterationOracle.from_env(env, 0.99)
     tab = tabular_pairs(n, H, 50, 4, rng)
     for form in ("deterministic", "advantage"):
         teacher = RegretTeacher(oracle, 0.99, form=form)
-        rows.append((f"regret ({form}), tabular", median_rate(
-            lambda t=teacher: t.label(tab, label_rng), n, args.repeats), 200_000))  # fmt: skip
+        rows.append(
+            (
+                f"regret ({form}), tabular",
+                median_rate(lambda t=teacher: t.label(tab, label_rng), n, args.repeats),
+                200_000,
+            )
+        )
     m = 1000
     r1, r2 = pairs.first.rewards[:m], pairs.second.rewards[:m]
     base = median_rate(lambda: loop_baseline(r1, r2), m, 5)

@@ -28,12 +28,15 @@ import yaml
 
 import rewarddesign as rd
 from rewarddesign.bench import LocalProcessExecutor, ResultsStore, load_grid, run_grid, stats
-from rewarddesign.resources import write_atomic
+from rewarddesign.common.files import write_atomic
 from rewarddesign.tuning import write_best
 
 TASK = "classic/Pendulum-v1"
-AGENT = {"agent": "sac", "agent_preset": "fast",
-         "agent_overrides": {"train_freq": 4, "gradient_steps": 4}}  # fmt: skip
+AGENT = {
+    "agent": "sac",
+    "agent_preset": "fast",
+    "agent_overrides": {"train_freq": 4, "gradient_steps": 4},
+}
 
 
 def main() -> None:
@@ -50,27 +53,52 @@ def main() -> None:
     if args.smoke:
         trials, budget, seeds = 2, 600, [0, 1]
     start = time.perf_counter()
-    study = rd.tune(TASK, "blend", trials, budget=budget, storage=args.storage,
-                    study=f"bench-{budget}", workers=args.workers, eval_every=budget // 10,
-                    **AGENT)  # fmt: skip
+    study = rd.tune(
+        TASK,
+        "blend",
+        trials,
+        budget=budget,
+        storage=args.storage,
+        study=f"bench-{budget}",
+        workers=args.workers,
+        eval_every=budget // 10,
+        **AGENT,
+    )
     tune_time = time.perf_counter() - start
     weights_file = Path(args.storage).with_name(Path(args.storage).stem + "-weights.yaml")
     best = write_best(study, weights_file)
 
     grid_file = weights_file.with_name(weights_file.stem + "-grid.yaml")
-    write_atomic(grid_file, yaml.safe_dump({
-        "name": "tune-blend-eval", "seeds": seeds, "budget": budget, **AGENT,
-        "eval": {"every": budget // 10, "episodes": 5}, "tasks": [TASK],
-        "methods": [{"method": "blend", "label": "default"},
-                    {"method": "blend", "label": "tuned",
-                     "params": {"weights": best["params"]["weights"]}}],
-    }, sort_keys=False))  # fmt: skip
+    write_atomic(
+        grid_file,
+        yaml.safe_dump(
+            {
+                "name": "tune-blend-eval",
+                "seeds": seeds,
+                "budget": budget,
+                **AGENT,
+                "eval": {"every": budget // 10, "episodes": 5},
+                "tasks": [TASK],
+                "methods": [
+                    {"method": "blend", "label": "default"},
+                    {
+                        "method": "blend",
+                        "label": "tuned",
+                        "params": {"weights": best["params"]["weights"]},
+                    },
+                ],
+            },
+            sort_keys=False,
+        ),
+    )
     grid = load_grid(grid_file)
     start = time.perf_counter()
     results = run_grid(grid, ResultsStore(args.store), LocalProcessExecutor(args.workers, "cpu"))
     eval_time = time.perf_counter() - start
-    finals = {label: np.array([[r.final_return] for lab, r in results if lab == label])
-              for label in ("default", "tuned")}  # fmt: skip
+    finals = {
+        label: np.array([[r.final_return] for lab, r in results if lab == label])
+        for label in ("default", "tuned")
+    }
     points, cis = stats.interval_estimates(finals, stats.mean_and_iqm, 2000, 0)
     p_imp, p_ci = stats.probability_of_improvement([("tuned", "default")], finals, 2000, 0)
     states = [t.state.name for t in study.trials]

@@ -107,7 +107,7 @@ def main() -> None:
     text = "\n".join(lines)
     print(text)
     if args.out:
-        rd_resources = __import__("rewarddesign.resources", fromlist=["write_atomic"])
+        rd_resources = __import__("rewarddesign.common.files", fromlist=["write_atomic"])
         rd_resources.write_atomic(args.out, text + "\n")
 
 

@@ -24,14 +24,14 @@ except importlib.metadata.PackageNotFoundError:  # running from a source tree
 
 # public name -> module that defines it (modules themselves map to their own path)
 _LAZY = {
-    "EvalSpec": "rewarddesign.runspec",
-    "RunResult": "rewarddesign.runspec",
-    "RunSpec": "rewarddesign.runspec",
-    "execute": "rewarddesign.runner",
-    "run": "rewarddesign.runner",
-    "make": "rewarddesign.task_registry",
-    "task_spec": "rewarddesign.task_registry",
-    "tasks": "rewarddesign.task_registry",
+    "EvalSpec": "rewarddesign.contract.runspec",
+    "RunResult": "rewarddesign.contract.runspec",
+    "RunSpec": "rewarddesign.contract.runspec",
+    "execute": "rewarddesign.experiment.runner",
+    "run": "rewarddesign.experiment.runner",
+    "make": "rewarddesign.task.registry",
+    "task_spec": "rewarddesign.task.registry",
+    "tasks": "rewarddesign.task.registry",
     "tune": "rewarddesign.tuning",
     "tuning": "rewarddesign.tuning",
     "agents": "rewarddesign.agents",
@@ -76,7 +76,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and IDEs
     from rewarddesign import agents, errors, models, preferences, tuning, wrappers
-    from rewarddesign.runner import execute, run
-    from rewarddesign.runspec import EvalSpec, RunResult, RunSpec
-    from rewarddesign.task_registry import make, task_spec, tasks
+    from rewarddesign.contract.runspec import EvalSpec, RunResult, RunSpec
+    from rewarddesign.experiment.runner import execute, run
+    from rewarddesign.task.registry import make, task_spec, tasks
     from rewarddesign.tuning import tune

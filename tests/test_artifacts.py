@@ -53,8 +53,9 @@ def test_artifacts_written_before_load_with_identical_predictions():
     assert (traj.task, len(traj)) == (TASK, 120)
 
     model = rd.agents.load(BEFORE / "run" / "model", env, device="cpu")
-    np.testing.assert_array_equal(model.predict(traj.obs, deterministic=True)[0],
-                                  expected["actions"])  # fmt: skip
+    np.testing.assert_array_equal(
+        model.predict(traj.obs, deterministic=True)[0], expected["actions"]
+    )
 
     reward = rd.models.RewardEnsemble.load(BEFORE / "run" / "reward_model", device="cpu")
     np.testing.assert_array_equal(

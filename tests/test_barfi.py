@@ -7,13 +7,13 @@ import pytest
 import torch
 
 import rewarddesign as rd
-from rewarddesign.continuous_gridworld import ContinuousGridWorld
+from rewarddesign.agents.pg import PGPolicy, collect
 from rewarddesign.errors import ParameterError, RewardDesignError, SpaceMismatchError, SpecError
-from rewarddesign.factors import FACTOR_FUNCTIONS, POTENTIAL_FUNCTIONS
+from rewarddesign.experiment.runner import validate
 from rewarddesign.methods import get
 from rewarddesign.models.meta_blend import MetaBlend
-from rewarddesign.pg import PGPolicy, collect
-from rewarddesign.runner import validate
+from rewarddesign.task.continuous_gridworld import ContinuousGridWorld
+from rewarddesign.task.factors import FACTOR_FUNCTIONS, POTENTIAL_FUNCTIONS
 from rewarddesign.wrappers import MetaLearnedReward
 
 
@@ -89,9 +89,19 @@ def test_bad_barfi_runs_fail_before_they_start(task, agent, params, match):
 def test_outer_steps_turn_down_a_harmful_auxiliary_reward(tmp_path):
     # the naive blend r_p + r_aux pays +2 per step for pushing against the PD controller,
     # so its policy drops the pole; BARFI's outer steps must lower the aux's weight
-    result = rd.run("barfi/CartPole", "barfi", "pg", seed=0, budget=2500, eval_every=2500,
-                    eval_episodes=1, aux="harmful", lr=0.05, outer_lr=0.05,
-                    save_dir=tmp_path)  # fmt: skip
+    result = rd.run(
+        "barfi/CartPole",
+        "barfi",
+        "pg",
+        seed=0,
+        budget=2500,
+        eval_every=2500,
+        eval_episodes=1,
+        aux="harmful",
+        lr=0.05,
+        outer_lr=0.05,
+        save_dir=tmp_path,
+    )
     phi3 = [v for _, v in result.series["phi3"]]
     assert len(phi3) > 20 and phi3[-1] < 0.8, phi3[-5:]
     blend = MetaBlend.load(tmp_path / "meta_blend")
@@ -105,8 +115,17 @@ def test_outer_steps_turn_down_a_harmful_auxiliary_reward(tmp_path):
 
 
 def test_the_fixed_baselines_keep_phi_and_shape_with_a_potential():
-    r = rd.run("barfi/GridWorld", "barfi", "pg", seed=0, budget=300, eval_episodes=1,
-               mode="fixed", phi_init=[0.0, 1.0, 0.0], potential="goal_distance")  # fmt: skip
+    r = rd.run(
+        "barfi/GridWorld",
+        "barfi",
+        "pg",
+        seed=0,
+        budget=300,
+        eval_episodes=1,
+        mode="fixed",
+        phi_init=[0.0, 1.0, 0.0],
+        potential="goal_distance",
+    )
     assert [v for _, v in r.series["phi3"]] == [0.0]
     assert r.series["gamma"][0][1] == pytest.approx(0.99)
     # the shaped reward: r_p + gamma Phi(s') - Phi(s), Phi = minus the goal distance
@@ -114,8 +133,14 @@ def test_the_fixed_baselines_keep_phi_and_shape_with_a_potential():
     env = rd.make("barfi/GridWorld")
     method.blend = MetaBlend(2, phi_init=(0.0, 1.0, 0.0))
     policy = PGPolicy(env.observation_space, env.action_space, seed=0)
-    eps = collect(env, policy, 2, lambda o, a, n, rew, i: {"primary": rew, "aux": 0.0},
-                  np.random.default_rng(0), seed=0)  # fmt: skip
+    eps = collect(
+        env,
+        policy,
+        2,
+        lambda o, a, n, rew, i: {"primary": rew, "aux": 0.0},
+        np.random.default_rng(0),
+        seed=0,
+    )
     potential = rd.task_spec("barfi/GridWorld").potentials["goal_distance"]
     got = method._rewards(eps, potential)
     o, n = eps.obs.numpy(), eps.next_obs.numpy()
@@ -126,8 +151,9 @@ def test_the_fixed_baselines_keep_phi_and_shape_with_a_potential():
 
 
 def test_the_saved_blend_as_a_wrapper_and_its_discount(tmp_path):
-    blend = MetaBlend(2, "linear", (0.5, 2.0, -1.0), gamma_init=0.9, task="barfi/GridWorld",
-                      aux="helpful")  # fmt: skip
+    blend = MetaBlend(
+        2, "linear", (0.5, 2.0, -1.0), gamma_init=0.9, task="barfi/GridWorld", aux="helpful"
+    )
     with torch.no_grad():
         blend.weights[:, :2] = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]])
     blend.save(tmp_path)
@@ -153,5 +179,14 @@ def test_the_saved_blend_as_a_wrapper_and_its_discount(tmp_path):
 
 def test_a_diverging_neumann_step_stops_the_run_with_the_fix():
     with pytest.raises(ParameterError, match=r"Neumann series diverges.*lower the Neumann step"):
-        rd.run("barfi/CartPole", "barfi", "pg", seed=0, budget=200, eval_episodes=1,
-               outer_every=1, neumann_alpha=1e4, neumann_steps=20)  # fmt: skip
+        rd.run(
+            "barfi/CartPole",
+            "barfi",
+            "pg",
+            seed=0,
+            budget=200,
+            eval_episodes=1,
+            outer_every=1,
+            neumann_alpha=1e4,
+            neumann_steps=20,
+        )

@@ -9,8 +9,8 @@ from rliable import metrics
 
 from rewarddesign.bench import stats
 from rewarddesign.bench.report import build_report, to_markdown, write_report
+from rewarddesign.contract.runspec import EvalPoint, RunResult, RunSpec
 from rewarddesign.errors import SpecError
-from rewarddesign.runspec import EvalPoint, RunResult, RunSpec
 
 
 def test_iqm_on_an_asymmetric_table_by_hand():
@@ -39,9 +39,11 @@ def test_probability_of_improvement_equals_rliable():
     points, cis = stats.probability_of_improvement([("x", "y")], scores, reps=300, seed=3)
     np.random.seed(3)
     ref_points, ref_cis = rly.get_interval_estimates(
-        {"x vs y": (scores["x"], scores["y"])}, metrics.probability_of_improvement,
-        reps=300, random_state=np.random.RandomState(3),
-    )  # fmt: skip
+        {"x vs y": (scores["x"], scores["y"])},
+        metrics.probability_of_improvement,
+        reps=300,
+        random_state=np.random.RandomState(3),
+    )
     assert points["x vs y"] == pytest.approx(float(ref_points["x vs y"]))
     np.testing.assert_allclose(cis["x vs y"], np.ravel(ref_cis["x vs y"]))
     assert points["x vs y"] == pytest.approx(
@@ -75,8 +77,14 @@ def test_report_tables_aggregate_and_files(tmp_path):
     text = to_markdown(report)
     assert "| classic/Pendulum-v1 | blend | 4 |" in text and "optimality gap" in text
     paths = write_report(report, tmp_path, "test report")
-    assert {"report.md", "scores.csv", "report.html", "learning_curves.png",
-            "interval_estimates.png", "performance_profiles.png"} <= set(paths)  # fmt: skip
+    assert {
+        "report.md",
+        "scores.csv",
+        "report.html",
+        "learning_curves.png",
+        "interval_estimates.png",
+        "performance_profiles.png",
+    } <= set(paths)
     assert all(paths[n].read_bytes().startswith(b"\x89PNG") for n in paths if n.endswith(".png"))
     csv_lines = paths["scores.csv"].read_text().splitlines()
     assert len(csv_lines) == 17 and csv_lines[0].startswith("task,method,agent,seed")

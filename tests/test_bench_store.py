@@ -20,7 +20,7 @@ from rewarddesign.bench import (
     load_grid,
     run_grid,
     run_key,
-)  # fmt: skip
+)
 from rewarddesign.errors import SpecError, UnknownNameError
 from tests.conftest import SCRIPTED_SPEC, SHORT_GRID
 
@@ -86,10 +86,22 @@ def test_resume_after_kill_9_completes_every_run_exactly_once(tmp_path, write_ya
     # 12 short runs and a fast poll: on a quiet machine a run takes a third of a second
     grid_path = grid_file(write_yaml, seeds=list(range(12)))
     store_path = tmp_path / "resume.sqlite"
-    cmd = [sys.executable, "-m", "rewarddesign.cli", "bench", grid_path, "--store",
-           str(store_path), "--workers", "2", "--device", "cpu"]  # fmt: skip
-    driver = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "rewarddesign.cli",
+        "bench",
+        grid_path,
+        "--store",
+        str(store_path),
+        "--workers",
+        "2",
+        "--device",
+        "cpu",
+    ]
+    driver = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     done_before: dict[str, str] = {}
     deadline = time.time() + 240
     while time.time() < deadline and not done_before:
@@ -175,14 +187,29 @@ def test_zero_seeds_is_rejected(write_yaml):
 def test_ctrl_c_stops_the_grid_cleanly(tmp_path, write_yaml):
     grid_path = grid_file(write_yaml, seeds=4, budget=4096, agent_overrides={})
     store_path = tmp_path / "interrupted.sqlite"
-    cmd = [sys.executable, "-m", "rewarddesign.cli", "bench", grid_path, "--store",
-           str(store_path), "--workers", "2", "--device", "cpu"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "rewarddesign.cli",
+        "bench",
+        grid_path,
+        "--store",
+        str(store_path),
+        "--workers",
+        "2",
+        "--device",
+        "cpu",
+    ]
     # A terminal's Ctrl-C: SIGINT to the whole process group (default disposition, even
     # if this test itself runs with SIGINT ignored).
     driver = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )  # fmt: skip
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.time() + 120
     while time.time() < deadline and not store_path.exists():
         time.sleep(0.2)
@@ -208,8 +235,18 @@ def test_a_worker_that_dies_is_recorded_as_a_failure(tmp_path, write_yaml, monke
     spec = yaml.safe_load(yaml.safe_dump(SCRIPTED_SPEC))
     spec["env"]["module"] = "crash_in_worker"
     task = write_yaml(spec, "crash.yaml")
-    grid = load_grid(write_yaml({"name": "crash", "seeds": [0], "budget": 10, "agent": "sac",
-                                 "tasks": [task], "methods": ["true"]}))  # fmt: skip
+    grid = load_grid(
+        write_yaml(
+            {
+                "name": "crash",
+                "seeds": [0],
+                "budget": 10,
+                "agent": "sac",
+                "tasks": [task],
+                "methods": ["true"],
+            }
+        )
+    )
     store = ResultsStore(tmp_path / "s.sqlite")
     assert run_grid(grid, store, LocalProcessExecutor(1, "cpu")) == []
     ((_, error, _),) = store.failures()
@@ -220,12 +257,13 @@ def test_run_key_follows_the_methods_default_parameters(monkeypatch):
     """A changed default of a method gives new keys (old results are not reused)."""
     import dataclasses
 
+    from rewarddesign.contract.runspec import RunSpec
     from rewarddesign.methods.pbrl import Pbrl, PbrlParams
-    from rewarddesign.runspec import RunSpec
 
     spec = RunSpec(task="classic/Pendulum-v1", method="pbrl", agent="sac", seed=0)
     before = run_key(spec)
-    changed = dataclasses.make_dataclass("P", [("labels", int, 300)], bases=(PbrlParams,),
-                                         frozen=True)  # fmt: skip
+    changed = dataclasses.make_dataclass(
+        "P", [("labels", int, 300)], bases=(PbrlParams,), frozen=True
+    )
     monkeypatch.setattr(Pbrl, "Params", changed)
     assert run_key(spec) != before

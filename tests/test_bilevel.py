@@ -7,8 +7,8 @@ import itertools
 import pytest
 import torch
 
-from rewarddesign.bilevel import flat_grad, implicit_gradient, neumann_inverse_hvp
 from rewarddesign.errors import ParameterError
+from rewarddesign.methods.barfi.bilevel import flat_grad, implicit_gradient, neumann_inverse_hvp
 
 
 @pytest.fixture(autouse=True)
@@ -125,8 +125,7 @@ def test_outer_steps_raise_the_primary_return_despite_a_harmful_auxiliary(mode):
     for _ in range(15):
         g_inner = flat_grad(bandit_inner(theta, phi), [theta], create_graph=True)
         g_outer = flat_grad(primary(theta), [theta])
-        grad = implicit_gradient(g_inner, [theta], [phi], g_outer, mode=mode, alpha=2.0,
-                                 steps=20)  # fmt: skip
+        grad = implicit_gradient(g_inner, [theta], [phi], g_outer, mode=mode, alpha=2.0, steps=20)
         with torch.no_grad():
             phi += 2.0 * grad
         theta = solve_inner(phi, theta)  # warm start, as BARFI's inner learner continues

@@ -42,10 +42,24 @@ def test_tasks_lists_factors(capsys):
 
 def test_train_saves_model_and_result(tmp_path, capsys):
     out = tmp_path / "run"
-    code = main([
-        "train", "classic/CartPole-v1", "--agent", "ppo", "--budget", "512", "--preset", "fast",
-        "--agent-param", "n_steps=64", "--eval-episodes", "1", "--out", str(out),
-    ])  # fmt: skip
+    code = main(
+        [
+            "train",
+            "classic/CartPole-v1",
+            "--agent",
+            "ppo",
+            "--budget",
+            "512",
+            "--preset",
+            "fast",
+            "--agent-param",
+            "n_steps=64",
+            "--eval-episodes",
+            "1",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     assert "final true return" in capsys.readouterr().out
     result = json.loads((out / "result.json").read_text())
@@ -84,13 +98,34 @@ def test_report_of_a_store_with_two_grids_needs_grid(tmp_path, write_yaml, capsy
     store = str(tmp_path / "s.sqlite")
     one = SHORT_GRID | {"seeds": [0]}
     main(["bench", write_yaml(one, "a.yaml"), "--store", store, "--workers", "1"])
-    main(["bench", write_yaml(one | {"name": "other", "budget": 512}, "b.yaml"), "--store", store,
-          "--workers", "1"])  # fmt: skip
+    main(
+        [
+            "bench",
+            write_yaml(one | {"name": "other", "budget": 512}, "b.yaml"),
+            "--store",
+            store,
+            "--workers",
+            "1",
+        ]
+    )
     capsys.readouterr()
     assert main(["report", store, "--reps", "10"]) == 2
     assert "holds runs of several grids" in capsys.readouterr().out
-    assert main(["report", store, "--grid", write_yaml(one, "a.yaml"), "--reps", "10",
-                 "--out", str(tmp_path / "r")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "report",
+                store,
+                "--grid",
+                write_yaml(one, "a.yaml"),
+                "--reps",
+                "10",
+                "--out",
+                str(tmp_path / "r"),
+            ]
+        )
+        == 0
+    )
     table = (tmp_path / "r" / "report.md").read_text()
     assert "| classic/CartPole-v1 | true | 1 |" in table and "n/a" in table  # one seed: no CI
 
@@ -110,13 +145,28 @@ def test_quick_grid_expands_to_valid_runs():
 
 
 def test_grid_per_task_and_per_method_overrides(write_yaml):
-    grid = load_grid(write_yaml({
-        "seeds": 2, "budget": 100, "agent": "sac",
-        "tasks": ["classic/Pendulum-v1",
-                  {"task": "classic/CartPole-v1", "agent": "ppo", "budget": 300, "seeds": [7]}],
-        "methods": ["true", {"method": "blend", "label": "b", "params": {"weights": {"alive": 1}},
-                             "budget": 50}],
-    }))  # fmt: skip
+    grid = load_grid(
+        write_yaml(
+            {
+                "seeds": 2,
+                "budget": 100,
+                "agent": "sac",
+                "tasks": [
+                    "classic/Pendulum-v1",
+                    {"task": "classic/CartPole-v1", "agent": "ppo", "budget": 300, "seeds": [7]},
+                ],
+                "methods": [
+                    "true",
+                    {
+                        "method": "blend",
+                        "label": "b",
+                        "params": {"weights": {"alive": 1}},
+                        "budget": 50,
+                    },
+                ],
+            }
+        )
+    )
     specs = [
         (r.spec.task, r.method_label, r.spec.agent, r.spec.budget, r.spec.seed) for r in grid.runs
     ]
@@ -174,14 +224,24 @@ def test_malformed_grids_are_rejected(write_yaml, doc, error, message):
 
 def test_grid_cells_and_presets(write_yaml):
     doc = {
-        "seeds": [0, 1], "budget": 100, "agent": "sac",
+        "seeds": [0, 1],
+        "budget": 100,
+        "agent": "sac",
         "tasks": ["classic/Pendulum-v1", "classic/MountainCarContinuous-v0"],
-        "methods": ["true", {"method": "blend", "label": "b",
-                             "params": {"weights": {"u_sq": -1.0}}}],
-        "cells": [{"task": "classic/Pendulum-v1", "method": "b", "budget": 300,
-                   "params": {"weights": {"theta_sq": -2.0}}}],
+        "methods": [
+            "true",
+            {"method": "blend", "label": "b", "params": {"weights": {"u_sq": -1.0}}},
+        ],
+        "cells": [
+            {
+                "task": "classic/Pendulum-v1",
+                "method": "b",
+                "budget": 300,
+                "params": {"weights": {"theta_sq": -2.0}},
+            }
+        ],
         "presets": {"smoke": {"seeds": 1, "budget": 50}},
-    }  # fmt: skip
+    }
     grid = load_grid(write_yaml(doc))
     budgets = {(r.spec.task, r.method_label): r.spec.budget for r in grid.runs}
     assert budgets[("classic/Pendulum-v1", "b")] == 300
@@ -204,26 +264,42 @@ def test_grid_cells_and_presets(write_yaml):
 
 def test_task_entry_can_run_a_subset_of_the_methods(write_yaml):
     doc = {
-        "seeds": 1, "budget": 100,
-        "tasks": ["classic/Pendulum-v1",
-                  {"task": "classic/MountainCarContinuous-sparse-v0", "methods": ["true", "s"]}],
-        "methods": ["true", {"method": "blend", "label": "b", "params": {"weights": {"u_sq": 1}}},
-                    {"method": "shaping", "label": "s"}],
-    }  # fmt: skip
+        "seeds": 1,
+        "budget": 100,
+        "tasks": [
+            "classic/Pendulum-v1",
+            {"task": "classic/MountainCarContinuous-sparse-v0", "methods": ["true", "s"]},
+        ],
+        "methods": [
+            "true",
+            {"method": "blend", "label": "b", "params": {"weights": {"u_sq": 1}}},
+            {"method": "shaping", "label": "s"},
+        ],
+    }
     cells = [(r.spec.task.split("/")[1], r.method_label) for r in load_grid(write_yaml(doc)).runs]
-    assert cells == [("Pendulum-v1", "true"), ("Pendulum-v1", "b"), ("Pendulum-v1", "s"),
-                     ("MountainCarContinuous-sparse-v0", "true"),
-                     ("MountainCarContinuous-sparse-v0", "s")]  # fmt: skip
+    assert cells == [
+        ("Pendulum-v1", "true"),
+        ("Pendulum-v1", "b"),
+        ("Pendulum-v1", "s"),
+        ("MountainCarContinuous-sparse-v0", "true"),
+        ("MountainCarContinuous-sparse-v0", "s"),
+    ]
     doc["tasks"][1]["methods"] = ["shaping"]  # a method name that is no label here
     with pytest.raises(SpecError, match=r"methods \['shaping'\] must be a non-empty list of"):
         load_grid(write_yaml(doc))
 
 
 def test_task_eval_refines_grid_eval(write_yaml):
-    grid = load_grid(write_yaml({
-        "budget": 100, "eval": {"every": 10, "episodes": 3},
-        "tasks": [{"task": "classic/Pendulum-v1", "eval": {"episodes": 1}}], "methods": ["true"],
-    }))  # fmt: skip
+    grid = load_grid(
+        write_yaml(
+            {
+                "budget": 100,
+                "eval": {"every": 10, "episodes": 3},
+                "tasks": [{"task": "classic/Pendulum-v1", "eval": {"episodes": 1}}],
+                "methods": ["true"],
+            }
+        )
+    )
     assert (grid.runs[0].spec.eval.every, grid.runs[0].spec.eval.episodes) == (10, 1)
 
 

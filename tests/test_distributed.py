@@ -67,30 +67,73 @@ def postgres_url():
         as_user = ["runuser", "-u", "postgres", "--"]
         shutil.chown(data.parent, "postgres")
     port = _free_port()
-    subprocess.run([*as_user, bindir / "initdb", "-D", data, "-A", "trust", "-U", "postgres"],
-                   check=True, capture_output=True)  # fmt: skip
     subprocess.run(
-        [*as_user, bindir / "pg_ctl", "-D", data, "-w", "-l", data.parent / "log", "-o",
-         f"-p {port} -k {data.parent} -c listen_addresses=127.0.0.1", "start"],
-        check=True, capture_output=True,
-    )  # fmt: skip
+        [*as_user, bindir / "initdb", "-D", data, "-A", "trust", "-U", "postgres"],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [
+            *as_user,
+            bindir / "pg_ctl",
+            "-D",
+            data,
+            "-w",
+            "-l",
+            data.parent / "log",
+            "-o",
+            f"-p {port} -k {data.parent} -c listen_addresses=127.0.0.1",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
     try:
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run([*as_user, bindir / "pg_ctl", "-D", data, "-m", "immediate", "stop"],
-                       capture_output=True)  # fmt: skip
+        subprocess.run(
+            [*as_user, bindir / "pg_ctl", "-D", data, "-m", "immediate", "stop"],
+            capture_output=True,
+        )
         shutil.rmtree(data.parent, ignore_errors=True)
 
 
-def _tune_worker(url: str, study: str, trials: int, out: Path, *extra: str,
-                 grace: int = 3) -> subprocess.Popen:  # fmt: skip
-    cmd = [sys.executable, "-m", "rewarddesign.cli", "tune", "classic/Pendulum-v1",
-           "--trials", str(trials), "--storage", url, "--study", study, "--budget", "600",
-           "--preset", "fast", "--eval-every", "200", "--eval-episodes", "1",
-           "--factors", "theta_sq", "--heartbeat", "1", "--grace", str(grace), "--out", str(out),
-           *extra]  # fmt: skip
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)  # fmt: skip
+def _tune_worker(
+    url: str, study: str, trials: int, out: Path, *extra: str, grace: int = 3
+) -> subprocess.Popen:
+    cmd = [
+        sys.executable,
+        "-m",
+        "rewarddesign.cli",
+        "tune",
+        "classic/Pendulum-v1",
+        "--trials",
+        str(trials),
+        "--storage",
+        url,
+        "--study",
+        study,
+        "--budget",
+        "600",
+        "--preset",
+        "fast",
+        "--eval-every",
+        "200",
+        "--eval-episodes",
+        "1",
+        "--factors",
+        "theta_sq",
+        "--heartbeat",
+        "1",
+        "--grace",
+        str(grace),
+        "--out",
+        str(out),
+        *extra,
+    ]
+    return subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+    )
 
 
 def _wait(proc: subprocess.Popen, timeout: float = 300) -> None:
@@ -105,8 +148,12 @@ def _wait(proc: subprocess.Popen, timeout: float = 300) -> None:
 def test_two_workers_share_a_postgres_study(postgres_url, tmp_path):
     # a long grace: a busy machine may starve a live worker's heartbeat thread for seconds,
     # and this test kills nobody
-    workers = [_tune_worker(postgres_url, "shared", 3, tmp_path / f"w{i}.yaml", "--sampler-seed",
-                            str(i), grace=60) for i in range(2)]  # fmt: skip
+    workers = [
+        _tune_worker(
+            postgres_url, "shared", 3, tmp_path / f"w{i}.yaml", "--sampler-seed", str(i), grace=60
+        )
+        for i in range(2)
+    ]
     for proc in workers:
         _wait(proc)
     trials = optuna.load_study(study_name="shared", storage=postgres_url).trials

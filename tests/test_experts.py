@@ -9,7 +9,7 @@ import pytest
 import rewarddesign as rd
 from rewarddesign.cli import main
 from rewarddesign.errors import ParameterError, SpecError
-from rewarddesign.experts import expert_dir, list_experts, train_expert
+from rewarddesign.experiment.experts import expert_dir, list_experts, train_expert
 from rewarddesign.preferences import (
     CriticOracle,
     PartialReturnTeacher,
@@ -29,8 +29,9 @@ UP, DOWN = np.array([1.0, 0.0, 0.0], np.float32), np.array([-1.0, 0.0, 0.0], np.
 def expert(tmp_path_factory):
     """An SAC expert for Pendulum (8k steps of the fast preset: it swings up)."""
     root = tmp_path_factory.mktemp("experts")
-    record = train_expert(TASK, steps=8000, seed=0, device="cpu", root=root, preset="fast",
-                          eval_episodes=3)  # fmt: skip
+    record = train_expert(
+        TASK, steps=8000, seed=0, device="cpu", root=root, preset="fast", eval_episodes=3
+    )
     return root, record
 
 
@@ -80,9 +81,17 @@ def test_regret_and_partial_return_differ_on_equal_returns_from_states_of_differ
     def segments(start: np.ndarray) -> Segments:
         obs = np.repeat(np.repeat(UP[None, None], H, axis=1), n, axis=0)
         flags = np.zeros((n, H), bool)
-        return Segments(obs, np.zeros((n, H, 1), np.float32), rewards, np.zeros((n, H, 3)),
-                        flags, flags, ~flags, np.repeat(start[None], n, axis=0),
-                        np.repeat(UP[None], n, axis=0))  # fmt: skip
+        return Segments(
+            obs,
+            np.zeros((n, H, 1), np.float32),
+            rewards,
+            np.zeros((n, H, 3)),
+            flags,
+            flags,
+            ~flags,
+            np.repeat(start[None], n, axis=0),
+            np.repeat(UP[None], n, axis=0),
+        )
 
     # both end upright; the first started hanging down (it gained value: lower regret)
     pairs = Pairs(segments(DOWN), segments(UP))
@@ -93,10 +102,23 @@ def test_regret_and_partial_return_differ_on_equal_returns_from_states_of_differ
 
 def test_pbrl_learns_from_regret_labels_of_the_expert(expert):
     folder = str(expert_dir(TASK, expert[0]))
-    result = rd.run(TASK, "pbrl", "sac", seed=0, budget=600, agent_preset="fast",
-                    eval_episodes=1, labels=20, queries=10, interval=200, seed_steps=200,
-                    segment=20, hidden=[16], teacher="regret",
-                    teacher_params={"expert": folder, "n_action_samples": 4})  # fmt: skip
+    result = rd.run(
+        TASK,
+        "pbrl",
+        "sac",
+        seed=0,
+        budget=600,
+        agent_preset="fast",
+        eval_episodes=1,
+        labels=20,
+        queries=10,
+        interval=200,
+        seed_steps=200,
+        segment=20,
+        hidden=[16],
+        teacher="regret",
+        teacher_params={"expert": folder, "n_action_samples": 4},
+    )
     assert result.labels_used == 20
     assert all(0.0 <= v <= 1.0 for _, v in result.series["reward_accuracy"])
 
@@ -110,8 +132,14 @@ def test_an_expert_of_another_task_or_no_expert_is_refused(expert, tmp_path):
     with pytest.raises(ParameterError, match=r"needs teacher_params\.expert"):
         rd.run(TASK, "pbrl", "sac", budget=600, teacher="regret")
     with pytest.raises(SpecError, match="trained for task"):
-        rd.run("classic/MountainCarContinuous-v0", "pbrl", "sac", budget=600,
-               teacher="regret", teacher_params={"expert": str(folder)})  # fmt: skip
+        rd.run(
+            "classic/MountainCarContinuous-v0",
+            "pbrl",
+            "sac",
+            budget=600,
+            teacher="regret",
+            teacher_params={"expert": str(folder)},
+        )
     with pytest.raises(ParameterError, match="steps must be an integer >= 1"):
         train_expert(TASK, steps=0, root=tmp_path)
 
@@ -120,9 +148,41 @@ def test_the_label_command_takes_an_expert_for_regret_labels(expert, tmp_path, c
     traj, labels = tmp_path / "traj.npz", tmp_path / "labels.npz"
     assert main(["rollout", TASK, "--steps", "400", "--out", str(traj)]) == 0
     folder = str(expert_dir(TASK, expert[0]))
-    assert main(["label", str(traj), "--teacher", "regret", "--expert", folder, "--H", "20",
-                 "--pairs", "30", "--out", str(labels)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "label",
+                str(traj),
+                "--teacher",
+                "regret",
+                "--expert",
+                folder,
+                "--H",
+                "20",
+                "--pairs",
+                "30",
+                "--out",
+                str(labels),
+            ]
+        )
+        == 0
+    )
     assert "wrote 30 pairs" in capsys.readouterr().out
-    assert main(["label", str(traj), "--teacher", "regret", "--expert", str(tmp_path),
-                 "--pairs", "5", "--out", str(labels)]) == 2  # fmt: skip
+    assert (
+        main(
+            [
+                "label",
+                str(traj),
+                "--teacher",
+                "regret",
+                "--expert",
+                str(tmp_path),
+                "--pairs",
+                "5",
+                "--out",
+                str(labels),
+            ]
+        )
+        == 2
+    )
     assert "no saved agent" in capsys.readouterr().out

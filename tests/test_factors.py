@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import rewarddesign as rd
-from rewarddesign.factors import FACTOR_FUNCTIONS
+from rewarddesign.task.factors import FACTOR_FUNCTIONS
 
 FN_TASKS = [t for t in rd.tasks() if any(f.fn for f in rd.task_spec(t).factors)]
 

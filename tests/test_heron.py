@@ -8,10 +8,10 @@ from scipy.stats import spearmanr
 
 import rewarddesign as rd
 from rewarddesign.errors import ParameterError, RewardDesignError, SpecError
+from rewarddesign.experiment.runner import validate
 from rewarddesign.methods import get
 from rewarddesign.models import RewardEnsemble
 from rewarddesign.preferences import HierarchicalTeacher, pairs_from_rewards
-from rewarddesign.runner import validate
 from rewarddesign.wrappers import LearnedReward
 
 RNG = np.random.default_rng
@@ -71,11 +71,14 @@ def test_weighted_baseline_weights_levels_by_powers_of_beta():
     Weighted = get("weighted")
     pendulum = rd.task_spec("classic/Pendulum-v1")
     m = Weighted(Weighted.parse_params({"beta": 0.3}))
-    assert m.weights(pendulum) == pytest.approx({"theta_sq": -1.0, "theta_dot_sq": -0.3,
-                                                 "u_sq": -0.09})  # fmt: skip
+    assert m.weights(pendulum) == pytest.approx(
+        {"theta_sq": -1.0, "theta_dot_sq": -0.3, "u_sq": -0.09}
+    )
     car = rd.task_spec("classic/MountainCarContinuous-v0")
     assert Weighted(Weighted.parse_params({"beta": 1.0})).weights(car) == {
-        "reached_goal": 1.0, "a_sq": -1.0}  # fmt: skip
+        "reached_goal": 1.0,
+        "a_sq": -1.0,
+    }
     # r = sum_l beta^(l-1) s_l z_l on a scripted step of the wrapped env
     env = rd.make("classic/Pendulum-v1")
     from rewarddesign.wrappers import BlendedReward
@@ -87,8 +90,11 @@ def test_weighted_baseline_weights_levels_by_powers_of_beta():
     assert r == pytest.approx(-z[0] - 0.3 * z[1] - 0.09 * z[2])
     for beta in (0, 1.5, "x"):
         with pytest.raises(ParameterError, match="beta must be in"):
-            validate(rd.RunSpec("classic/Pendulum-v1", "weighted", "sac", 0,
-                                   method_params={"beta": beta}))  # fmt: skip
+            validate(
+                rd.RunSpec(
+                    "classic/Pendulum-v1", "weighted", "sac", 0, method_params={"beta": beta}
+                )
+            )
 
 
 @pytest.mark.parametrize(
@@ -114,9 +120,20 @@ def test_heron_on_a_task_without_a_ranking_names_the_fix():
 def test_learned_reward_ranks_held_out_transitions_by_the_first_factor(tmp_path):
     # Pendulum's ranking puts the angle first with a small margin, so the angle decides
     # most pairs: the learned reward must order new transitions by -theta^2.
-    result = rd.run("classic/Pendulum-v1", "heron", "sac", seed=0, budget=1500,
-                    agent_preset="fast", eval_episodes=1, queries=256, interval=500,
-                    seed_steps=500, hidden=[32, 32], save_dir=tmp_path)  # fmt: skip
+    result = rd.run(
+        "classic/Pendulum-v1",
+        "heron",
+        "sac",
+        seed=0,
+        budget=1500,
+        agent_preset="fast",
+        eval_episodes=1,
+        queries=256,
+        interval=500,
+        seed_steps=500,
+        hidden=[32, 32],
+        save_dir=tmp_path,
+    )
     usable = [v for _, v in result.series["labels_usable"]]
     assert usable[-1] > 0.8 * 3 * 256  # sigma 0.1: few pairs are left undecided
     model = RewardEnsemble.load(tmp_path / "reward_model", device="cpu")
@@ -140,10 +157,22 @@ def test_learned_reward_ranks_held_out_transitions_by_the_first_factor(tmp_path)
 @pytest.mark.parametrize(("agent", "inputs"), [("sac", "obs_factors"), ("ppo", "obs_action")])
 def test_heron_runs_with_factor_inputs_and_on_policy(agent, inputs, tmp_path):
     extra = {"n_steps": 256, "n_envs": 2} if agent == "ppo" else {}
-    result = rd.run("classic/Pendulum-v1", "heron", agent, seed=1, budget=1024,
-                    agent_preset="fast", eval_episodes=1, queries=64, interval=256,
-                    seed_steps=256, hidden=[16], inputs=inputs, agent_overrides=extra,
-                    save_dir=tmp_path)  # fmt: skip
+    result = rd.run(
+        "classic/Pendulum-v1",
+        "heron",
+        agent,
+        seed=1,
+        budget=1024,
+        agent_preset="fast",
+        eval_episodes=1,
+        queries=64,
+        interval=256,
+        seed_steps=256,
+        hidden=[16],
+        inputs=inputs,
+        agent_overrides=extra,
+        save_dir=tmp_path,
+    )
     assert len(result.series["labels_asked"]) >= 2  # PPO: sessions at rollout ends
     model = RewardEnsemble.load(tmp_path / "reward_model", device="cpu")
     assert model.config.inputs == inputs

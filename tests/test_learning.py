@@ -9,8 +9,15 @@ import rewarddesign as rd
 
 @pytest.mark.slow
 def test_sac_swings_up_pendulum_within_20k_steps():
-    result = rd.run("classic/Pendulum-v1", "true", "sac", seed=0, budget=20_000,
-                    eval_every=5000, eval_episodes=10)  # fmt: skip
+    result = rd.run(
+        "classic/Pendulum-v1",
+        "true",
+        "sac",
+        seed=0,
+        budget=20_000,
+        eval_every=5000,
+        eval_episodes=10,
+    )
     assert result.final_return >= -250
 
 

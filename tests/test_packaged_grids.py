@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from rewarddesign.bench import load_grid
-from rewarddesign.resources import data_dir, load_yaml
-from rewarddesign.runner import validate
+from rewarddesign.common.files import data_dir, load_yaml
+from rewarddesign.experiment.runner import validate
 
 ROOT = Path(__file__).resolve().parents[1]
 GRIDS = sorted(data_dir("grids").glob("*.yaml")) + sorted((ROOT / "benchmarks").glob("*.yaml"))
@@ -34,5 +34,6 @@ def test_the_barfi_grid_has_the_issues_seeds_and_baselines():
     assert len(seeds["barfi/GridWorld", "shaping-harmful"]) == 10
     assert len(seeds["barfi/MountainCar-sparse", "first-order-helpful"]) == 5
     # shaping only where the aux is a function of the state
-    assert not any(label.startswith("shaping") and task != "barfi/GridWorld"
-                   for task, label in seeds)  # fmt: skip
+    assert not any(
+        label.startswith("shaping") and task != "barfi/GridWorld" for task, label in seeds
+    )

@@ -8,27 +8,46 @@ import numpy as np
 import pytest
 
 import rewarddesign as rd
+from rewarddesign.contract.evaluation import Evaluator
+from rewarddesign.contract.runspec import EvalSpec, RunSpec
 from rewarddesign.errors import ParameterError, SpecError, UnknownNameError
-from rewarddesign.evaluation import Evaluator
+from rewarddesign.experiment.runner import validate
 from rewarddesign.methods.base import RunContext
 from rewarddesign.methods.pbrl import Pbrl
 from rewarddesign.models.relabel import relabel_buffer
-from rewarddesign.runner import validate
-from rewarddesign.runspec import EvalSpec, RunSpec
 
-PARAMS = {"labels": 30, "queries": 10, "interval": 150, "seed_steps": 200, "segment": 20,
-          "hidden": [32, 32], "reward_epochs": 20}  # fmt: skip
+PARAMS = {
+    "labels": 30,
+    "queries": 10,
+    "interval": 150,
+    "seed_steps": 200,
+    "segment": 20,
+    "hidden": [32, 32],
+    "reward_epochs": 20,
+}
 
 
 def run_pbrl(budget=500, agent="sac", agent_overrides=None, **params):
-    spec = RunSpec(task="classic/Pendulum-v1", method="pbrl", agent=agent, seed=0, budget=budget,
-                   method_params={**PARAMS, **params}, agent_preset="fast",
-                   agent_overrides=agent_overrides or {},
-                   eval=EvalSpec(every=budget, episodes=1))  # fmt: skip
+    spec = RunSpec(
+        task="classic/Pendulum-v1",
+        method="pbrl",
+        agent=agent,
+        seed=0,
+        budget=budget,
+        method_params={**PARAMS, **params},
+        agent_preset="fast",
+        agent_overrides=agent_overrides or {},
+        eval=EvalSpec(every=budget, episodes=1),
+    )
     method = validate(spec)
     task = rd.task_spec(spec.task)
-    ctx = RunContext(spec=spec, task=task, device="cpu", rng=np.random.default_rng(0),
-                     evaluator=Evaluator(task, 1, 0))  # fmt: skip
+    ctx = RunContext(
+        spec=spec,
+        task=task,
+        device="cpu",
+        rng=np.random.default_rng(0),
+        evaluator=Evaluator(task, 1, 0),
+    )
     method.train(ctx)
     return method, ctx
 
@@ -43,8 +62,9 @@ def test_feedback_sessions_charge_labels_and_relabel_the_whole_buffer():
     rb, model = ctx.model.replay_buffer, method.reward_model
     used = rb.pos
     assert used == 500
-    expected = model.predict(rb.observations[:used, 0],
-                             ctx.model.policy.unscale_action(rb.actions[:used, 0]))  # fmt: skip
+    expected = model.predict(
+        rb.observations[:used, 0], ctx.model.policy.unscale_action(rb.actions[:used, 0])
+    )
     # float32 matmuls of other batch sizes round differently in the last bits
     np.testing.assert_allclose(rb.rewards[:used, 0], expected, rtol=1e-5, atol=1e-6)
 
@@ -61,13 +81,15 @@ def test_input_normalisation_is_fitted_on_the_first_sessions_experience_and_kept
     method, ctx = run_pbrl(normalize_inputs=True)
     model, rb = method.reward_model, ctx.model.replay_buffer
     # the first session (step 200) saw the 200 seed steps: observations and env actions
-    x = np.concatenate([rb.observations[:200, 0],
-                        ctx.model.policy.unscale_action(rb.actions[:200, 0])], -1)  # fmt: skip
+    x = np.concatenate(
+        [rb.observations[:200, 0], ctx.model.policy.unscale_action(rb.actions[:200, 0])], -1
+    )
     np.testing.assert_allclose(model.mean.numpy(), x.mean(0), rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(model.std.numpy(), x.std(0), rtol=1e-4, atol=1e-5)
     # later sessions leave it alone; the relabelled buffer is still the model's prediction
-    expected = model.predict(rb.observations[:500, 0],
-                             ctx.model.policy.unscale_action(rb.actions[:500, 0]))  # fmt: skip
+    expected = model.predict(
+        rb.observations[:500, 0], ctx.model.policy.unscale_action(rb.actions[:500, 0])
+    )
     np.testing.assert_allclose(rb.rewards[:500, 0], expected, rtol=1e-5, atol=1e-6)
 
 
@@ -92,14 +114,17 @@ def test_store_positions_line_up_with_the_replay_buffer():
 
         def _on_step(self):
             info = self.locals["infos"][0]
-            self.store.record(self.model.replay_buffer.pos, np.array([info["true_reward"]]),
-                              info["factors"][None], np.array([False]),
-                              np.array([info.get("TimeLimit.truncated", False)]))  # fmt: skip
+            self.store.record(
+                self.model.replay_buffer.pos,
+                np.array([info["true_reward"]]),
+                info["factors"][None],
+                np.array([False]),
+                np.array([info.get("TimeLimit.truncated", False)]),
+            )
             return True
 
     env = rd.make("classic/Pendulum-v1")
-    agent = rd.agents.make("sac", env, seed=0, preset="fast", buffer_size=300,
-                           learning_starts=1000)  # fmt: skip
+    agent = rd.agents.make("sac", env, seed=0, preset="fast", buffer_size=300, learning_starts=1000)
     cb = Record()
     agent.learn(450, callback=cb)  # wraps around the 300-slot buffer
     rb, store = agent.replay_buffer, cb.store
@@ -134,15 +159,21 @@ def test_store_positions_line_up_with_the_replay_buffer():
     ],
 )
 def test_bad_pbrl_parameters_fail_before_the_run(params, error, match):
-    spec = RunSpec(task="classic/Pendulum-v1", method="pbrl", agent="sac", budget=100,
-                   method_params=params)  # fmt: skip
+    spec = RunSpec(
+        task="classic/Pendulum-v1", method="pbrl", agent="sac", budget=100, method_params=params
+    )
     with pytest.raises(error, match=match):
         validate(spec)
 
 
 def test_hierarchical_teacher_needs_a_ranking():
-    spec = RunSpec(task="mujoco/Walker2d-v5", method="pbrl", agent="sac", budget=100,
-                   method_params={"teacher": "hierarchical"})  # fmt: skip
+    spec = RunSpec(
+        task="mujoco/Walker2d-v5",
+        method="pbrl",
+        agent="sac",
+        budget=100,
+        method_params={"teacher": "hierarchical"},
+    )
     with pytest.raises(SpecError, match="no `heron:` section"):
         validate(spec)
 
@@ -150,8 +181,15 @@ def test_hierarchical_teacher_needs_a_ranking():
 def test_pbrl_agents_and_pretraining_only_off_policy():
     assert Pbrl.agents == ("sac", "td3", "ppo")
     with pytest.raises(ParameterError, match="needs an off-policy agent"):
-        validate(RunSpec(task="classic/Pendulum-v1", method="pbrl", agent="ppo", budget=4096,
-                         method_params={"pretrain_steps": 100}))  # fmt: skip
+        validate(
+            RunSpec(
+                task="classic/Pendulum-v1",
+                method="pbrl",
+                agent="ppo",
+                budget=4096,
+                method_params={"pretrain_steps": 100},
+            )
+        )
 
 
 def test_ppo_trains_on_the_current_models_reward(monkeypatch):

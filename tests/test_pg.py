@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from rewarddesign.bilevel import flat_grad
+from rewarddesign.agents.pg import PGLearner, PGPolicy, collect, returns_to_go
 from rewarddesign.errors import ParameterError, SpaceMismatchError
-from rewarddesign.pg import PGLearner, PGPolicy, collect, returns_to_go
+from rewarddesign.methods.barfi.bilevel import flat_grad
 
 
 def primary(obs, action, next_obs, reward, info):
@@ -44,15 +44,20 @@ def test_the_policy_gradient_is_differentiable_in_the_reward_scale():
     scale = torch.tensor(2.0, requires_grad=True)
     # actor-critic's advantage is linear in the reward: grad_theta J(c r) = c grad_theta J(r)
     learner.estimator = "actor-critic"
-    g_scaled = flat_grad(learner.objective(eps, scale * eps.rewards["primary"], 0.99),
-                         learner.params, create_graph=True)  # fmt: skip
+    g_scaled = flat_grad(
+        learner.objective(eps, scale * eps.rewards["primary"], 0.99),
+        learner.params,
+        create_graph=True,
+    )
     g_one = flat_grad(learner.objective(eps, eps.rewards["primary"], 0.99), learner.params)
     u = torch.randn(len(g_one), generator=torch.Generator().manual_seed(1))
     (mixed,) = torch.autograd.grad(g_scaled @ u, scale)
     # d/dc [grad_theta sum logp (c r + 0.99 v' - v)] . u = grad_theta(sum logp r) . u
     logp = learner.policy.log_prob(eps.obs.flatten(0, 1), eps.actions.flatten(0, 1))
-    r_only = flat_grad((logp.reshape(eps.mask.shape) * eps.rewards["primary"] * eps.mask).sum()
-                       / len(eps.mask), learner.params)  # fmt: skip
+    r_only = flat_grad(
+        (logp.reshape(eps.mask.shape) * eps.rewards["primary"] * eps.mask).sum() / len(eps.mask),
+        learner.params,
+    )
     assert float(mixed) == pytest.approx(float(r_only @ u), rel=1e-4)
     assert not torch.allclose(g_one, r_only)  # the critic terms matter: a real check
 
@@ -75,8 +80,12 @@ def test_the_entropy_bonus_adds_the_mean_episode_entropy():
 @pytest.mark.parametrize("estimator", ["reinforce", "actor-critic"])
 def test_the_learner_improves_cartpole(estimator):
     env = gym.make("CartPole-v1")
-    learner = PGLearner(PGPolicy(env.observation_space, env.action_space, hidden=(), seed=1),
-                        estimator=estimator, lr=0.05, seed=1)  # fmt: skip
+    learner = PGLearner(
+        PGPolicy(env.observation_space, env.action_space, hidden=(), seed=1),
+        estimator=estimator,
+        lr=0.05,
+        seed=1,
+    )
     means, rng = [], np.random.default_rng(1)
     for it in range(40):
         eps = collect(env, learner.policy, 4, primary, rng, seed=it)
@@ -107,8 +116,9 @@ def test_bounded_observations_are_scaled_to_unit_range_before_the_network():
     env = gym.make("MountainCar-v0")  # position in [-1.2, 0.6], velocity in [-0.07, 0.07]
     policy = PGPolicy(env.observation_space, env.action_space, hidden=(), seed=0)
     obs = torch.tensor([[-1.2, -0.07], [0.6, 0.07], [-0.3, 0.0]])
-    torch.testing.assert_close(policy.normalise(obs), torch.tensor([[-1.0, -1.0], [1.0, 1.0],
-                                                                    [0.0, 0.0]]))  # fmt: skip
+    torch.testing.assert_close(
+        policy.normalise(obs), torch.tensor([[-1.0, -1.0], [1.0, 1.0], [0.0, 0.0]])
+    )
     # unbounded dimensions (CartPole's velocities) pass unchanged, bounded ones are scaled
     cart = PGPolicy(gym.make("CartPole-v1").observation_space, env.action_space, seed=0)
     got = cart.normalise(torch.tensor([[2.4, 3.0, 0.2095, -5.0]]))

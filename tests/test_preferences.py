@@ -31,10 +31,18 @@ def toy_trajectories(lengths=(4, 2, 5)):
     ends[-1] = True
     i = np.arange(n, dtype=float)
     obs, next_obs = i[:, None].astype(np.float32), (i + 0.5)[:, None].astype(np.float32)
-    return Trajectories(obs=obs, next_obs=next_obs,
-                        actions=np.zeros((n, 1), np.float32), rewards=i, factors=10 * i[:, None],
-                        terminated=ends, truncated=np.zeros(n, bool), episode_starts=starts,
-                        task="toy", factor_names=("f",))  # fmt: skip
+    return Trajectories(
+        obs=obs,
+        next_obs=next_obs,
+        actions=np.zeros((n, 1), np.float32),
+        rewards=i,
+        factors=10 * i[:, None],
+        terminated=ends,
+        truncated=np.zeros(n, bool),
+        episode_starts=starts,
+        task="toy",
+        factor_names=("f",),
+    )
 
 
 def test_segments_stay_inside_episodes_and_short_episodes_are_padded():
@@ -162,14 +170,30 @@ def test_tabular_tasks_expose_their_model_and_run_as_gymnasium_envs():
 def test_rollout_and_label_commands_write_files(tmp_path, capsys):
     traj_path, out = str(tmp_path / "t.npz"), str(tmp_path / "labels.npz")
     assert main(["rollout", "gridworld/delivery", "--steps", "300", "--out", traj_path]) == 0
-    for teacher, extra in (("regret", ["--form", "advantage"]), ("hierarchical", []),
-                           ("partial-return", ["--eps-skip", "0.1", "--beta", "2"])):  # fmt: skip
+    for teacher, extra in (
+        ("regret", ["--form", "advantage"]),
+        ("hierarchical", []),
+        ("partial-return", ["--eps-skip", "0.1", "--beta", "2"]),
+    ):
         argv = ["label", traj_path, "--teacher", teacher, "--pairs", "50", "--H", "3", "--out", out]
         assert main(argv + extra) == 0
         data = PreferenceDataset.load(out)
         assert data.asked == data.charged == 50
     assert "labelled by the partial-return teacher" in capsys.readouterr().out
     assert main(["label", traj_path, "--teacher", "regret", "--pairs", "0", "--out", out]) == 2
-    assert main(["rollout", "gridworld/delivery", "--steps", "10", "--policy", str(tmp_path),
-                 "--out", traj_path]) == 2  # fmt: skip
+    assert (
+        main(
+            [
+                "rollout",
+                "gridworld/delivery",
+                "--steps",
+                "10",
+                "--policy",
+                str(tmp_path),
+                "--out",
+                traj_path,
+            ]
+        )
+        == 2
+    )
     assert "neither 'random' nor a saved agent" in capsys.readouterr().out

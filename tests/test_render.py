@@ -24,17 +24,24 @@ print("FRAME", frame.shape, frame.dtype, float(np.std(frame)))
 GL_ERRORS = ("EGL", "OSMesa", "GLFW", "OpenGL", "gladLoadGL", "MUJOCO_GL")
 
 
-@pytest.mark.parametrize("task", ["mujoco/HalfCheetah-v5", "dmc/walker-walk",
-                                  "metaworld/button-press"])  # fmt: skip
+@pytest.mark.parametrize(
+    "task", ["mujoco/HalfCheetah-v5", "dmc/walker-walk", "metaworld/button-press"]
+)
 def test_rgb_array_frames_where_an_opengl_backend_works(task):
     env = {**os.environ, "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl")}
-    proc = subprocess.run([sys.executable, "-c", SCRIPT.format(task=task)], env=env,
-                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT.format(task=task)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
         if any(word in proc.stderr for word in GL_ERRORS):
-            pytest.skip(f"no working OpenGL backend for {task} (MUJOCO_GL={env['MUJOCO_GL']}): "
-                        f"{last}")  # fmt: skip
+            pytest.skip(
+                f"no working OpenGL backend for {task} (MUJOCO_GL={env['MUJOCO_GL']}): {last}"
+            )
         pytest.fail(proc.stderr[-3000:])
     line = next(x for x in proc.stdout.splitlines() if x.startswith("FRAME"))
     _, h, w, c, dtype, std = line.replace("(", "").replace(")", "").replace(",", "").split()

@@ -22,14 +22,23 @@ def linear_segments(n, H, rng):
     obs = rng.normal(size=(n, H, 3))
     act = rng.uniform(-1, 1, size=(n, H, 1))
     flags = np.zeros((n, H), bool)
-    return Segments(obs=obs, actions=act, rewards=obs @ W_OBS + act @ W_ACT,
-                    factors=np.zeros((n, H, 1)), terminated=flags, truncated=flags, mask=~flags,
-                    start_obs=obs[:, 0], end_obs=obs[:, -1])  # fmt: skip
+    return Segments(
+        obs=obs,
+        actions=act,
+        rewards=obs @ W_OBS + act @ W_ACT,
+        factors=np.zeros((n, H, 1)),
+        terminated=flags,
+        truncated=flags,
+        mask=~flags,
+        start_obs=obs[:, 0],
+        end_obs=obs[:, -1],
+    )
 
 
 def small_model(members=3, hidden=(32, 32), seed=0):
-    return RewardEnsemble(EnsembleConfig((3,), (1,), members=members, hidden=hidden, seed=seed),
-                          device="cpu")  # fmt: skip
+    return RewardEnsemble(
+        EnsembleConfig((3,), (1,), members=members, hidden=hidden, seed=seed), device="cpu"
+    )
 
 
 def test_ensemble_learns_a_known_linear_reward_to_95_percent_held_out():
@@ -38,8 +47,9 @@ def test_ensemble_learns_a_known_linear_reward_to_95_percent_held_out():
     record = PartialReturnTeacher().label(pairs, rng)
     torch.manual_seed(0)
     model = small_model()
-    trainer = RewardTrainer(model, lr=3e-3, batch_size=64, max_epochs=30, val_fraction=0.2,
-                            target_accuracy=0.99, seed=0)  # fmt: skip
+    trainer = RewardTrainer(
+        model, lr=3e-3, batch_size=64, max_epochs=30, val_fraction=0.2, target_accuracy=0.99, seed=0
+    )
     stats = trainer.fit(pairs, record)
     assert stats.val_accuracy >= 0.95, stats
     fresh = Pairs(linear_segments(500, 10, rng), linear_segments(500, 10, rng))
@@ -103,8 +113,9 @@ def test_standardized_output_has_zero_mean_unit_std_and_survives_save_load(tmp_p
     assert abs(out.mean()) < 1e-5 and out.std() == pytest.approx(1.0, rel=1e-4)
     np.testing.assert_allclose(out, (raw - shift) / scale, rtol=1e-5, atol=1e-5)
     # training sees the raw rewards: the Bradley-Terry scale is the model's own
-    np.testing.assert_allclose(model.rewards(model.inputs(obs, act)).mean(0).detach().numpy(), raw,
-                               rtol=1e-5, atol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(
+        model.rewards(model.inputs(obs, act)).mean(0).detach().numpy(), raw, rtol=1e-5, atol=1e-6
+    )
     model.save(tmp_path / "m")
     np.testing.assert_array_equal(RewardEnsemble.load(tmp_path / "m", "cpu").predict(obs, act), out)
 
@@ -123,12 +134,14 @@ def test_bad_model_input_is_one_clear_error():
     rng = np.random.default_rng(0)
     pairs = Pairs(linear_segments(4, 2, rng), linear_segments(4, 2, rng))
     trainer = RewardTrainer(model)
-    masked = LabelRecord(prob=np.full(4, 0.5), label=np.full(4, 0.5),
-                         usable=np.zeros(4, bool), charged=4)  # fmt: skip
+    masked = LabelRecord(
+        prob=np.full(4, 0.5), label=np.full(4, 0.5), usable=np.zeros(4, bool), charged=4
+    )
     with pytest.raises(ParameterError, match="no usable preference labels"):
         trainer.fit(pairs, masked)
-    nan = LabelRecord(prob=np.ones(4), label=np.array([1, np.nan, 0, 1.0]),
-                      usable=np.ones(4, bool), charged=4)  # fmt: skip
+    nan = LabelRecord(
+        prob=np.ones(4), label=np.array([1, np.nan, 0, 1.0]), usable=np.ones(4, bool), charged=4
+    )
     with pytest.raises(ParameterError, match="NaN"):
         trainer.fit(pairs, nan)
     with pytest.raises(SpaceMismatchError, match=r"expects observations of shape \(3,\)"):
@@ -199,11 +212,14 @@ def test_regret_labels_learn_the_optimal_advantage_not_the_reward():
     advantage = oracle.q[s, a] - oracle.v[s]
     reward = (base.P * base.R).sum(axis=-1)[s, a]
     rank = {}
-    for name, teacher in (("regret", RegretTeacher(oracle, 1.0, beta=1.0)),
-                          ("partial", PartialReturnTeacher(beta=1.0))):  # fmt: skip
+    for name, teacher in (
+        ("regret", RegretTeacher(oracle, 1.0, beta=1.0)),
+        ("partial", PartialReturnTeacher(beta=1.0)),
+    ):
         record = teacher.label(pairs, rng)
-        cfg = EnsembleConfig.for_spaces(env.observation_space, env.action_space, members=1,
-                                        hidden=(64, 64), seed=0)  # fmt: skip
+        cfg = EnsembleConfig.for_spaces(
+            env.observation_space, env.action_space, members=1, hidden=(64, 64), seed=0
+        )
         model = RewardEnsemble(cfg, device="cpu")
         RewardTrainer(model, lr=3e-3, max_epochs=100, target_accuracy=1.1, seed=0).fit(
             pairs, record
@@ -228,8 +244,9 @@ def test_knn_state_entropy_equals_a_brute_force_computation():
         brute.append(d[k])
     t = lambda a: torch.as_tensor(a, dtype=torch.float64)  # noqa: E731
     np.testing.assert_allclose(knn_distance(t(batch), t(pool), k).numpy(), brute, rtol=1e-12)
-    np.testing.assert_allclose(knn_distance(t(batch), t(pool), k, chunk=7).numpy(), brute,
-                               rtol=1e-12)  # fmt: skip
+    np.testing.assert_allclose(
+        knn_distance(t(batch), t(pool), k, chunk=7).numpy(), brute, rtol=1e-12
+    )
     reward = StateEntropyReward(k)
     first = reward(t(batch), t(pool)).numpy()
     # SB3 RunningMeanStd starts from a 1e-4 count of unit variance: a 1e-4 relative bias

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 import rewarddesign as rd
+from rewarddesign.contract.runspec import RunSpec
 from rewarddesign.errors import ParameterError, SpaceMismatchError, SpecError, UnknownNameError
+from rewarddesign.experiment.runner import validate
 from rewarddesign.methods import METHODS
-from rewarddesign.runner import validate
-from rewarddesign.runspec import RunSpec
 
 
 def test_registered_methods():
@@ -21,10 +21,18 @@ def test_registered_methods():
 def test_true_method_end_to_end_with_sac(tmp_path):
     seen = []
     result = rd.run(
-        "classic/Pendulum-v1", "true", "sac", seed=0, budget=2000, agent_preset="fast",
-        eval_every=1000, eval_episodes=2, device="cpu", save_dir=tmp_path,
+        "classic/Pendulum-v1",
+        "true",
+        "sac",
+        seed=0,
+        budget=2000,
+        agent_preset="fast",
+        eval_every=1000,
+        eval_episodes=2,
+        device="cpu",
+        save_dir=tmp_path,
         progress=lambda done, budget, ret: seen.append((done, budget)),
-    )  # fmt: skip
+    )
     assert [p.step for p in result.curve] == [1000, 2000]
     assert result.env_steps == 2000 and result.labels_used == 0
     assert result.final_return == result.curve[-1].mean_return == np.mean(result.curve[-1].returns)
@@ -46,9 +54,16 @@ def test_evaluation_is_deterministic_given_the_policy():
 def test_blend_method_end_to_end_trains_on_blended_reward():
     weights = {"theta_sq": -1.0, "u_sq": -0.5}
     result = rd.run(
-        "classic/Pendulum-v1", "blend", "ppo", seed=0, budget=2048, agent_preset="fast",
-        agent_overrides={"n_steps": 256}, eval_episodes=2, weights=weights,
-    )  # fmt: skip
+        "classic/Pendulum-v1",
+        "blend",
+        "ppo",
+        seed=0,
+        budget=2048,
+        agent_preset="fast",
+        agent_overrides={"n_steps": 256},
+        eval_episodes=2,
+        weights=weights,
+    )
     assert result.spec.method_params == {"weights": weights}
     assert result.env_steps >= 2048
     assert result.curve[-1].step == result.env_steps
@@ -56,9 +71,15 @@ def test_blend_method_end_to_end_trains_on_blended_reward():
 
 def test_blend_defaults_to_the_spec_weights_and_mountaincar_reports_success():
     result = rd.run(
-        "classic/MountainCarContinuous-v0", "blend", "ppo", seed=0, budget=1024,
-        agent_preset="fast", agent_overrides={"n_steps": 256}, eval_episodes=1,
-    )  # fmt: skip
+        "classic/MountainCarContinuous-v0",
+        "blend",
+        "ppo",
+        seed=0,
+        budget=1024,
+        agent_preset="fast",
+        agent_overrides={"n_steps": 256},
+        eval_episodes=1,
+    )
     assert result.final_success in (0.0, 1.0)
 
 
@@ -122,8 +143,13 @@ def test_bad_run_specs_fail_before_the_run_starts(changes, error, message):
 
 def test_method_params_given_twice_is_an_error():
     with pytest.raises(SpecError, match="given twice"):
-        rd.run("classic/Pendulum-v1", "blend", budget=10, method_params={"weights": {}},
-               weights={"theta_sq": 1.0})  # fmt: skip
+        rd.run(
+            "classic/Pendulum-v1",
+            "blend",
+            budget=10,
+            method_params={"weights": {}},
+            weights={"theta_sq": 1.0},
+        )
 
 
 def test_cuda_asked_for_without_gpu_is_a_clear_error():
@@ -147,8 +173,9 @@ def test_training_env_monitor_records_the_true_reward_of_a_primary_task(write_ya
     task = rd.task_spec(write_yaml(doc, "primary.yaml"))
     method = Blend(BlendParams(weights={"b": 1.0}))
     spec = RunSpec(task=task.path, method="blend", agent="sac", budget=10)
-    ctx = RunContext(spec=spec, task=task, device="cpu", rng=np.random.default_rng(0),
-                     evaluator=None)  # fmt: skip
+    ctx = RunContext(
+        spec=spec, task=task, device="cpu", rng=np.random.default_rng(0), evaluator=None
+    )
     venv = method.train_env(ctx, n_envs=1)
     venv.reset()
     rewards = [venv.step(np.zeros((1, 1), np.float32))[1][0] for _ in range(5)]
@@ -169,8 +196,9 @@ def shaping_context(write_yaml, agent="sac", **params):
     doc["potentials"] = {"tilt": {"fn": "obs_entry", "args": {"index": 1, "scale": 2.0}}}
     task = rd.task_spec(write_yaml(doc, "episodes.yaml"))
     spec = RunSpec(task=task.path, method="shaping", agent=agent, budget=10, method_params=params)
-    ctx = RunContext(spec=spec, task=task, device="cpu", rng=np.random.default_rng(0),
-                     evaluator=None)  # fmt: skip
+    ctx = RunContext(
+        spec=spec, task=task, device="cpu", rng=np.random.default_rng(0), evaluator=None
+    )
     return Shaping(ShapingParams(**params)), ctx
 
 

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 import rewarddesign as rd
+from rewarddesign.contract.evaluation import Evaluator
+from rewarddesign.contract.runspec import EvalPoint, EvalSpec, RunResult, RunSpec
 from rewarddesign.errors import ParameterError, SpecError
-from rewarddesign.evaluation import Evaluator
-from rewarddesign.runspec import EvalPoint, EvalSpec, RunResult, RunSpec
 
 SPEC = RunSpec(
     task="classic/Pendulum-v1",

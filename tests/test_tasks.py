@@ -14,13 +14,26 @@ ALL_TASKS = rd.tasks()
 
 def test_required_tasks_are_registered():
     required = {
-        "classic/Pendulum-v1", "classic/MountainCarContinuous-v0", "classic/CartPole-v1",
-        "mujoco/HalfCheetah-v5", "mujoco/Hopper-v5", "mujoco/Walker2d-v5", "mujoco/Ant-v5",
-        "dmc/walker-walk", "dmc/walker-run", "dmc/cheetah-run", "dmc/quadruped-walk",
-        "dmc/cartpole-swingup", "dmc/reacher-easy",
-        "metaworld/button-press", "metaworld/door-open", "metaworld/drawer-open",
-        "metaworld/sweep-into", "metaworld/window-open", "metaworld/hammer",
-    }  # fmt: skip
+        "classic/Pendulum-v1",
+        "classic/MountainCarContinuous-v0",
+        "classic/CartPole-v1",
+        "mujoco/HalfCheetah-v5",
+        "mujoco/Hopper-v5",
+        "mujoco/Walker2d-v5",
+        "mujoco/Ant-v5",
+        "dmc/walker-walk",
+        "dmc/walker-run",
+        "dmc/cheetah-run",
+        "dmc/quadruped-walk",
+        "dmc/cartpole-swingup",
+        "dmc/reacher-easy",
+        "metaworld/button-press",
+        "metaworld/door-open",
+        "metaworld/drawer-open",
+        "metaworld/sweep-into",
+        "metaworld/window-open",
+        "metaworld/hammer",
+    }
     assert required <= set(ALL_TASKS)
 
 
@@ -202,7 +215,7 @@ def test_action_repeat_sums_rewards_and_factors_over_the_repeated_steps():
 
 
 def test_a_dmc_adapter_on_another_env_is_refused():
-    from rewarddesign.suites import DmcAdapter
+    from rewarddesign.task.suites import DmcAdapter
 
     with pytest.raises(SpecError, match="needs a shimmy dm-control env"):
         DmcAdapter(gym.make("Pendulum-v1"))

@@ -9,8 +9,8 @@ import pytest
 
 import rewarddesign as rd
 from rewarddesign.errors import RewardDesignError, SpecError
-from rewarddesign.factors import FORMULAS
-from rewarddesign.taskspec import parse_task_spec
+from rewarddesign.task.factors import FORMULAS
+from rewarddesign.task.spec import parse_task_spec
 from tests.conftest import SCRIPTED_SPEC
 
 
@@ -136,9 +136,9 @@ def test_every_packaged_spec_declares_references():
 
 
 def test_reward_expression_is_vectorised_and_matches_hand_computation():
-    spec = parse_task_spec(spec_with(
-        reward={"expression": "(3 * a + b) / 4 * where(b > 0.5, 1, 0) + hamacher(a, b)"}
-    ))  # fmt: skip
+    spec = parse_task_spec(
+        spec_with(reward={"expression": "(3 * a + b) / 4 * where(b > 0.5, 1, 0) + hamacher(a, b)"})
+    )
     factors = np.array([[1.0, 1.0], [0.5, 0.25], [0.0, 0.0]])
     expected = [(3 + 1) / 4 + 1.0, 0.0 + 0.125 / 0.625, 0.0]  # hamacher(0, 0) = 0
     np.testing.assert_allclose(spec.reward.compute(factors, spec.factor_names), expected)

@@ -30,8 +30,9 @@ RNG = np.random.default_rng
 
 
 def test_rational_and_boltzmann_probabilities():
-    pairs = pairs_from_rewards([[1.0, 2.0], [0.0, 1.0], [1.0, 1.0]],
-                               [[0.0, 1.0], [1.0, 1.0], [2.0, 0.0]])  # fmt: skip
+    pairs = pairs_from_rewards(
+        [[1.0, 2.0], [0.0, 1.0], [1.0, 1.0]], [[0.0, 1.0], [1.0, 1.0], [2.0, 0.0]]
+    )
     rational = PartialReturnTeacher().label(pairs, RNG(0))
     assert rational.prob.tolist() == [1.0, 0.0, 0.5]
     assert rational.label.tolist() == [1.0, 0.0, 0.5] and rational.usable.all()
@@ -64,8 +65,9 @@ def test_mistakes_flip_labels_and_mix_the_probability():
 def test_equal_and_skip_thresholds_and_their_accounting():
     # margin 10 -> equal if |R1 - R2| < 1; skip if max(|R1|, |R2|) < 2
     teacher = PartialReturnTeacher(eps_equal=0.1, eps_skip=0.2, margin=10.0)
-    pairs = pairs_from_rewards([[5.0], [5.0], [1.0], [1.5], [3.0]],
-                               [[4.5], [3.0], [0.0], [1.0], [-3.0]])  # fmt: skip
+    pairs = pairs_from_rewards(
+        [[5.0], [5.0], [1.0], [1.5], [3.0]], [[4.5], [3.0], [0.0], [1.0], [-3.0]]
+    )
     record = teacher.label(pairs, RNG(0))
     assert record.prob.tolist() == [0.5, 1.0, 1.0, 0.5, 1.0]
     assert record.usable.tolist() == [True, True, False, False, True]
@@ -80,8 +82,9 @@ def test_sign_safe_thresholds_on_negative_returns():
     margin = margin_from_returns(-800.0, 50, 200)  # a Pendulum-like episode return
     assert margin == -200.0  # B-Pref's eps * margin would be a negative threshold
     teacher = PartialReturnTeacher(eps_equal=0.01, eps_skip=0.05, margin=margin)
-    pairs = pairs_from_rewards([[-100.0], [-100.0], [-5.0], [-50.0]],
-                               [[-101.5], [-103.0], [-8.0], [-8.0]])  # fmt: skip
+    pairs = pairs_from_rewards(
+        [[-100.0], [-100.0], [-5.0], [-50.0]], [[-101.5], [-103.0], [-8.0], [-8.0]]
+    )
     record = teacher.label(pairs, RNG(0))
     # equal below |margin| * 0.01 = 2; skip when both |R| < |margin| * 0.05 = 10
     assert record.prob.tolist() == [0.5, 1.0, 1.0, 0.0]
@@ -142,8 +145,11 @@ def test_regret_labels_equal_an_independent_value_iteration(task, kwargs):
                 scores.append((disc * adv).sum(1))
             else:
                 end = np.where(seg.ends_terminal, 0.0, v[seg.end_obs.astype(int)])
-                scores.append((disc * seg.rewards).sum(1) + gamma ** seg.lengths * end
-                              - v[seg.start_obs.astype(int)])  # fmt: skip
+                scores.append(
+                    (disc * seg.rewards).sum(1)
+                    + gamma**seg.lengths * end
+                    - v[seg.start_obs.astype(int)]
+                )
         np.testing.assert_allclose(record.prob, expit(0.7 * (scores[0] - scores[1])), rtol=1e-9)
 
 
@@ -184,11 +190,17 @@ def test_heron_decides_level_by_level_with_margins_from_the_batch_std():
 
 
 def test_heron_on_single_transitions_and_segment_sums():
-    segs = Segments(obs=np.zeros((2, 2, 1)), actions=np.zeros((2, 2, 1)), rewards=np.zeros((2, 2)),
-                    factors=np.array([[[1.0], [1.0]], [[3.0], [0.0]]]),
-                    terminated=np.zeros((2, 2), bool), truncated=np.zeros((2, 2), bool),
-                    mask=np.array([[True, True], [True, False]]), start_obs=np.zeros((2, 1)),
-                    end_obs=np.zeros((2, 1)))  # fmt: skip
+    segs = Segments(
+        obs=np.zeros((2, 2, 1)),
+        actions=np.zeros((2, 2, 1)),
+        rewards=np.zeros((2, 2)),
+        factors=np.array([[[1.0], [1.0]], [[3.0], [0.0]]]),
+        terminated=np.zeros((2, 2), bool),
+        truncated=np.zeros((2, 2), bool),
+        mask=np.array([[True, True], [True, False]]),
+        start_obs=np.zeros((2, 1)),
+        end_obs=np.zeros((2, 1)),
+    )
     from rewarddesign.preferences import Pairs
 
     teacher = HierarchicalTeacher(["x"], ["x"], [1], [0.0])
@@ -203,10 +215,13 @@ def test_heron_on_single_transitions_and_segment_sums():
 def test_labels_are_reproducible_and_noise_depends_on_the_seed():
     traj = rollout(rd.make("gridworld/delivery"), None, 500, seed=0)
     segs = cut_segments(traj, H=3)
-    for teacher in (PartialReturnTeacher(beta=0.3),
-                    PartialReturnTeacher(eps_mistake=0.3),
-                    RegretTeacher(ValueIterationOracle.from_env(rd.make("gridworld/delivery"), 0.9),
-                                  0.9, beta=0.5)):  # fmt: skip
+    for teacher in (
+        PartialReturnTeacher(beta=0.3),
+        PartialReturnTeacher(eps_mistake=0.3),
+        RegretTeacher(
+            ValueIterationOracle.from_env(rd.make("gridworld/delivery"), 0.9), 0.9, beta=0.5
+        ),
+    ):
         a = teacher.label(random_pairs(segs, 300, RNG(5)), RNG(5))
         b = teacher.label(random_pairs(segs, 300, RNG(5)), RNG(5))
         c = teacher.label(random_pairs(segs, 300, RNG(5)), RNG(6))

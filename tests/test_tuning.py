@@ -10,8 +10,8 @@ from optuna.trial import TrialState
 
 import rewarddesign as rd
 from rewarddesign.bench.keys import resolved
+from rewarddesign.contract.runspec import RunSpec
 from rewarddesign.errors import ParameterError, SpecError, StorageError, UnknownNameError
-from rewarddesign.runspec import RunSpec
 from rewarddesign.tuning import (
     Dimension,
     TuneConfig,
@@ -90,10 +90,16 @@ def test_a_small_study_writes_weights_that_runs_and_grids_take(tmp_path):
 
 def test_evaluations_are_reported_and_a_pruner_stops_the_trial(tmp_path):
     config = TuneConfig(
-        task=PENDULUM, method="blend", agent="sac", budget=200, seeds=(1000, 1001),
-        space=tuple(search_space(PENDULUM, factors=["theta_sq"])), agent_preset="fast",
-        eval_every=100, eval_episodes=1,
-    )  # fmt: skip
+        task=PENDULUM,
+        method="blend",
+        agent="sac",
+        budget=200,
+        seeds=(1000, 1001),
+        space=tuple(search_space(PENDULUM, factors=["theta_sq"])),
+        agent_preset="fast",
+        eval_every=100,
+        eval_episodes=1,
+    )
     # Pendulum's returns are negative: a threshold of 0 prunes at the first report
     study = optuna.create_study(
         storage=storage_url(str(tmp_path / "p.sqlite")),
@@ -114,18 +120,31 @@ def test_evaluations_are_reported_and_a_pruner_stops_the_trial(tmp_path):
 
 
 def test_a_cost_objective_gives_a_pareto_front(tmp_path):
-    study = tune(PENDULUM, trials=2, storage=str(tmp_path / "m.sqlite"), cost="u_sq",
-                 factors=["u_sq"], **SMALL)  # fmt: skip
+    study = tune(
+        PENDULUM,
+        trials=2,
+        storage=str(tmp_path / "m.sqlite"),
+        cost="u_sq",
+        factors=["u_sq"],
+        **SMALL,
+    )
     assert len(study.directions) == 2
     doc = write_best(study, tmp_path / "front.yaml")
     assert doc["objectives"] == ["final true return", "u_sq episode sum"]
-    assert doc["pareto"] and all(len(e["values"]) == 2 and e["values"][1] >= 0
-                                 for e in doc["pareto"])  # fmt: skip
+    assert doc["pareto"] and all(
+        len(e["values"]) == 2 and e["values"][1] >= 0 for e in doc["pareto"]
+    )
 
 
 def test_two_local_workers_share_a_sqlite_study(tmp_path):
-    study = tune(PENDULUM, trials=4, storage=str(tmp_path / "w.sqlite"), workers=2,
-                 factors=["theta_sq"], **SMALL)  # fmt: skip
+    study = tune(
+        PENDULUM,
+        trials=4,
+        storage=str(tmp_path / "w.sqlite"),
+        workers=2,
+        factors=["theta_sq"],
+        **SMALL,
+    )
     states = [t.state for t in study.trials]
     assert states.count(TrialState.COMPLETE) + states.count(TrialState.PRUNED) >= 4
     assert TrialState.RUNNING not in states and TrialState.WAITING not in states
@@ -169,12 +188,30 @@ def test_tune_on_the_command_line(tmp_path, capsys):
     from rewarddesign.cli import main
 
     out = tmp_path / "w.yaml"
-    code = main(["tune", PENDULUM, "--trials", "1", "--storage", str(tmp_path / "c.sqlite"),
-                 "--budget", "200", "--preset", "fast", "--eval-episodes", "1",
-                 "--factors", "theta_sq", "--out", str(out)])  # fmt: skip
+    code = main(
+        [
+            "tune",
+            PENDULUM,
+            "--trials",
+            "1",
+            "--storage",
+            str(tmp_path / "c.sqlite"),
+            "--budget",
+            "200",
+            "--preset",
+            "fast",
+            "--eval-episodes",
+            "1",
+            "--factors",
+            "theta_sq",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0 and "optuna-dashboard sqlite:///" in capsys.readouterr().out
-    result = rd.run(PENDULUM, "blend", "sac", budget=200, agent_preset="fast", eval_episodes=1,
-                    weights=str(out))  # fmt: skip
+    result = rd.run(
+        PENDULUM, "blend", "sac", budget=200, agent_preset="fast", eval_episodes=1, weights=str(out)
+    )
     assert set(result.spec.method_params) == {"weights"}
     assert main(["tune", PENDULUM, "--trials", "0", "--storage", str(tmp_path / "z")]) == 2
     assert main(["tune", PENDULUM, "--trials", "1", "--range", "u_sq=1"]) == 2

@@ -101,8 +101,11 @@ def chains():
 def task(tmp_path):
     from tests.conftest import EPISODES_SPEC
 
-    spec = dict(EPISODES_SPEC, potentials={"tilt": {"fn": "obs_entry", "args": {"index": 1}}},
-                auxiliary={"cost": {"weights": {"b": -1.0}}})  # fmt: skip
+    spec = dict(
+        EPISODES_SPEC,
+        potentials={"tilt": {"fn": "obs_entry", "args": {"index": 1}}},
+        auxiliary={"cost": {"weights": {"b": -1.0}}},
+    )
     path = tmp_path / "episodes.yaml"
     import yaml
 

@@ -14,9 +14,9 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 import rewarddesign as rd
-from rewarddesign import task_registry
 from rewarddesign.errors import ParameterError, SpaceMismatchError, SpecError, UnknownNameError
-from rewarddesign.task_registry import task_for_env
+from rewarddesign.task import registry as task_registry
+from rewarddesign.task.registry import task_for_env
 from rewarddesign.wrappers import (
     BlendedReward,
     CenteredSigmoid,
@@ -194,9 +194,12 @@ def test_gated_reward_pays_held_shaping_as_a_lump_only_when_the_gate_holds(episo
     # BlendedReward a + b adds b = k + 1 per step over the true reward a = t
     inner = lambda: BlendedReward(rd.make(episodes_task), {"a": 1.0, "b": 1.0})  # noqa: E731
     rewards, infos, _ = play(GatedReward(inner(), "success"))
-    expected = [t + (n * (k + 1) if last and term else 0.0)
-                for (k, n, term), (_, t, last, _) in zip(
-                    [e for e in EPISODES for _ in range(e[1])], steps(), strict=True)]  # fmt: skip
+    expected = [
+        t + (n * (k + 1) if last and term else 0.0)
+        for (k, n, term), (_, t, last, _) in zip(
+            [e for e in EPISODES for _ in range(e[1])], steps(), strict=True
+        )
+    ]
     np.testing.assert_allclose(rewards, expected)
     assert rewards.tolist() == [1, 2, 3 + 3, 1, 2, 3, 4, 1, 2, 3 + 9]
     # gate on the true return >= 7: episode 0 (1+2+3) fails, 1 (10) and 2 (6) ...
@@ -249,8 +252,11 @@ def test_single_form_computes_in_float64_whatever_the_env_returns(episodes_task)
     expected = []
     for _, t, _, terminal in steps():
         incoming = float(np.float32(t + 0.1))
-        expected.append(incoming + (0.0 if terminal else 0.99 * (1000.0 * t + 0.123))
-                        - (1000.0 * (t - 1) + 0.123))  # fmt: skip
+        expected.append(
+            incoming
+            + (0.0 if terminal else 0.99 * (1000.0 * t + 0.123))
+            - (1000.0 * (t - 1) + 0.123)
+        )
     np.testing.assert_allclose(rewards, expected, rtol=1e-13)
     assert all(isinstance(r, float) for r in rewards)
 

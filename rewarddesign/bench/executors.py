@@ -19,8 +19,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from rewarddesign.contract.runspec import RunResult, RunSpec
 from rewarddesign.errors import RewardDesignError
-from rewarddesign.runspec import RunResult, RunSpec
 
 DISTRIBUTED_EXTRA = 'pip install "rewarddesign[distributed]"'
 
@@ -37,14 +37,17 @@ class Outcome:
 
 def run_spec_json(key: str, spec_json: str, device: str) -> dict:
     """Worker entry point: run one spec, never raise; all in and out is JSON-safe data."""
-    from rewarddesign.runner import execute  # imported in the worker process
+    from rewarddesign.experiment.runner import execute  # imported in the worker process
 
     try:
         result = execute(RunSpec.from_json(spec_json), device=device)
         return {"key": key, "result": result.to_json()}
     except Exception as exc:  # a failing run is recorded and the grid goes on
-        return {"key": key, "error": f"{type(exc).__name__}: {exc}",
-                "traceback": traceback.format_exc()}  # fmt: skip
+        return {
+            "key": key,
+            "error": f"{type(exc).__name__}: {exc}",
+            "traceback": traceback.format_exc(),
+        }
 
 
 def _outcome(data: dict) -> Outcome:
@@ -112,15 +115,20 @@ class LocalProcessExecutor:
         pool = cf.ProcessPoolExecutor(self.workers, mp_context=context, initializer=_worker_init)
         processes: list[multiprocessing.process.BaseProcess] = []
         try:
-            futures = {pool.submit(run_spec_json, key, spec.to_json(), self.device): key
-                       for key, spec in jobs}  # fmt: skip
+            futures = {
+                pool.submit(run_spec_json, key, spec.to_json(), self.device): key
+                for key, spec in jobs
+            }
             processes = list(getattr(pool, "_processes", {}).values())
             for future in cf.as_completed(futures):
                 try:
                     yield _outcome(future.result())
                 except Exception as exc:  # a worker died (segfault, out of memory)
-                    yield Outcome(futures[future], error=f"{type(exc).__name__}: {exc}",
-                                  traceback=traceback.format_exc())  # fmt: skip
+                    yield Outcome(
+                        futures[future],
+                        error=f"{type(exc).__name__}: {exc}",
+                        traceback=traceback.format_exc(),
+                    )
         finally:
             # On Ctrl-C or a consumer that stops early: drop queued runs, stop workers now.
             pool.shutdown(wait=False, cancel_futures=True)
@@ -145,8 +153,9 @@ class RayExecutor:
         RewardDesignError: If Ray is not installed (it is an optional extra).
     """
 
-    def __init__(self, address: str | None = None, device: str = "auto",
-                 num_cpus: int | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, address: str | None = None, device: str = "auto", num_cpus: int | None = None
+    ) -> None:
         try:
             import ray  # noqa: F401
         except ImportError:
@@ -161,8 +170,12 @@ class RayExecutor:
 
         started = not ray.is_initialized()
         if started:
-            ray.init(address=self.address, num_cpus=self.num_cpus if self.address is None
-                     else None, include_dashboard=False, log_to_driver=False)  # fmt: skip
+            ray.init(
+                address=self.address,
+                num_cpus=self.num_cpus if self.address is None else None,
+                include_dashboard=False,
+                log_to_driver=False,
+            )
         self.workers = int(ray.cluster_resources().get("CPU", 1))
         task = ray.remote(num_cpus=1, max_retries=0)(run_spec_json)
         refs = {task.remote(key, spec.to_json(), self.device): key for key, spec in jobs}
@@ -174,8 +187,11 @@ class RayExecutor:
                     try:
                         yield _outcome(ray.get(ref))
                     except Exception as exc:  # the worker died (node lost, out of memory)
-                        yield Outcome(refs[ref], error=f"{type(exc).__name__}: {exc}",
-                                      traceback=traceback.format_exc())  # fmt: skip
+                        yield Outcome(
+                            refs[ref],
+                            error=f"{type(exc).__name__}: {exc}",
+                            traceback=traceback.format_exc(),
+                        )
         finally:
             for ref in pending:  # Ctrl-C or a consumer that stops early
                 ray.cancel(ref, force=True)

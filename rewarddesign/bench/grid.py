@@ -40,12 +40,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rewarddesign.common.files import check_keys, data_dir, load_yaml, require_list, require_mapping
+from rewarddesign.contract.runspec import EvalSpec, RunSpec
 from rewarddesign.errors import SpecError, unknown
-from rewarddesign.resources import check_keys, data_dir, load_yaml, require_list, require_mapping
-from rewarddesign.runspec import EvalSpec, RunSpec
 
-_TOP = {"name", "description", "seeds", "budget", "agent", "agent_preset", "agent_overrides",
-        "eval", "tasks", "methods", "cells", "presets"}  # fmt: skip
+_TOP = {
+    "name",
+    "description",
+    "seeds",
+    "budget",
+    "agent",
+    "agent_preset",
+    "agent_overrides",
+    "eval",
+    "tasks",
+    "methods",
+    "cells",
+    "presets",
+}
 _OVERRIDABLE = {"agent", "agent_preset", "agent_overrides", "budget"}
 
 
@@ -143,10 +155,14 @@ def load_grid(grid: str | Path, preset: str | None = None) -> Grid:
     for key in ("tasks", "methods"):
         if not isinstance(doc[key], list) or not doc[key]:
             raise SpecError(f"{where} {key} must be a non-empty list.")
-    tasks = [_entry(t, "task", f"{where} tasks", _OVERRIDABLE | {"eval", "methods", "seeds"})
-             for t in doc["tasks"]]  # fmt: skip
-    methods = [_entry(m, "method", f"{where} methods", _OVERRIDABLE | {"label", "params"})
-               for m in doc["methods"]]  # fmt: skip
+    tasks = [
+        _entry(t, "task", f"{where} tasks", _OVERRIDABLE | {"eval", "methods", "seeds"})
+        for t in doc["tasks"]
+    ]
+    methods = [
+        _entry(m, "method", f"{where} methods", _OVERRIDABLE | {"label", "params"})
+        for m in doc["methods"]
+    ]
     task_ids = [t["task"] for t in tasks]
     if len(set(task_ids)) != len(task_ids):
         raise SpecError(f"{where} lists a task twice: {task_ids}; use cells for per-cell changes.")
@@ -171,15 +187,17 @@ def load_grid(grid: str | Path, preset: str | None = None) -> Grid:
     cells = {}
     for raw in require_list(doc.get("cells") or [], f"{where} cells"):
         cell = require_mapping(raw, f"{where} cell")
-        check_keys(cell, f"{where} cell", {"task", "method", "params"} | _OVERRIDABLE,
-                   {"task", "method"})  # fmt: skip
+        check_keys(
+            cell, f"{where} cell", {"task", "method", "params"} | _OVERRIDABLE, {"task", "method"}
+        )
         if cell["task"] not in {t["task"] for t in tasks} or cell["method"] not in labels:
             raise SpecError(
                 f"{where} cell ({cell['task']!r}, {cell['method']!r}) matches no task x method "
                 f"label; tasks {[t['task'] for t in tasks]}, method labels {labels}."
             )
-        cells[cell["task"], cell["method"]] = {k: cell[k] for k in cell
-                                               if k in _OVERRIDABLE | {"params"}}  # fmt: skip
+        cells[cell["task"], cell["method"]] = {
+            k: cell[k] for k in cell if k in _OVERRIDABLE | {"params"}
+        }
 
     runs = []
     for t in tasks:
@@ -198,10 +216,12 @@ def load_grid(grid: str | Path, preset: str | None = None) -> Grid:
                 **require_mapping(cell.get("params") or {}, f"{run_where} cell params"),
             }
             # a task's eval settings refine the grid's, key by key
-            evaluation = EvalSpec.from_dict({
-                **require_mapping(eval_doc, f"{where} eval"),
-                **require_mapping(t.get("eval") or {}, f"{run_where} eval"),
-            })  # fmt: skip
+            evaluation = EvalSpec.from_dict(
+                {
+                    **require_mapping(eval_doc, f"{where} eval"),
+                    **require_mapping(t.get("eval") or {}, f"{run_where} eval"),
+                }
+            )
             task_seeds = (
                 _seeds(t["seeds"], f"{where} task {t['task']!r}") if "seeds" in t else seeds
             )
@@ -219,5 +239,8 @@ def load_grid(grid: str | Path, preset: str | None = None) -> Grid:
                 )
                 spec.validate()
                 runs.append(GridRun(spec=spec, method_label=label))
-    return Grid(name=str(doc.get("name", path.stem)), description=str(doc.get("description", "")),
-                runs=tuple(runs))  # fmt: skip
+    return Grid(
+        name=str(doc.get("name", path.stem)),
+        description=str(doc.get("description", "")),
+        runs=tuple(runs),
+    )

@@ -8,8 +8,8 @@ import importlib.metadata
 import json
 
 from rewarddesign import agents, methods
-from rewarddesign.runspec import RunSpec
-from rewarddesign.task_registry import task_spec
+from rewarddesign.contract.runspec import RunSpec
+from rewarddesign.task.registry import task_spec
 
 
 def _version() -> str:
@@ -34,15 +34,20 @@ def resolved(spec: RunSpec) -> dict:
         else None
     )
     params = dataclasses.asdict(methods.get(spec.method).parse_params(spec.method_params))
-    return {"spec": spec.to_dict(), "task": task, "method": params, "agent": agent,
-            "rewarddesign": _version()}  # fmt: skip
+    return {
+        "spec": spec.to_dict(),
+        "task": task,
+        "method": params,
+        "agent": agent,
+        "rewarddesign": _version(),
+    }
 
 
 def run_key(spec: RunSpec) -> str:
     """A 20-hex-digit key of the fully resolved run.
 
     Example:
-        >>> from rewarddesign.runspec import RunSpec
+        >>> from rewarddesign.contract.runspec import RunSpec
         >>> a = RunSpec(task="classic/Pendulum-v1", method="true", agent="sac", seed=0)
         >>> run_key(a) == run_key(RunSpec.from_json(a.to_json()))
         True

@@ -25,10 +25,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from rewarddesign.bench import stats
+from rewarddesign.common.files import write_atomic
+from rewarddesign.contract.runspec import RunResult
 from rewarddesign.errors import SpecError
-from rewarddesign.resources import write_atomic
-from rewarddesign.runspec import RunResult
-from rewarddesign.task_registry import task_spec
+from rewarddesign.task.registry import task_spec
 
 
 @dataclass(frozen=True)
@@ -112,21 +112,36 @@ def build_report(
     for task, by_method in tasks.items():
         scores = {m: np.array([[r.final_return] for r in rs]) for m, rs in by_method.items()}
         points, cis = stats.interval_estimates(scores, stats.mean_and_iqm, reps, seed)
-        with_success = {m: rs for m, rs in by_method.items()
-                        if all(r.final_success is not None for r in rs)}  # fmt: skip
-        s_points, s_cis = stats.interval_estimates(
-            {m: np.array([[r.final_success] for r in rs]) for m, rs in with_success.items()},
-            stats.mean_and_iqm, reps, seed,
-        ) if with_success else ({}, {})  # fmt: skip
+        with_success = {
+            m: rs for m, rs in by_method.items() if all(r.final_success is not None for r in rs)
+        }
+        s_points, s_cis = (
+            stats.interval_estimates(
+                {m: np.array([[r.final_success] for r in rs]) for m, rs in with_success.items()},
+                stats.mean_and_iqm,
+                reps,
+                seed,
+            )
+            if with_success
+            else ({}, {})
+        )
         for m, rs in by_method.items():
-            report.cells.append(MethodStats(
-                task=task, method=m, n=len(rs),
-                mean=float(points[m][0]), mean_ci=(float(cis[m][0, 0]), float(cis[m][1, 0])),
-                iqm=float(points[m][1]), iqm_ci=(float(cis[m][0, 1]), float(cis[m][1, 1])),
-                success=float(s_points[m][0]) if m in s_points else None,
-                success_ci=(float(s_cis[m][0, 0]), float(s_cis[m][1, 0])) if m in s_cis else None,
-                wall_time=float(np.mean([r.wall_time for r in rs])),
-            ))  # fmt: skip
+            report.cells.append(
+                MethodStats(
+                    task=task,
+                    method=m,
+                    n=len(rs),
+                    mean=float(points[m][0]),
+                    mean_ci=(float(cis[m][0, 0]), float(cis[m][1, 0])),
+                    iqm=float(points[m][1]),
+                    iqm_ci=(float(cis[m][0, 1]), float(cis[m][1, 1])),
+                    success=float(s_points[m][0]) if m in s_points else None,
+                    success_ci=(float(s_cis[m][0, 0]), float(s_cis[m][1, 0]))
+                    if m in s_cis
+                    else None,
+                    wall_time=float(np.mean([r.wall_time for r in rs])),
+                )
+            )
 
     refs = {t: task_spec(t).reference for t in tasks}
     scored = {
@@ -147,12 +162,17 @@ def build_report(
         if norm:
             points, cis = stats.interval_estimates(norm, stats.iqm_and_gap, reps, seed)
             report.aggregate = {
-                m: {name: (float(points[m][i]), float(cis[m][0, i]), float(cis[m][1, i]))
-                    for i, name in enumerate(("IQM", "optimality gap"))}
+                m: {
+                    name: (float(points[m][i]), float(cis[m][0, i]), float(cis[m][1, i]))
+                    for i, name in enumerate(("IQM", "optimality gap"))
+                }
                 for m in norm
-            }  # fmt: skip
-            taus = np.linspace(min(x.min() for x in norm.values()) - 0.05,
-                               max(x.max() for x in norm.values()) + 0.05, 41)  # fmt: skip
+            }
+            taus = np.linspace(
+                min(x.min() for x in norm.values()) - 0.05,
+                max(x.max() for x in norm.values()) + 0.05,
+                41,
+            )
             profiles, profile_cis = stats.performance_profiles(norm, taus, reps, seed)
             report.figures["performance_profiles.png"] = _profile_figure(
                 taus, profiles, profile_cis
@@ -171,11 +191,9 @@ def build_report(
             )
         if len(common) < len(tasks):
             report.notes.append(f"P(improvement) of {x} over {y}: on tasks {sorted(common)}")
-        raw = _matrices(common, [x, y], lambda r: r.final_return, report.notes,
-                        "P(improvement)")  # fmt: skip
+        raw = _matrices(common, [x, y], lambda r: r.final_return, report.notes, "P(improvement)")
         points, cis = stats.probability_of_improvement([(x, y)], raw, reps, seed)
-        report.improvement |= {k: (points[k], float(cis[k][0]), float(cis[k][1]))
-                               for k in points}  # fmt: skip
+        report.improvement |= {k: (points[k], float(cis[k][0]), float(cis[k][1])) for k in points}
 
     report.figures["learning_curves.png"] = _curve_figure(tasks, reps, seed)
     report.figures["interval_estimates.png"] = _interval_figure(report)
@@ -192,8 +210,9 @@ PLOTTED_SERIES = ("phi1", "phi2", "phi3", "gamma")
 def _series_figure(tasks, names: Sequence[str]) -> bytes:
     """Per task (rows) and series (columns): each method's mean over seeds, on a common
     step grid (seeds log at different steps: outer steps follow episode ends)."""
-    fig, axes = plt.subplots(len(tasks), len(names), figsize=(4 * len(names), 3 * len(tasks)),
-                             squeeze=False)  # fmt: skip
+    fig, axes = plt.subplots(
+        len(tasks), len(names), figsize=(4 * len(names), 3 * len(tasks)), squeeze=False
+    )
     for row, (task, by_method) in zip(axes, tasks.items(), strict=True):
         for ax, name in zip(row, names, strict=True):
             for m, rs in by_method.items():
@@ -234,8 +253,9 @@ def _interval_figure(report: Report) -> bytes:
     task_names = list(dict.fromkeys(c.task for c in report.cells))
     panels = len(task_names) + bool(report.aggregate)
     methods = max(sum(c.task == t for c in report.cells) for t in task_names)
-    fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 1.2 + 0.45 * methods),
-                             squeeze=False, layout="constrained")  # fmt: skip
+    fig, axes = plt.subplots(
+        1, panels, figsize=(5.5 * panels, 1.2 + 0.45 * methods), squeeze=False, layout="constrained"
+    )
     for ax, task in zip(axes[0], task_names, strict=False):
         cells = [c for c in report.cells if c.task == task]
         y = np.arange(len(cells))
@@ -253,8 +273,12 @@ def _interval_figure(report: Report) -> bytes:
         names = list(report.aggregate)
         vals = [report.aggregate[m]["IQM"] for m in names]
         y = np.arange(len(names))
-        ax.errorbar([v[0] for v in vals], y, fmt="o",
-                    xerr=[[v[0] - v[1] for v in vals], [v[2] - v[0] for v in vals]])  # fmt: skip
+        ax.errorbar(
+            [v[0] for v in vals],
+            y,
+            fmt="o",
+            xerr=[[v[0] - v[1] for v in vals], [v[2] - v[0] for v in vals]],
+        )
         ax.set(yticks=y, yticklabels=names, title="all tasks", xlabel="IQM normalised score")
     for ax in axes[0]:
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
@@ -267,8 +291,11 @@ def _profile_figure(taus, profiles, cis) -> bytes:
     for m, prof in profiles.items():
         (line,) = ax.plot(taus, prof, label=m)
         ax.fill_between(taus, cis[m][0], cis[m][1], alpha=0.2, color=line.get_color())
-    ax.set(xlabel="normalised score tau", ylabel="fraction of runs with score > tau",
-           title="performance profiles")  # fmt: skip
+    ax.set(
+        xlabel="normalised score tau",
+        ylabel="fraction of runs with score > tau",
+        title="performance profiles",
+    )
     ax.legend(fontsize=8)
     return _png(fig)
 
@@ -355,15 +382,43 @@ def write_report(
         write_atomic(paths[name], png)
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(["task", "method", "agent", "seed", "budget", "final_return", "final_success",
-                     "env_steps", "labels_used", "wall_time", "device"])  # fmt: skip
+    writer.writerow(
+        [
+            "task",
+            "method",
+            "agent",
+            "seed",
+            "budget",
+            "final_return",
+            "final_success",
+            "env_steps",
+            "labels_used",
+            "wall_time",
+            "device",
+        ]
+    )
     for label, r in report.results:
         success = "" if r.final_success is None else r.final_success
-        writer.writerow([r.spec.task, label, r.spec.agent, r.spec.seed, r.spec.budget,
-                         f"{r.final_return:.4f}", success, r.env_steps, r.labels_used,
-                         f"{r.wall_time:.2f}", r.device])  # fmt: skip
-    for name, text in (("report.md", to_markdown(report)), ("scores.csv", buf.getvalue()),
-                       ("report.html", to_html(report, title))):  # fmt: skip
+        writer.writerow(
+            [
+                r.spec.task,
+                label,
+                r.spec.agent,
+                r.spec.seed,
+                r.spec.budget,
+                f"{r.final_return:.4f}",
+                success,
+                r.env_steps,
+                r.labels_used,
+                f"{r.wall_time:.2f}",
+                r.device,
+            ]
+        )
+    for name, text in (
+        ("report.md", to_markdown(report)),
+        ("scores.csv", buf.getvalue()),
+        ("report.html", to_html(report, title)),
+    ):
         paths[name] = out / name
         write_atomic(paths[name], text)
     return paths

@@ -14,8 +14,8 @@ from rewarddesign.bench.executors import Executor, Outcome
 from rewarddesign.bench.grid import Grid, GridRun
 from rewarddesign.bench.keys import run_key
 from rewarddesign.bench.store import DONE, ResultsStore
-from rewarddesign.runner import validate
-from rewarddesign.runspec import RunResult
+from rewarddesign.contract.runspec import RunResult
+from rewarddesign.experiment.runner import validate
 
 
 @dataclass

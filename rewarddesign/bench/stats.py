@@ -38,9 +38,12 @@ def interval_estimates(
     """Point estimates and 95% stratified-bootstrap CIs (rliable, percentile method)."""
     with _quiet():
         return rly.get_interval_estimates(
-            score_dict, func, reps=reps, confidence_interval_size=CONFIDENCE,
+            score_dict,
+            func,
+            reps=reps,
+            confidence_interval_size=CONFIDENCE,
             random_state=seeded(seed),
-        )  # fmt: skip
+        )
 
 
 def mean_and_iqm(scores: np.ndarray) -> np.ndarray:
@@ -65,9 +68,12 @@ def probability_of_improvement(
     pair_scores = {f"{x} vs {y}": (score_dict[x], score_dict[y]) for x, y in pairs}
     with _quiet():
         points, cis = rly.get_interval_estimates(
-            pair_scores, metrics.probability_of_improvement, reps=reps,
-            confidence_interval_size=CONFIDENCE, random_state=seeded(seed),
-        )  # fmt: skip
+            pair_scores,
+            metrics.probability_of_improvement,
+            reps=reps,
+            confidence_interval_size=CONFIDENCE,
+            random_state=seeded(seed),
+        )
     return {k: float(v) for k, v in points.items()}, {k: np.ravel(v) for k, v in cis.items()}
 
 

@@ -28,8 +28,8 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from rewarddesign.contract.runspec import RunResult, RunSpec
 from rewarddesign.errors import SpecError
-from rewarddesign.runspec import RunResult, RunSpec
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -141,9 +141,17 @@ class ResultsStore:
                      final_success = ?, finished = ?, wall_time = ?, versions = ?, device = ?,
                      error = NULL, traceback = NULL
                    WHERE key = ?""",
-                (result.to_json(), result.final_return, result.final_success, time.time(),
-                 result.wall_time, json.dumps(result.versions), result.device, key),
-            )  # fmt: skip
+                (
+                    result.to_json(),
+                    result.final_return,
+                    result.final_success,
+                    time.time(),
+                    result.wall_time,
+                    json.dumps(result.versions),
+                    result.device,
+                    key,
+                ),
+            )
             self._db.execute("DELETE FROM series WHERE run_key = ?", (key,))
             self._db.executemany("INSERT OR REPLACE INTO series VALUES (?, ?, ?, ?)", rows)
 

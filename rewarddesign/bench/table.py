@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from rewarddesign.runspec import RunResult
+from rewarddesign.contract.runspec import RunResult
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,16 @@ def summarize(results: Sequence[tuple[str, RunResult]]) -> list[Row]:
     for (task, label), rs in groups.items():
         finals = [r.final_return for r in rs]
         mean, lo, hi = mean_ci(finals)
-        rows.append(Row(task, label, len(rs), mean, lo, hi, float(np.median(finals)),
-                        float(np.mean([r.wall_time for r in rs]))))  # fmt: skip
+        rows.append(
+            Row(
+                task,
+                label,
+                len(rs),
+                mean,
+                lo,
+                hi,
+                float(np.median(finals)),
+                float(np.mean([r.wall_time for r in rs])),
+            )
+        )
     return rows

@@ -25,11 +25,11 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from rewarddesign import agents
+from rewarddesign.contract.evaluation import Evaluator, Predict
+from rewarddesign.contract.runspec import EvalPoint, RunSpec
 from rewarddesign.errors import ParameterError, SpecError, unknown
-from rewarddesign.evaluation import Evaluator, Predict
-from rewarddesign.runspec import EvalPoint, RunSpec
-from rewarddesign.task_registry import TrueRewardView, make
-from rewarddesign.taskspec import TaskSpec
+from rewarddesign.task.registry import TrueRewardView, make
+from rewarddesign.task.spec import TaskSpec
 
 Progress = Callable[[int, int, float | None], None]
 """Progress hook ``(env_steps_done, budget, last_mean_true_return_or_None)``."""
@@ -91,9 +91,10 @@ class RunContext:
             mean_return=float(out.returns.mean()),
             returns=[float(r) for r in out.returns],
             success_rate=None if out.successes is None else float(out.successes.mean()),
-            factors=dict(zip(self.task.factor_names, out.factor_sums.mean(axis=0).tolist(),
-                             strict=True)),
-        )  # fmt: skip
+            factors=dict(
+                zip(self.task.factor_names, out.factor_sums.mean(axis=0).tolist(), strict=True)
+            ),
+        )
         self.curve.append(point)
         if self.on_eval is not None:
             self.on_eval(point)
@@ -106,8 +107,9 @@ class RunContext:
         if step - last >= self.spec.eval_every:
             self.evaluate(step, predict)
         if self.progress is not None:
-            self.progress(int(step), self.spec.budget,
-                          self.curve[-1].mean_return if self.curve else None)  # fmt: skip
+            self.progress(
+                int(step), self.spec.budget, self.curve[-1].mean_return if self.curve else None
+            )
 
     def finish(self, step: int, predict: Predict) -> None:
         """Make sure the last evaluation is at the final step ("final" = last evaluation)."""
@@ -212,9 +214,15 @@ class SB3Method(Method):
         self.setup(ctx)
         cfg = agents.config(spec.agent, spec.task, spec.agent_preset, **spec.agent_overrides)
         env = self.train_env(ctx, int(cfg.get("n_envs", 1)))
-        model = agents.make(spec.agent, env, seed=spec.seed, device=ctx.device,
-                            preset=spec.agent_preset, task=spec.task,
-                            **self.agent_overrides(ctx, cfg))  # fmt: skip
+        model = agents.make(
+            spec.agent,
+            env,
+            seed=spec.seed,
+            device=ctx.device,
+            preset=spec.agent_preset,
+            task=spec.task,
+            **self.agent_overrides(ctx, cfg),
+        )
         ctx.device = str(model.device)  # what SB3 actually uses
         ctx.model = model
         model.learn(

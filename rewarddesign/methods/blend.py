@@ -7,11 +7,11 @@ from pathlib import Path
 
 import gymnasium as gym
 
+from rewarddesign.common.files import load_yaml
 from rewarddesign.errors import ParameterError, SpecError
 from rewarddesign.methods.base import RunContext, SB3Method
-from rewarddesign.resources import load_yaml
-from rewarddesign.taskspec import TaskSpec
-from rewarddesign.wrappers.shaping import BlendedReward, blend_weights
+from rewarddesign.task.spec import TaskSpec
+from rewarddesign.wrappers.blended import BlendedReward, blend_weights
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ class Weighted(Blend):
     the paper tunes ``beta`` per task.
 
     Example:
-        >>> from rewarddesign.task_registry import task_spec
+        >>> from rewarddesign.task.registry import task_spec
         >>> m = Weighted(Weighted.parse_params({"beta": 0.5}))
         >>> m.weights(task_spec("classic/Pendulum-v1"))
         {'theta_sq': -1.0, 'theta_dot_sq': -0.5, 'u_sq': -0.25}

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from rewarddesign.errors import ParameterError, unknown
 from rewarddesign.methods.pbrl import Pbrl, PbrlParams
 from rewarddesign.preferences import HierarchicalTeacher
-from rewarddesign.taskspec import TaskSpec
+from rewarddesign.task.spec import TaskSpec
 
 HERON_INPUTS = ("obs_action", "obs_factors")
 

@@ -10,7 +10,7 @@ import gymnasium as gym
 from rewarddesign import agents
 from rewarddesign.errors import SpecError, unknown
 from rewarddesign.methods.base import RunContext, SB3Method
-from rewarddesign.taskspec import TaskSpec
+from rewarddesign.task.spec import TaskSpec
 from rewarddesign.wrappers.core import as_finite, as_probability
 from rewarddesign.wrappers.potential import PotentialShaping
 

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from rewarddesign.common.files import write_atomic
 from rewarddesign.errors import ParameterError, SpaceMismatchError, SpecError
-from rewarddesign.resources import write_atomic
 
 INPUTS = ("obs_action", "obs_action_next_obs", "obs_factors")
 
@@ -79,8 +79,13 @@ class EnsembleConfig:
 
         obs_shape, n_states = shape(observation_space, "observations")
         act_shape, n_actions = shape(action_space, "actions")
-        return cls(obs_shape=obs_shape, act_shape=act_shape, n_states=n_states,
-                   n_actions=n_actions, **kwargs)  # fmt: skip
+        return cls(
+            obs_shape=obs_shape,
+            act_shape=act_shape,
+            n_states=n_states,
+            n_actions=n_actions,
+            **kwargs,
+        )
 
     @property
     def obs_dim(self) -> int:
@@ -95,8 +100,11 @@ class EnsembleConfig:
     @property
     def in_dim(self) -> int:
         """Input size of the networks."""
-        extra = {"obs_action": self.act_dim, "obs_action_next_obs": self.act_dim + self.obs_dim,
-                 "obs_factors": self.factor_dim}[self.inputs]  # fmt: skip
+        extra = {
+            "obs_action": self.act_dim,
+            "obs_action_next_obs": self.act_dim + self.obs_dim,
+            "obs_factors": self.factor_dim,
+        }[self.inputs]
         return self.obs_dim + extra
 
 
@@ -162,8 +170,9 @@ class RewardEnsemble(torch.nn.Module):
         return self.weights[0].device
 
     # -- inputs -------------------------------------------------------------------------
-    def inputs(self, obs: Any, actions: Any = None, next_obs: Any = None,
-               factors: Any = None) -> np.ndarray:  # fmt: skip
+    def inputs(
+        self, obs: Any, actions: Any = None, next_obs: Any = None, factors: Any = None
+    ) -> np.ndarray:
         """Network inputs ``(..., in_dim)`` from arrays with the same leading shape."""
         cfg = self.config
         cols = [_encode(obs, cfg.obs_shape, cfg.n_states, "observations")]
@@ -256,8 +265,9 @@ class RewardEnsemble(torch.nn.Module):
         return torch.sigmoid(diff).cpu().numpy().astype(np.float64)
 
     @torch.no_grad()
-    def predict(self, obs: Any, actions: Any = None, next_obs: Any = None,
-                factors: Any = None) -> np.ndarray:  # fmt: skip
+    def predict(
+        self, obs: Any, actions: Any = None, next_obs: Any = None, factors: Any = None
+    ) -> np.ndarray:
         """Mean reward over members, one per step (float64), standardised if
         :meth:`standardize_output` was called."""
         r = self.rewards(self.inputs(obs, actions, next_obs, factors)).mean(dim=0)
@@ -284,8 +294,9 @@ class RewardEnsemble(torch.nn.Module):
             for key in ("hidden", "obs_shape", "act_shape"):
                 doc[key] = tuple(doc[key])
             model = cls(EnsembleConfig(**doc), device=device)
-            state = torch.load(folder / "reward_model.pt", map_location=model.device,
-                               weights_only=True)  # fmt: skip
+            state = torch.load(
+                folder / "reward_model.pt", map_location=model.device, weights_only=True
+            )
             for key in ("out_shift", "out_scale"):  # models saved before standardisation
                 state.setdefault(key, getattr(model, key))
             model.load_state_dict(state)

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from rewarddesign.common.files import write_atomic
 from rewarddesign.errors import ParameterError, SpecError
-from rewarddesign.resources import write_atomic
 
 FEATURES = ("constant", "linear")
 
@@ -43,9 +43,15 @@ class MetaBlend(torch.nn.Module):
         0.99
     """
 
-    def __init__(self, obs_dim: int, features: str = "constant",
-                 phi_init: tuple[float, float, float] = (0.0, 1.0, 1.0),
-                 gamma_init: float = 0.99, task: str = "", aux: str = "") -> None:  # fmt: skip
+    def __init__(
+        self,
+        obs_dim: int,
+        features: str = "constant",
+        phi_init: tuple[float, float, float] = (0.0, 1.0, 1.0),
+        gamma_init: float = 0.99,
+        task: str = "",
+        aux: str = "",
+    ) -> None:
         super().__init__()
         if features not in FEATURES:
             raise ParameterError(f"blend features must be one of {FEATURES}, got {features!r}.")
@@ -102,8 +108,13 @@ class MetaBlend(torch.nn.Module):
         buf = io.BytesIO()
         np.savez(buf, weights=self.weights.detach().numpy(), psi=self.psi.detach().numpy())
         write_atomic(folder / "meta_blend.npz", buf.getvalue())
-        meta = {"obs_dim": self.obs_dim, "features": self.features, "task": self.task,
-                "aux": self.aux, "gamma": float(self.gamma.detach())}  # fmt: skip
+        meta = {
+            "obs_dim": self.obs_dim,
+            "features": self.features,
+            "task": self.task,
+            "aux": self.aux,
+            "gamma": float(self.gamma.detach()),
+        }
         write_atomic(folder / "meta_blend.json", json.dumps(meta, indent=2))
 
     @classmethod

@@ -9,8 +9,13 @@ import numpy as np
 from rewarddesign.errors import ParameterError
 
 
-def relabel_buffer(buffer: Any, model: Any, actions_fn: Any = None, chunk: int = 65536,
-                   factors: np.ndarray | None = None) -> int:  # fmt: skip
+def relabel_buffer(
+    buffer: Any,
+    model: Any,
+    actions_fn: Any = None,
+    chunk: int = 65536,
+    factors: np.ndarray | None = None,
+) -> int:
     """Set ``buffer.rewards`` of every stored transition to ``model.predict`` (vectorised,
     ``chunk`` transitions per call). Returns the number of transitions relabelled.
 

@@ -14,8 +14,9 @@ from rewarddesign.errors import ParameterError
 from rewarddesign.models.ensemble import RewardEnsemble
 
 
-def bradley_terry_loss(r1: torch.Tensor, r2: torch.Tensor, labels: torch.Tensor,
-                       weights: torch.Tensor) -> torch.Tensor:  # fmt: skip
+def bradley_terry_loss(
+    r1: torch.Tensor, r2: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor
+) -> torch.Tensor:
     """Sum over members of the weighted mean cross-entropy of ``P(first) = sigmoid(R1-R2)``
     against soft ``labels`` (1, 0 or 0.5); ``weights`` 0 drops a pair (masked labels).
 
@@ -91,11 +92,20 @@ class RewardTrainer:
         True
     """
 
-    def __init__(self, model: RewardEnsemble, lr: float = 3e-4, batch_size: int = 128,
-                 max_epochs: int = 200, target_accuracy: float = 0.97,
-                 val_fraction: float = 0.0, bootstrap: bool = False,
-                 grad_penalty: float = 0.0, lipschitz: float = 1.0,
-                 weight_decay: float = 0.0, seed: int = 0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        model: RewardEnsemble,
+        lr: float = 3e-4,
+        batch_size: int = 128,
+        max_epochs: int = 200,
+        target_accuracy: float = 0.97,
+        val_fraction: float = 0.0,
+        bootstrap: bool = False,
+        grad_penalty: float = 0.0,
+        lipschitz: float = 1.0,
+        weight_decay: float = 0.0,
+        seed: int = 0,
+    ) -> None:
         for name, value in (("lr", lr), ("lipschitz", lipschitz)):
             if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
                 raise ParameterError(
@@ -204,8 +214,9 @@ class RewardTrainer:
             if acc >= self.target_accuracy:
                 break
         val_acc = self._accuracy(t, val) if n_val else None
-        return TrainStats(epochs=epochs, train_accuracy=acc, val_accuracy=val_acc,
-                          loss=loss_value, pairs=int(n))  # fmt: skip
+        return TrainStats(
+            epochs=epochs, train_accuracy=acc, val_accuracy=val_acc, loss=loss_value, pairs=int(n)
+        )
 
     def _step_loss(self, x1, x2, k1, k2, y, idx, ones) -> torch.Tensor:
         if self.grad_penalty:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
+from rewarddesign.common.files import write_atomic
 from rewarddesign.errors import ParameterError, SpecError
 from rewarddesign.preferences.labels import LabelRecord
 from rewarddesign.preferences.segments import Pairs, Segments
-from rewarddesign.resources import write_atomic
 
 _SEGMENT_FIELDS = tuple(f.name for f in fields(Segments))
 
@@ -85,17 +85,26 @@ class PreferenceDataset:
         """All pairs, in order."""
         if not self._pairs:
             raise ParameterError("the preference dataset is empty; append labelled pairs first.")
-        return Pairs(Segments.concat([p.first for p in self._pairs]),
-                     Segments.concat([p.second for p in self._pairs]))  # fmt: skip
+        return Pairs(
+            Segments.concat([p.first for p in self._pairs]),
+            Segments.concat([p.second for p in self._pairs]),
+        )
 
     def save(self, path: str | Path) -> None:
         """Write an ``.npz`` file atomically (arrays only)."""
         pairs, rec = self.pairs(), self.record()
-        arrays = {f"{side}_{name}": getattr(getattr(pairs, side), name)
-                  for side in ("first", "second") for name in _SEGMENT_FIELDS}  # fmt: skip
-        arrays |= {"prob": rec.prob, "label": rec.label, "usable": rec.usable,
-                   "batch_sizes": np.array([p.n for p in self._pairs]),
-                   "batch_charged": np.array([r.charged for r in self._records])}  # fmt: skip
+        arrays = {
+            f"{side}_{name}": getattr(getattr(pairs, side), name)
+            for side in ("first", "second")
+            for name in _SEGMENT_FIELDS
+        }
+        arrays |= {
+            "prob": rec.prob,
+            "label": rec.label,
+            "usable": rec.usable,
+            "batch_sizes": np.array([p.n for p in self._pairs]),
+            "batch_charged": np.array([r.charged for r in self._records]),
+        }
         buf = io.BytesIO()
         np.savez_compressed(buf, **arrays)
         write_atomic(path, buf.getvalue())
@@ -112,9 +121,17 @@ class PreferenceDataset:
         edges = np.cumsum(np.concatenate([[0], arrays["batch_sizes"]]))
         for b, charged in enumerate(arrays["batch_charged"]):
             sl = slice(edges[b], edges[b + 1])
-            first, second = (Segments(**{n: arrays[f"{side}_{n}"][sl] for n in _SEGMENT_FIELDS})
-                             for side in ("first", "second"))  # fmt: skip
-            out.append(Pairs(first, second), LabelRecord(
-                prob=arrays["prob"][sl], label=arrays["label"][sl],
-                usable=arrays["usable"][sl], charged=int(charged)))  # fmt: skip
+            first, second = (
+                Segments(**{n: arrays[f"{side}_{n}"][sl] for n in _SEGMENT_FIELDS})
+                for side in ("first", "second")
+            )
+            out.append(
+                Pairs(first, second),
+                LabelRecord(
+                    prob=arrays["prob"][sl],
+                    label=arrays["label"][sl],
+                    usable=arrays["usable"][sl],
+                    charged=int(charged),
+                ),
+            )
         return out

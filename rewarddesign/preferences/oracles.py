@@ -30,9 +30,15 @@ class ValueIterationOracle:
         array([1., 0.])
     """
 
-    def __init__(self, P: np.ndarray, R: np.ndarray, discount: float,
-                 terminal: np.ndarray | None = None, tol: float = 1e-12,
-                 max_iterations: int = 100_000) -> None:  # fmt: skip
+    def __init__(
+        self,
+        P: np.ndarray,
+        R: np.ndarray,
+        discount: float,
+        terminal: np.ndarray | None = None,
+        tol: float = 1e-12,
+        max_iterations: int = 100_000,
+    ) -> None:
         P, R = np.asarray(P, dtype=np.float64), np.asarray(R, dtype=np.float64)
         if P.ndim != 3 or P.shape[0] != P.shape[2]:
             raise ParameterError(f"ValueIterationOracle: P must be (S, A, S), got {P.shape}.")
@@ -110,8 +116,9 @@ class CriticOracle:
         ((2, 5), 0.99)
     """
 
-    def __init__(self, model: Any, n_action_samples: int = 10, seed: int = 0,
-                 task: str | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, model: Any, n_action_samples: int = 10, seed: int = 0, task: str | None = None
+    ) -> None:
         import torch
 
         policy = getattr(model, "policy", None)
@@ -134,8 +141,14 @@ class CriticOracle:
         self._gen = torch.Generator(device=policy.device).manual_seed(seed)
 
     @classmethod
-    def from_dir(cls, folder: str | Path, task: str | None = None, n_action_samples: int = 10,
-                 seed: int = 0, device: str = "cpu") -> CriticOracle:  # fmt: skip
+    def from_dir(
+        cls,
+        folder: str | Path,
+        task: str | None = None,
+        n_action_samples: int = 10,
+        seed: int = 0,
+        device: str = "cpu",
+    ) -> CriticOracle:
         """The oracle of an expert saved by ``rewarddesign expert train`` (or any SAC
         policy saved by ``rd.run(..., save_dir=...)``: the folder holding ``model/``).
 
@@ -145,7 +158,7 @@ class CriticOracle:
         import json
 
         from rewarddesign import agents
-        from rewarddesign.task_registry import make
+        from rewarddesign.task.registry import make
 
         folder = Path(folder)
         model_dir = folder / "model" if (folder / "model").is_dir() else folder

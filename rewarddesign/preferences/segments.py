@@ -91,8 +91,12 @@ class Segments:
         """Segments of several batches, one after another."""
         if not parts:
             raise ParameterError("cannot concatenate an empty list of segment batches.")
-        return Segments(**{f.name: np.concatenate([getattr(p, f.name) for p in parts])
-                           for f in fields(Segments)})  # fmt: skip
+        return Segments(
+            **{
+                f.name: np.concatenate([getattr(p, f.name) for p in parts])
+                for f in fields(Segments)
+            }
+        )
 
 
 def segment_starts(episode_starts: np.ndarray, H: int) -> np.ndarray:
@@ -112,8 +116,9 @@ def segment_starts(episode_starts: np.ndarray, H: int) -> np.ndarray:
     return np.sort(np.concatenate([full, starts[lengths < H]]))
 
 
-def cut_segments(source: Any, H: int = DEFAULT_H, n: int | None = None,
-                 rng: np.random.Generator | None = None) -> Segments:  # fmt: skip
+def cut_segments(
+    source: Any, H: int = DEFAULT_H, n: int | None = None, rng: np.random.Generator | None = None
+) -> Segments:
     """Cut segments from transition arrays.
 
     Args:
@@ -211,10 +216,17 @@ def pairs_from_rewards(first: Any, second: Any, factors: tuple[Any, Any] | None 
         n, h = rewards.shape
         facts = np.zeros((n, h, 1)) if facts is None else np.asarray(facts, dtype=np.float64)
         zeros = np.zeros((n, h, 1))
-        return Segments(obs=zeros, actions=zeros, rewards=rewards, factors=facts,
-                        terminated=np.zeros((n, h), bool), truncated=np.zeros((n, h), bool),
-                        mask=np.ones((n, h), bool), start_obs=np.zeros((n, 1)),
-                        end_obs=np.zeros((n, 1)))  # fmt: skip
+        return Segments(
+            obs=zeros,
+            actions=zeros,
+            rewards=rewards,
+            factors=facts,
+            terminated=np.zeros((n, h), bool),
+            truncated=np.zeros((n, h), bool),
+            mask=np.ones((n, h), bool),
+            start_obs=np.zeros((n, 1)),
+            end_obs=np.zeros((n, 1)),
+        )
 
     f1, f2 = (None, None) if factors is None else factors
     return Pairs(build(first, f1), build(second, f2))

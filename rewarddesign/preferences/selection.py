@@ -31,8 +31,13 @@ def _scores(rule: str, pairs: Pairs, model: Any) -> np.ndarray:
     return -(p * np.log(p) + (1 - p) * np.log(1 - p))
 
 
-def select_queries(pairs: Pairs, m: int, rule: str = "uniform", model: Any = None,
-                   rng: np.random.Generator | None = None) -> np.ndarray:  # fmt: skip
+def select_queries(
+    pairs: Pairs,
+    m: int,
+    rule: str = "uniform",
+    model: Any = None,
+    rng: np.random.Generator | None = None,
+) -> np.ndarray:
     """Indices of the ``m`` pairs to ask about.
 
     Args:

@@ -46,8 +46,14 @@ class TransitionStore:
         self._next_start = np.ones(n_envs, bool)
         self.count = 0  # transitions recorded (may exceed size: the oldest are overwritten)
 
-    def record(self, pos: int, true_reward: np.ndarray, factors: np.ndarray,
-               terminated: np.ndarray, truncated: np.ndarray) -> None:  # fmt: skip
+    def record(
+        self,
+        pos: int,
+        true_reward: np.ndarray,
+        factors: np.ndarray,
+        terminated: np.ndarray,
+        truncated: np.ndarray,
+    ) -> None:
         """Record one vector step at buffer position ``pos`` (before the buffer adds it)."""
         self.true_reward[pos] = true_reward
         self.factors[pos] = factors
@@ -89,10 +95,16 @@ class TransitionStore:
         rows = order if actions_fn is None else np.arange(len(order))
         cols = []
         for e in range(self.n_envs):
-            cols.append(dict(
-                obs=obs[order, e], next_obs=nxt[order, e], actions=actions[rows, e],
-                rewards=self.true_reward[order, e], factors=self.factors[order, e],
-                terminated=self.terminated[order, e], truncated=self.truncated[order, e],
-                episode_starts=starts[:, e],
-            ))  # fmt: skip
+            cols.append(
+                dict(
+                    obs=obs[order, e],
+                    next_obs=nxt[order, e],
+                    actions=actions[rows, e],
+                    rewards=self.true_reward[order, e],
+                    factors=self.factors[order, e],
+                    terminated=self.terminated[order, e],
+                    truncated=self.truncated[order, e],
+                    episode_starts=starts[:, e],
+                )
+            )
         return Trajectories(**{k: np.concatenate([c[k] for c in cols]) for k in cols[0]})

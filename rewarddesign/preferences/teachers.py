@@ -43,8 +43,9 @@ def margin_from_returns(mean_episode_return: float, H: int, episode_length: floa
     return float(mean_episode_return) * H / float(episode_length)
 
 
-def preference_probability(score_first: np.ndarray, score_second: np.ndarray,
-                           beta: float) -> np.ndarray:  # fmt: skip
+def preference_probability(
+    score_first: np.ndarray, score_second: np.ndarray, beta: float
+) -> np.ndarray:
     """``sigmoid(beta * (s1 - s2))``; ``beta = inf`` gives 1, 0 or 0.5 (a tie)."""
     diff = score_first - score_second
     if math.isinf(beta):
@@ -65,8 +66,14 @@ class _NoisyTeacher(Teacher):
 
     where = "teacher"
 
-    def __init__(self, beta: float, eps_mistake: float, eps_equal: float, eps_skip: float,
-                 margin: float | None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        beta: float,
+        eps_mistake: float,
+        eps_equal: float,
+        eps_skip: float,
+        margin: float | None,
+    ) -> None:
         self.beta = _beta(beta, self.where)
         self.eps_mistake = _probability(eps_mistake, "eps_mistake", self.where)
         self.eps_equal = _probability(eps_equal, "eps_equal", self.where)
@@ -154,9 +161,15 @@ class PartialReturnTeacher(_NoisyTeacher):
 
     where = "PartialReturnTeacher"
 
-    def __init__(self, beta: float = math.inf, myopic_gamma: float = 1.0,
-                 eps_mistake: float = 0.0, eps_skip: float = 0.0, eps_equal: float = 0.0,
-                 margin: float | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        beta: float = math.inf,
+        myopic_gamma: float = 1.0,
+        eps_mistake: float = 0.0,
+        eps_skip: float = 0.0,
+        eps_equal: float = 0.0,
+        margin: float | None = None,
+    ) -> None:
         super().__init__(beta, eps_mistake, eps_equal, eps_skip, margin)
         if not isinstance(myopic_gamma, int | float) or not 0 < myopic_gamma <= 1:
             raise ParameterError(
@@ -167,8 +180,10 @@ class PartialReturnTeacher(_NoisyTeacher):
     def scores(self, pairs: Pairs) -> tuple[np.ndarray, np.ndarray]:
         if self.myopic_gamma == 1.0:
             return pairs.first.rewards.sum(axis=1), pairs.second.rewards.sum(axis=1)
-        return tuple(discounted_sums(seg.rewards, seg, self.myopic_gamma, from_end=True)
-                     for seg in (pairs.first, pairs.second))  # fmt: skip
+        return tuple(
+            discounted_sums(seg.rewards, seg, self.myopic_gamma, from_end=True)
+            for seg in (pairs.first, pairs.second)
+        )
 
     def closeness(self, pairs: Pairs, s1: np.ndarray, s2: np.ndarray) -> tuple[np.ndarray, ...]:
         r1, r2 = pairs.first.rewards.sum(axis=1), pairs.second.rewards.sum(axis=1)
@@ -218,9 +233,16 @@ class RegretTeacher(_NoisyTeacher):
 
     where = "RegretTeacher"
 
-    def __init__(self, oracle: Oracle, discount: float, beta: float = math.inf,
-                 eps_mistake: float = 0.0, eps_equal: float = 0.0, margin: float | None = None,
-                 form: str = "deterministic") -> None:  # fmt: skip
+    def __init__(
+        self,
+        oracle: Oracle,
+        discount: float,
+        beta: float = math.inf,
+        eps_mistake: float = 0.0,
+        eps_equal: float = 0.0,
+        margin: float | None = None,
+        form: str = "deterministic",
+    ) -> None:
         super().__init__(beta, eps_mistake, eps_equal, 0.0, margin)
         if not (hasattr(oracle, "V") and hasattr(oracle, "Q")):
             raise SpecError(f"{self.where}: the oracle must have V(states) and Q(states, actions).")
@@ -291,8 +313,13 @@ class HierarchicalTeacher(Teacher):
         array([0., 1.])
     """
 
-    def __init__(self, factor_names: Sequence[str], order: Sequence[str], signs: Sequence[int],
-                 sigmas: Sequence[float]) -> None:  # fmt: skip
+    def __init__(
+        self,
+        factor_names: Sequence[str],
+        order: Sequence[str],
+        signs: Sequence[int],
+        sigmas: Sequence[float],
+    ) -> None:
         names = list(factor_names)
         if not order or len(order) != len(signs) or len(order) != len(sigmas):
             raise ParameterError(

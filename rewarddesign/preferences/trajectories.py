@@ -28,11 +28,19 @@ from typing import Any
 
 import numpy as np
 
+from rewarddesign.common.files import write_atomic
 from rewarddesign.errors import ParameterError, SpecError
-from rewarddesign.resources import write_atomic
 
-ARRAY_KEYS = ("obs", "next_obs", "actions", "rewards", "factors", "terminated", "truncated",
-              "episode_starts")  # fmt: skip
+ARRAY_KEYS = (
+    "obs",
+    "next_obs",
+    "actions",
+    "rewards",
+    "factors",
+    "terminated",
+    "truncated",
+    "episode_starts",
+)
 
 
 @dataclass(frozen=True)
@@ -83,8 +91,12 @@ class Trajectories:
 
         buf = io.BytesIO()
         arrays = {k: getattr(self, k) for k in ARRAY_KEYS}
-        np.savez_compressed(buf, **arrays, task=np.array(self.task),
-                            factor_names=np.array(self.factor_names, dtype=str))  # fmt: skip
+        np.savez_compressed(
+            buf,
+            **arrays,
+            task=np.array(self.task),
+            factor_names=np.array(self.factor_names, dtype=str),
+        )
         write_atomic(path, buf.getvalue())
 
     @classmethod
@@ -125,15 +137,26 @@ def rollout(env: Any, policy: Any, steps: int, seed: int) -> Trajectories:
     for _ in range(steps):
         action = env.action_space.sample() if policy is None else policy(obs)
         next_obs, _, terminated, truncated, info = env.step(action)
-        for key, value in (("obs", obs), ("next_obs", next_obs), ("actions", action),
-                           ("rewards", info["true_reward"]), ("factors", info["factors"]),
-                           ("terminated", terminated), ("truncated", truncated),
-                           ("episode_starts", start)):  # fmt: skip
+        for key, value in (
+            ("obs", obs),
+            ("next_obs", next_obs),
+            ("actions", action),
+            ("rewards", info["true_reward"]),
+            ("factors", info["factors"]),
+            ("terminated", terminated),
+            ("truncated", truncated),
+            ("episode_starts", start),
+        ):
             cols[key].append(value)
         start = terminated or truncated
         obs = env.reset()[0] if start else next_obs
-    dtypes = {"rewards": np.float64, "factors": np.float64, "terminated": bool,
-              "truncated": bool, "episode_starts": bool}  # fmt: skip
+    dtypes = {
+        "rewards": np.float64,
+        "factors": np.float64,
+        "terminated": bool,
+        "truncated": bool,
+        "episode_starts": bool,
+    }
     arrays = {k: np.asarray(v, dtype=dtypes.get(k)) for k, v in cols.items()}
     for key in ("obs", "next_obs", "actions"):
         if arrays[key].dtype.kind == "f":

@@ -10,6 +10,7 @@ the same rewards. The true (primary) reward always stays in ``info["true_reward"
 from __future__ import annotations
 
 from rewarddesign.wrappers import vec_env, vector
+from rewarddesign.wrappers.blended import BlendedReward
 from rewarddesign.wrappers.bounded import CenteredSigmoid, RunningQuantile
 from rewarddesign.wrappers.constrained import ConstrainedReward, DualAscent
 from rewarddesign.wrappers.gated import GatedReward
@@ -17,7 +18,6 @@ from rewarddesign.wrappers.learned import LearnedReward
 from rewarddesign.wrappers.meta import MetaLearnedReward
 from rewarddesign.wrappers.pessimistic import PessimisticReward
 from rewarddesign.wrappers.potential import PotentialShaping, agent_value
-from rewarddesign.wrappers.shaping import BlendedReward
 
 WRAPPERS = (
     PotentialShaping,

@@ -104,8 +104,12 @@ class CenteredSigmoidTransform(RewardTransform):
         ref = self.reference
         if isinstance(ref, RunningQuantile):  # a per-env window: one update per env
             rows = np.arange(len(self._windows))[t.idx]
-            return np.array([[self._windows[i].push_quantile(float(r), ref.q)]
-                             for i, r in zip(rows, t.reward, strict=True)])  # fmt: skip
+            return np.array(
+                [
+                    [self._windows[i].push_quantile(float(r), ref.q)]
+                    for i, r in zip(rows, t.reward, strict=True)
+                ]
+            )
         out = np.asarray(ref(t.obs, t.action, t.next_obs), dtype=np.float64)
         if out.ndim == 2 and len(out) == len(t.reward):  # several references per row
             return check_finite(out.reshape(-1), "reference", out.size).reshape(out.shape)
@@ -191,8 +195,9 @@ class CenteredSigmoid(ShapingWrapper):
 
     Transform = CenteredSigmoidTransform
 
-    def __init__(self, env: gym.Env, reference: Reference, mode: str = "sigmoid",
-                 scale: float = 1.0) -> None:  # fmt: skip
+    def __init__(
+        self, env: gym.Env, reference: Reference, mode: str = "sigmoid", scale: float = 1.0
+    ) -> None:
         super().__init__(env, reference=reference, mode=mode, scale=scale)
 
 

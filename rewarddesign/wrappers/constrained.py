@@ -35,9 +35,12 @@ class ConstrainedTransform(RewardTransform):
 
     needs_task = True
 
-    def __init__(self, components: list[str] | tuple[str, ...],
-                 thresholds: Mapping[str, float] | list[float],
-                 initial_lambda: float = 0.0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        components: list[str] | tuple[str, ...],
+        thresholds: Mapping[str, float] | list[float],
+        initial_lambda: float = 0.0,
+    ) -> None:
         if isinstance(components, str) or not components:
             raise SpecError(
                 "ConstrainedReward: components must be a non-empty list of factor names, "
@@ -130,11 +133,16 @@ class ConstrainedReward(ShapingWrapper):
 
     Transform = ConstrainedTransform
 
-    def __init__(self, env: gym.Env, components: list[str] | tuple[str, ...],
-                 thresholds: Mapping[str, float] | list[float],
-                 initial_lambda: float = 0.0) -> None:  # fmt: skip
-        super().__init__(env, components=components, thresholds=thresholds,
-                         initial_lambda=initial_lambda)  # fmt: skip
+    def __init__(
+        self,
+        env: gym.Env,
+        components: list[str] | tuple[str, ...],
+        thresholds: Mapping[str, float] | list[float],
+        initial_lambda: float = 0.0,
+    ) -> None:
+        super().__init__(
+            env, components=components, thresholds=thresholds, initial_lambda=initial_lambda
+        )
 
 
 VectorConstrainedReward, VecEnvConstrainedReward = forms_of(ConstrainedReward)
@@ -210,8 +218,11 @@ class DualAscent(BaseCallback):
                 continue
             means = sum(s for s, _ in stats) / count
             first = members[0]
-            lambdas = np.clip(first.lambdas + self.lr * (means - first.thresholds),
-                              -self.max_lambda, self.max_lambda)  # fmt: skip
+            lambdas = np.clip(
+                first.lambdas + self.lr * (means - first.thresholds),
+                -self.max_lambda,
+                self.max_lambda,
+            )
             for t in members:
                 t.set_lambdas(lambdas)
             for name, lam, mean in zip(components, lambdas, means, strict=True):

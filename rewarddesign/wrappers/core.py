@@ -18,7 +18,7 @@ import gymnasium as gym
 import numpy as np
 
 from rewarddesign.errors import ParameterError, SpaceMismatchError, SpecError
-from rewarddesign.taskspec import TaskSpec
+from rewarddesign.task.spec import TaskSpec
 
 Index = slice | np.ndarray
 """Which envs of the batch a call covers: ``slice(None)`` for all, else an index array."""
@@ -118,9 +118,17 @@ class RewardTransform(ABC):
     def __call__(self, t: Transition) -> np.ndarray:
         """The rewards (float64, shape ``(m,)``) for a batched step."""
 
-    def one(self, obs: Any, action: Any, next_obs: Any, reward: float, terminated: bool,
-            truncated: bool, info: dict[str, Any],
-            factors: list[float] | None) -> float:  # fmt: skip
+    def one(
+        self,
+        obs: Any,
+        action: Any,
+        next_obs: Any,
+        reward: float,
+        terminated: bool,
+        truncated: bool,
+        info: dict[str, Any],
+        factors: list[float] | None,
+    ) -> float:
         """The reward of one env's step (the single-env form calls this every step).
 
         ``factors`` are the step's factors as Python floats (None unless ``needs_task``);
@@ -136,9 +144,16 @@ class RewardTransform(ABC):
                 "true_reward": np.array([info["true_reward"]], dtype=np.float64),
                 "success": np.array([info.get("success", 0.0)], dtype=np.float64),
             }
-        t = Transition(ALL, np.asarray(obs)[None], np.asarray(action)[None],
-                       np.asarray(next_obs)[None], np.array([reward], dtype=np.float64),
-                       np.array([terminated]), np.array([truncated]), **extra)  # fmt: skip
+        t = Transition(
+            ALL,
+            np.asarray(obs)[None],
+            np.asarray(action)[None],
+            np.asarray(next_obs)[None],
+            np.array([reward], dtype=np.float64),
+            np.array([terminated]),
+            np.array([truncated]),
+            **extra,
+        )
         return float(self(t)[0])
 
 

@@ -29,8 +29,8 @@ from gymnasium.vector import AutoresetMode, VectorWrapper
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
 from rewarddesign.errors import ParameterError, SpaceMismatchError
-from rewarddesign.task_registry import FactorReader, task_for_env
-from rewarddesign.taskspec import TaskSpec
+from rewarddesign.task.registry import FactorReader, task_for_env
+from rewarddesign.task.spec import TaskSpec
 from rewarddesign.wrappers.core import (
     ALL,
     RewardTransform,
@@ -50,9 +50,16 @@ def _first_task(get: Any) -> TaskSpec | None:
     return found[0] if found and all(isinstance(t, TaskSpec) for t in found) else None
 
 
-def _build(Transform: type[RewardTransform], params: dict[str, Any], task: TaskSpec | None,
-           obs_space: gym.Space, action_space: gym.Space, n_envs: int, where: str,
-           fallback: Callable[[], TaskSpec | None] | None = None) -> RewardTransform:  # fmt: skip
+def _build(
+    Transform: type[RewardTransform],
+    params: dict[str, Any],
+    task: TaskSpec | None,
+    obs_space: gym.Space,
+    action_space: gym.Space,
+    n_envs: int,
+    where: str,
+    fallback: Callable[[], TaskSpec | None] | None = None,
+) -> RewardTransform:
     """Make the transform and bind it to the env(s) it serves; ``fallback`` finds the task
     of an env without one, asked only if the transform needs it."""
     check_array_observations(obs_space, where)
@@ -97,9 +104,16 @@ class ShapingWrapper(gym.Wrapper, RecordConstructorArgs):
         RecordConstructorArgs.__init__(self, _disable_deepcopy=True, **params)
         gym.Wrapper.__init__(self, env)
         own = _first_task(env.get_wrapper_attr)
-        self.transform = _build(self.Transform, params, own, env.observation_space,
-                                env.action_space, 1, type(self).__name__,
-                                fallback=lambda: task_for_env(env))  # fmt: skip
+        self.transform = _build(
+            self.Transform,
+            params,
+            own,
+            env.observation_space,
+            env.action_space,
+            1,
+            type(self).__name__,
+            fallback=lambda: task_for_env(env),
+        )
         self._obs: Any = None
         self._one = self.transform.one
         self._needs_factors = self.transform.needs_task
@@ -160,9 +174,15 @@ class VectorShapingWrapper(VectorWrapper):
                 "the vector env with autoreset_mode=AutoresetMode.NEXT_STEP."
             )
         task = _first_task(env.unwrapped.get_attr)  # vector wrappers do not forward get_attr
-        self.transform = _build(self.single.Transform, _params(self.single, env, args, kwargs),
-                                task, env.single_observation_space, env.single_action_space,
-                                env.num_envs, name)  # fmt: skip
+        self.transform = _build(
+            self.single.Transform,
+            _params(self.single, env, args, kwargs),
+            task,
+            env.single_observation_space,
+            env.single_action_space,
+            env.num_envs,
+            name,
+        )
         self._obs: np.ndarray | None = None
         self._starting = np.zeros(env.num_envs, dtype=bool)
 
@@ -196,9 +216,16 @@ class VectorShapingWrapper(VectorWrapper):
                     "true_reward": np.asarray(infos["true_reward"], dtype=np.float64)[idx],
                     "success": np.asarray(infos.get("success", np.zeros(self.num_envs)))[idx],
                 }
-            t = Transition(idx, self._obs[idx], np.asarray(actions)[idx], obs[idx],
-                           incoming[idx], np.asarray(terminated)[idx],
-                           np.asarray(truncated)[idx], **extra)  # fmt: skip
+            t = Transition(
+                idx,
+                self._obs[idx],
+                np.asarray(actions)[idx],
+                obs[idx],
+                incoming[idx],
+                np.asarray(terminated)[idx],
+                np.asarray(truncated)[idx],
+                **extra,
+            )
             out[idx] = self.transform(t)
         starting = np.flatnonzero(self._starting)
         if starting.size:
@@ -219,10 +246,15 @@ class VecEnvShapingWrapper(VecEnvWrapper):
 
     def __init__(self, venv: VecEnv, *args: Any, **kwargs: Any) -> None:
         super().__init__(venv)
-        self.transform = _build(self.single.Transform, _params(self.single, venv, args, kwargs),
-                                _first_task(venv.get_attr), venv.observation_space,
-                                venv.action_space, venv.num_envs,
-                                f"vec_env.{type(self).__name__}")  # fmt: skip
+        self.transform = _build(
+            self.single.Transform,
+            _params(self.single, venv, args, kwargs),
+            _first_task(venv.get_attr),
+            venv.observation_space,
+            venv.action_space,
+            venv.num_envs,
+            f"vec_env.{type(self).__name__}",
+        )
         self._obs: np.ndarray | None = None
         self._actions: np.ndarray | None = None
 
@@ -254,9 +286,16 @@ class VecEnvShapingWrapper(VecEnvWrapper):
                 "true_reward": np.array([info["true_reward"] for info in infos]),
                 "success": np.array([info.get("success", 0.0) for info in infos]),
             }
-        t = Transition(ALL, self._obs, self._actions, next_obs, incoming,
-                       np.asarray(dones, dtype=bool) & ~truncated, truncated,
-                       **extra)  # fmt: skip
+        t = Transition(
+            ALL,
+            self._obs,
+            self._actions,
+            next_obs,
+            incoming,
+            np.asarray(dones, dtype=bool) & ~truncated,
+            truncated,
+            **extra,
+        )
         out = self.transform(t)
         if done.size:
             self.transform.start(done, obs[done])
@@ -279,12 +318,16 @@ def forms_of(single: type[ShapingWrapper]) -> tuple[type, type]:
         (VectorShapingWrapper, "rewarddesign.wrappers.vector", "gymnasium.vector"),
         (VecEnvShapingWrapper, "rewarddesign.wrappers.vec_env", "SB3 VecEnv"),
     ):
-        cls = type(single.__name__, (base,), {
-            "single": single,
-            "__module__": module,
-            "__doc__": f"{what} form of :class:`rewarddesign.wrappers.{single.__name__}`: "
-                       "same arguments (with a vector env), same rewards.",
-        })  # fmt: skip
+        cls = type(
+            single.__name__,
+            (base,),
+            {
+                "single": single,
+                "__module__": module,
+                "__doc__": f"{what} form of :class:`rewarddesign.wrappers.{single.__name__}`: "
+                "same arguments (with a vector env), same rewards.",
+            },
+        )
         cls.__signature__ = sig.replace(parameters=list(sig.parameters.values())[1:])
         made.append(cls)
     return made[0], made[1]

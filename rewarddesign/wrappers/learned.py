@@ -33,8 +33,10 @@ class LearnedRewardTransform(RewardTransform):
 
     def bind(self, ctx: WrapContext) -> None:
         have = self.model.config
-        for key, (shape, n) in (("obs", _encoding(ctx.observation_space)),
-                                ("act", _encoding(ctx.action_space))):  # fmt: skip
+        for key, (shape, n) in (
+            ("obs", _encoding(ctx.observation_space)),
+            ("act", _encoding(ctx.action_space)),
+        ):
             model_shape = tuple(getattr(have, f"{key}_shape"))
             model_n = have.n_states if key == "obs" else have.n_actions
             if (shape, n) != (model_shape, model_n):

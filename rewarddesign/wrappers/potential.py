@@ -76,8 +76,12 @@ class PotentialTransform(RewardTransform):
         if isinstance(pot, str):
             task = ctx.require_task()
             if pot not in task.potentials:
-                raise unknown(f"potential of task {task.id!r}", pot, task.potentials,
-                              "Declare it under `potentials:` in the task spec.")  # fmt: skip
+                raise unknown(
+                    f"potential of task {task.id!r}",
+                    pot,
+                    task.potentials,
+                    "Declare it under `potentials:` in the task spec.",
+                )
             self._phi_fn, self._what = task.potentials[pot], f"potential {pot!r}"
         elif _is_agent(pot):
             self._phi_fn, self._what = agent_value(pot), f"value of {type(pot).__name__}"
@@ -149,8 +153,9 @@ class PotentialShaping(ShapingWrapper):
 
     Transform = PotentialTransform
 
-    def __init__(self, env: gym.Env, potential: Potential, gamma: float,
-                 scale: float = 1.0) -> None:  # fmt: skip
+    def __init__(
+        self, env: gym.Env, potential: Potential, gamma: float, scale: float = 1.0
+    ) -> None:
         super().__init__(env, potential=potential, gamma=gamma, scale=scale)
 
 

@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+from rewarddesign.wrappers.blended import VecEnvBlendedReward as BlendedReward
 from rewarddesign.wrappers.bounded import VecEnvCenteredSigmoid as CenteredSigmoid
 from rewarddesign.wrappers.constrained import VecEnvConstrainedReward as ConstrainedReward
 from rewarddesign.wrappers.gated import VecEnvGatedReward as GatedReward
@@ -20,7 +21,6 @@ from rewarddesign.wrappers.learned import VecEnvLearnedReward as LearnedReward
 from rewarddesign.wrappers.meta import VecEnvMetaLearnedReward as MetaLearnedReward
 from rewarddesign.wrappers.pessimistic import VecEnvPessimisticReward as PessimisticReward
 from rewarddesign.wrappers.potential import VecEnvPotentialShaping as PotentialShaping
-from rewarddesign.wrappers.shaping import VecEnvBlendedReward as BlendedReward
 
 __all__ = [
     "BlendedReward",

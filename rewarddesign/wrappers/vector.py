@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+from rewarddesign.wrappers.blended import VectorBlendedReward as BlendedReward
 from rewarddesign.wrappers.bounded import VectorCenteredSigmoid as CenteredSigmoid
 from rewarddesign.wrappers.constrained import VectorConstrainedReward as ConstrainedReward
 from rewarddesign.wrappers.gated import VectorGatedReward as GatedReward
@@ -19,7 +20,6 @@ from rewarddesign.wrappers.learned import VectorLearnedReward as LearnedReward
 from rewarddesign.wrappers.meta import VectorMetaLearnedReward as MetaLearnedReward
 from rewarddesign.wrappers.pessimistic import VectorPessimisticReward as PessimisticReward
 from rewarddesign.wrappers.potential import VectorPotentialShaping as PotentialShaping
-from rewarddesign.wrappers.shaping import VectorBlendedReward as BlendedReward
 
 __all__ = [
     "BlendedReward",

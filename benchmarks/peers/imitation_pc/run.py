@@ -31,24 +31,48 @@ sys.path.insert(0, str(Path(__file__).parents[1]))
 from imitation_venv import PEERS, peer_python
 
 PPO_SETTINGS = {
-    "n_envs": 8, "n_steps": 256, "batch_size": 64, "learning_rate": 2e-3, "clip_range": 0.1,
-    "ent_coef": 0.01, "gamma": 0.97, "gae_lambda": 0.95, "n_epochs": 10, "use_sde": False,
+    "n_envs": 8,
+    "n_steps": 256,
+    "batch_size": 64,
+    "learning_rate": 2e-3,
+    "clip_range": 0.1,
+    "ent_coef": 0.01,
+    "gamma": 0.97,
+    "gae_lambda": 0.95,
+    "n_epochs": 10,
+    "use_sde": False,
     "policy_kwargs": {"net_arch": [32, 32]},
-}  # fmt: skip
+}
 # Sessions at rollout ends (2048 steps): the first after one rollout, then every two,
 # 50 labels each, so the 1000 labels are in by 80k of 100k steps.
 # The reward model is sized like imitation's BasicRewardNet (32x32), 3 members for
 # disagreement selection, 3 epochs per session as imitation's trainer.
-PBRL = {"queries": 50, "interval": 4096, "seed_steps": 2048, "segment": 100,
-        "hidden": [32, 32], "reward_epochs": 3}  # fmt: skip
+PBRL = {
+    "queries": 50,
+    "interval": 4096,
+    "seed_steps": 2048,
+    "segment": 100,
+    "hidden": [32, 32],
+    "reward_epochs": 3,
+}
 
 
 def imitation(python: Path, seed: int, steps: int, labels: int) -> dict:
     out = subprocess.run(
-        [str(python), str(PEERS / "imitation_pc" / "train_imitation_pc.py"), "--seed", str(seed),
-         "--steps", str(steps), "--labels", str(labels)],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        [
+            str(python),
+            str(PEERS / "imitation_pc" / "train_imitation_pc.py"),
+            "--seed",
+            str(seed),
+            "--steps",
+            str(steps),
+            "--labels",
+            str(labels),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -56,11 +80,24 @@ def ours(seed: int, steps: int, labels: int) -> dict:
     import torch
 
     torch.set_num_threads(1)
-    result = rd.run("classic/Pendulum-v1", "pbrl", "ppo", seed=seed, budget=steps,
-                    agent_overrides=PPO_SETTINGS, eval_every=steps, eval_episodes=10,
-                    device="cpu", method_params={**PBRL, "labels": labels})  # fmt: skip
-    return {"seed": seed, "return": result.final_return, "wall_time": result.wall_time,
-            "labels": result.labels_used}  # fmt: skip
+    result = rd.run(
+        "classic/Pendulum-v1",
+        "pbrl",
+        "ppo",
+        seed=seed,
+        budget=steps,
+        agent_overrides=PPO_SETTINGS,
+        eval_every=steps,
+        eval_episodes=10,
+        device="cpu",
+        method_params={**PBRL, "labels": labels},
+    )
+    return {
+        "seed": seed,
+        "return": result.final_return,
+        "wall_time": result.wall_time,
+        "labels": result.labels_used,
+    }
 
 
 def iqm(values: list[float]) -> float:
@@ -79,9 +116,14 @@ def main() -> None:
     for seed in args.seeds:
         rows["imitation 1.0.1"].append(imitation(python, seed, args.steps, args.labels))
         rows["rewarddesign pbrl"].append(ours(seed, args.steps, args.labels))
-        print(f"seed {seed}: " + ", ".join(
-            f"{k} {v[-1]['return']:.1f} in {v[-1]['wall_time']:.0f} s" for k, v in rows.items()
-        ), file=sys.stderr, flush=True)  # fmt: skip
+        print(
+            f"seed {seed}: "
+            + ", ".join(
+                f"{k} {v[-1]['return']:.1f} in {v[-1]['wall_time']:.0f} s" for k, v in rows.items()
+            ),
+            file=sys.stderr,
+            flush=True,
+        )
     seeds = " | ".join(f"seed {s}" for s in args.seeds)
     lines = [
         f"Pendulum-v1, PPO (imitation tutorial settings), {args.steps} env steps, "
@@ -97,16 +139,21 @@ def main() -> None:
         wall = float(np.median([r["wall_time"] for r in runs]))
         summary[name] = (float(np.median(returns)), iqm(returns), wall)
         cells = " | ".join(f"{r:.1f}" for r in returns)
-        lines.append(f"| {name} | {cells} | {summary[name][0]:.1f} | {summary[name][1]:.1f} | "
-                     f"{wall:.1f} | {runs[0]['labels']} |")  # fmt: skip
+        lines.append(
+            f"| {name} | {cells} | {summary[name][0]:.1f} | {summary[name][1]:.1f} | "
+            f"{wall:.1f} | {runs[0]['labels']} |"
+        )
     (m_t, i_t, w_t), (m_o, i_o, w_o) = summary["imitation 1.0.1"], summary["rewarddesign pbrl"]
     met = m_o >= m_t and i_o >= i_t and w_o <= w_t
-    lines += ["", f"median {m_o:.1f} vs {m_t:.1f}, IQM {i_o:.1f} vs {i_t:.1f}, wall time "
-              f"{w_o:.1f} vs {w_t:.1f} s: {'met' if met else 'NOT met'}"]  # fmt: skip
+    lines += [
+        "",
+        f"median {m_o:.1f} vs {m_t:.1f}, IQM {i_o:.1f} vs {i_t:.1f}, wall time "
+        f"{w_o:.1f} vs {w_t:.1f} s: {'met' if met else 'NOT met'}",
+    ]
     text = "\n".join(lines)
     print(text)
     if args.out:
-        from rewarddesign.resources import write_atomic
+        from rewarddesign.common.files import write_atomic
 
         write_atomic(args.out, text + "\n")
 

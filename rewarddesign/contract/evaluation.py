@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rewarddesign.task_registry import make
-from rewarddesign.taskspec import TaskSpec
+from rewarddesign.task.registry import make
+from rewarddesign.task.spec import TaskSpec
 
 Predict = Callable[[np.ndarray], np.ndarray]
 """A batched deterministic policy: observations (n, ...) -> actions (n, ...)."""
@@ -71,8 +71,9 @@ class Evaluator:
                 lengths[i] += 1
                 success[i] = max(success[i], info.get("success", 0.0))
                 done[i] = terminated or truncated
-        return EvalOutcome(returns, lengths, success if self.task.success is not None else None,
-                           factor_sums)  # fmt: skip
+        return EvalOutcome(
+            returns, lengths, success if self.task.success is not None else None, factor_sums
+        )
 
     def close(self) -> None:
         """Close the evaluation envs."""

@@ -10,8 +10,8 @@ import gymnasium as gym
 import numpy as np
 
 from rewarddesign.errors import ParameterError, SpecError
-from rewarddesign.factors import weights_vector
-from rewarddesign.taskspec import TaskSpec
+from rewarddesign.task.factors import weights_vector
+from rewarddesign.task.spec import TaskSpec
 from rewarddesign.wrappers.core import RewardTransform, Transition, WrapContext
 from rewarddesign.wrappers.forms import ShapingWrapper, forms_of
 

@@ -5,7 +5,7 @@ carry them. ``RunSpec`` holds names and numbers only; the registries resolve the
 the run starts.
 
 Example:
-    >>> from rewarddesign.runspec import RunSpec
+    >>> from rewarddesign.contract.runspec import RunSpec
     >>> spec = RunSpec(task="classic/Pendulum-v1", method="true", agent="sac", seed=0, budget=2000)
     >>> RunSpec.from_json(spec.to_json()) == spec
     True
@@ -19,8 +19,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from rewarddesign.common.files import check_keys, require_mapping
 from rewarddesign.errors import ParameterError, SpecError
-from rewarddesign.resources import check_keys, require_mapping
 
 
 def _check_int(name: str, value: Any, minimum: int) -> None:
@@ -181,9 +181,12 @@ class RunResult:
         return {
             "spec": self.spec.to_dict(),
             "curve": [
-                {**dataclasses.asdict(p), "mean_return": _json_float(p.mean_return),
-                 "returns": [_json_float(r) for r in p.returns],
-                 "factors": {k: _json_float(v) for k, v in p.factors.items()}}
+                {
+                    **dataclasses.asdict(p),
+                    "mean_return": _json_float(p.mean_return),
+                    "returns": [_json_float(r) for r in p.returns],
+                    "factors": {k: _json_float(v) for k, v in p.factors.items()},
+                }
                 for p in self.curve
             ],
             "final_return": _json_float(self.final_return),
@@ -196,7 +199,7 @@ class RunResult:
             "wall_time": self.wall_time,
             "device": self.device,
             "versions": dict(self.versions),
-        }  # fmt: skip
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunResult:

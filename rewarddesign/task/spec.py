@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from rewarddesign.common.files import check_keys, require_list, require_mapping, require_number
 from rewarddesign.errors import SpecError
-from rewarddesign.factors import (
+from rewarddesign.task.factors import (
     FACTOR_FUNCTIONS,
     FORMULAS,
     POTENTIAL_FUNCTIONS,
@@ -25,7 +26,6 @@ from rewarddesign.factors import (
     lookup,
     weights_vector,
 )
-from rewarddesign.resources import check_keys, require_list, require_mapping, require_number
 
 WEIGHTED_SUM = "weighted_sum"
 
@@ -52,8 +52,9 @@ def _reader(source: Any) -> Callable[..., Any]:
     return lambda obs, action, next_obs, info: info[key]
 
 
-def _read(source: Any, what: str, obs: Any, action: Any, next_obs: Any,
-          info: Mapping[str, Any]) -> Any:  # fmt: skip
+def _read(
+    source: Any, what: str, obs: Any, action: Any, next_obs: Any, info: Mapping[str, Any]
+) -> Any:
     try:
         return source._reader(obs, action, next_obs, info)
     except KeyError:
@@ -73,7 +74,7 @@ class FactorSpec:
         name: Factor name, unique within the task.
         sign: +1 if more is better, -1 if it is a cost.
         info: The ``info`` key it is read from, or None.
-        fn: The named function (``rewarddesign.factors.FACTOR_FUNCTIONS``) computing it.
+        fn: The named function (``rewarddesign.task.factors.FACTOR_FUNCTIONS``) computing it.
         args: Keyword arguments of ``fn``.
         scale: Multiplier applied to the raw value (e.g. -1 to turn a negative
             ``reward_ctrl`` into a non-negative control cost).
@@ -100,7 +101,7 @@ class RewardSpec:
     """A reward formed from the factors: a weighted sum or a named formula.
 
     Attributes:
-        formula: ``"weighted_sum"`` or a name in ``rewarddesign.factors.FORMULAS``.
+        formula: ``"weighted_sum"`` or a name in ``rewarddesign.task.factors.FORMULAS``.
         weights: Factor weights of a weighted sum.
         args: Keyword arguments of a named formula.
     """
@@ -194,13 +195,17 @@ class TaskSpec:
         """Weights of the env's reward if it is a weighted sum, else an empty dict."""
         return dict(self.reward.weights) if self.reward.formula == WEIGHTED_SUM else {}
 
-    def ranking(self, order: Sequence[str] | None = None, signs: Sequence[int] | None = None,
-                sigmas: Sequence[float] | None = None) -> HeronSpec:  # fmt: skip
+    def ranking(
+        self,
+        order: Sequence[str] | None = None,
+        signs: Sequence[int] | None = None,
+        sigmas: Sequence[float] | None = None,
+    ) -> HeronSpec:
         """The HERON ranking in force: the spec's ``heron:`` section, or a given ``order``
         (with signs defaulting to the factors' declared signs and sigmas to 1).
 
         Example:
-            >>> from rewarddesign.task_registry import task_spec
+            >>> from rewarddesign.task.registry import task_spec
             >>> task_spec("mujoco/HalfCheetah-v5").ranking(order=["ctrl"])
             HeronSpec(order=('ctrl',), signs=(-1,), sigmas=(1.0,))
         """
@@ -236,9 +241,19 @@ class TaskSpec:
 
 
 _TOP_KEYS = {
-    "id", "description", "env", "horizon", "factors", "reward", "primary",
-    "auxiliary", "potentials", "heron", "success", "reference",
-}  # fmt: skip
+    "id",
+    "description",
+    "env",
+    "horizon",
+    "factors",
+    "reward",
+    "primary",
+    "auxiliary",
+    "potentials",
+    "heron",
+    "success",
+    "reference",
+}
 
 
 def _source(doc: Any, where: str, allowed_extra: set[str]) -> dict[str, Any]:
@@ -299,12 +314,11 @@ def parse_task_spec(doc: Any, path: str | Path = "") -> TaskSpec:
     where = f"task {task_id!r}"
 
     env = require_mapping(doc["env"], f"{where} env")
-    check_keys(env, f"{where} env", {"id", "kwargs", "module", "adapter", "action_repeat"},
-               {"id"})  # fmt: skip
+    check_keys(env, f"{where} env", {"id", "kwargs", "module", "adapter", "action_repeat"}, {"id"})
     require_mapping(env.get("kwargs") or {}, f"{where} env kwargs")
     adapter = env.get("adapter")
     if adapter is not None:
-        from rewarddesign.suites import ADAPTERS
+        from rewarddesign.task.suites import ADAPTERS
 
         lookup(ADAPTERS, f"env adapter in {where}", adapter)
     action_repeat = env.get("action_repeat", 1)
@@ -391,8 +405,10 @@ def parse_task_spec(doc: Any, path: str | Path = "") -> TaskSpec:
     check_keys(ref, f"{where} reference", {"random", "expert", "source"})
 
     if ref.get("random") is not None and ref.get("random") == ref.get("expert"):
-        raise SpecError(f"{where} reference random and expert are equal ({ref['random']}); "
-                        "normalised scores need expert != random.")  # fmt: skip
+        raise SpecError(
+            f"{where} reference random and expert are equal ({ref['random']}); "
+            "normalised scores need expert != random."
+        )
     horizon = doc.get("horizon")
     if horizon is not None and (
         isinstance(horizon, bool) or not isinstance(horizon, int) or horizon <= 0

@@ -1,11 +1,11 @@
 """Method ``barfi``: bi-level meta-learned reward blending (Gupta et al., NeurIPS 2023).
 
-The agent (this method's own ``pg`` learner, see :mod:`rewarddesign.pg`) trains on
+The agent (this method's own ``pg`` learner, see :mod:`rewarddesign.agents.pg`) trains on
 ``r_phi = phi1(s) + phi2(s) r_p + phi3(s) r_aux`` with discount ``gamma_phi =
 sigmoid(psi)``, where ``r_p`` is the task's primary reward and ``r_aux`` one of its
 auxiliary rewards (``aux``). Every ``outer_every`` episodes, on the freshly collected
 episodes and before the inner update, phi and psi take an ascent step on the primary
-return ``J`` (Adam) by the implicit gradient (:mod:`rewarddesign.bilevel`):
+return ``J`` (Adam) by the implicit gradient (:mod:`rewarddesign.methods.barfi.bilevel`):
 ``-(d2 J_phi / dphi dtheta) H^-1 grad_theta J``, with ``H^-1`` by a Neumann series
 (``mode="neumann"``) or ``-I`` (``mode="first-order"``), minus L2 penalties on phi and
 on gamma_phi. ``mode="fixed"`` never updates phi: with ``phi_init=(0, 1, 0)`` it is
@@ -27,13 +27,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rewarddesign.bilevel import flat_grad, implicit_gradient
+from rewarddesign.agents.pg import ESTIMATORS, Episodes, PGLearner, PGPolicy, collect
 from rewarddesign.errors import ParameterError, SpecError, unknown
+from rewarddesign.methods.barfi.bilevel import flat_grad, implicit_gradient
 from rewarddesign.methods.base import Method, RunContext
 from rewarddesign.models.meta_blend import FEATURES, MetaBlend
-from rewarddesign.pg import ESTIMATORS, Episodes, PGLearner, PGPolicy, collect
-from rewarddesign.task_registry import make
-from rewarddesign.taskspec import TaskSpec
+from rewarddesign.task.registry import make
+from rewarddesign.task.spec import TaskSpec
 
 MODES = ("neumann", "first-order", "fixed")
 
@@ -156,18 +156,23 @@ class Barfi(Method):
         seed = ctx.spec.seed
         policy = PGPolicy(env.observation_space, env.action_space, tuple(p.hidden), seed=seed)
         learner = PGLearner(policy, p.estimator, p.lr, p.critic_lr, seed=seed, entropy=p.entropy)
-        self.blend = MetaBlend(obs_dim, p.features, tuple(p.phi_init), p.gamma_init,
-                               task=task.id, aux=p.aux)  # fmt: skip
+        self.blend = MetaBlend(
+            obs_dim, p.features, tuple(p.phi_init), p.gamma_init, task=task.id, aux=p.aux
+        )
         gamma_lr = p.outer_lr / 10 if p.gamma_lr is None else p.gamma_lr
-        groups = [{"params": [self.blend.weights], "lr": p.outer_lr},
-                  {"params": [self.blend.psi], "lr": gamma_lr}]  # fmt: skip
+        groups = [
+            {"params": [self.blend.weights], "lr": p.outer_lr},
+            {"params": [self.blend.psi], "lr": gamma_lr},
+        ]
         self.outer_opt = torch.optim.Adam(groups)
         aux_spec, names = task.auxiliary[p.aux], task.factor_names
         potential = task.potentials[p.potential] if p.potential else None
 
         def channels(obs, action, next_obs, reward, info):
-            return {"primary": info["true_reward"],
-                    "aux": float(aux_spec.compute(info["factors"], names))}  # fmt: skip
+            return {
+                "primary": info["true_reward"],
+                "aux": float(aux_spec.compute(info["factors"], names)),
+            }
 
         def predict(obs: np.ndarray) -> np.ndarray:
             return policy.env_action(policy.act(obs, ctx.rng, deterministic=True))
@@ -216,8 +221,15 @@ class Barfi(Method):
         primary = learner.objective(eps, eps.rewards["primary"], p.primary_gamma, "reinforce", 0.0)
         outer_grad = flat_grad(primary, theta)
         mode = "first-order" if p.mode == "first-order" else "neumann"
-        grad = implicit_gradient(inner_grad, theta, phi, outer_grad, mode=mode,
-                                 alpha=p.neumann_alpha, steps=p.neumann_steps)  # fmt: skip
+        grad = implicit_gradient(
+            inner_grad,
+            theta,
+            phi,
+            outer_grad,
+            mode=mode,
+            alpha=p.neumann_alpha,
+            steps=p.neumann_steps,
+        )
         n = blend.weights.numel()
         # ascent on J minus the L2 penalties; Adam, because the gradient's scale follows
         # the returns' (hundreds on CartPole, thousands on HalfCheetah)

@@ -17,10 +17,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from rewarddesign.common.files import write_atomic
 from rewarddesign.errors import ParameterError
-from rewarddesign.resources import write_atomic
-from rewarddesign.runner import run
-from rewarddesign.task_registry import task_spec
+from rewarddesign.experiment.runner import run
+from rewarddesign.task.registry import task_spec
 
 DEFAULT_ROOT = Path("experts")
 
@@ -30,9 +30,16 @@ def expert_dir(task: str, root: str | Path = DEFAULT_ROOT) -> Path:
     return Path(root) / task.replace("/", "_")
 
 
-def train_expert(task: str, steps: int = 100_000, seed: int = 0, device: str = "auto",
-                 root: str | Path = DEFAULT_ROOT, preset: str | None = None,
-                 eval_episodes: int = 10, progress: Any = None) -> dict[str, Any]:  # fmt: skip
+def train_expert(
+    task: str,
+    steps: int = 100_000,
+    seed: int = 0,
+    device: str = "auto",
+    root: str | Path = DEFAULT_ROOT,
+    preset: str | None = None,
+    eval_episodes: int = 10,
+    progress: Any = None,
+) -> dict[str, Any]:
     """Train SAC on ``task``'s true reward and save it as the task's expert.
 
     Args:
@@ -52,13 +59,30 @@ def train_expert(task: str, steps: int = 100_000, seed: int = 0, device: str = "
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ParameterError(f"expert steps must be an integer >= 1, got {steps!r}.")
     folder = expert_dir(spec.id, root)
-    result = run(spec.id, "true", "sac", seed=seed, budget=steps, agent_preset=preset,
-                 eval_episodes=eval_episodes, device=device, save_dir=folder,
-                 progress=progress)  # fmt: skip
-    record = {"task": spec.id, "algo": "sac", "steps": steps, "seed": seed, "preset": preset,
-              "true_return": result.final_return, "success": result.final_success,
-              "wall_time": result.wall_time, "device": result.device,
-              "eval_episodes": eval_episodes}  # fmt: skip
+    result = run(
+        spec.id,
+        "true",
+        "sac",
+        seed=seed,
+        budget=steps,
+        agent_preset=preset,
+        eval_episodes=eval_episodes,
+        device=device,
+        save_dir=folder,
+        progress=progress,
+    )
+    record = {
+        "task": spec.id,
+        "algo": "sac",
+        "steps": steps,
+        "seed": seed,
+        "preset": preset,
+        "true_return": result.final_return,
+        "success": result.final_success,
+        "wall_time": result.wall_time,
+        "device": result.device,
+        "eval_episodes": eval_episodes,
+    }
     write_atomic(folder / "expert.json", json.dumps(record, indent=2))
     return record
 

@@ -31,9 +31,9 @@ class Float32Observations(gym.ObservationWrapper, RecordConstructorArgs):
                 f"float32 observations need a Box observation space, got {space}; drop the "
                 "adapter from the task spec."
             )
-        self.observation_space = gym.spaces.Box(space.low.astype(np.float32),
-                                                space.high.astype(np.float32),
-                                                dtype=np.float32)  # fmt: skip
+        self.observation_space = gym.spaces.Box(
+            space.low.astype(np.float32), space.high.astype(np.float32), dtype=np.float32
+        )
 
     def observation(self, observation):
         return np.array(observation, dtype=np.float32)  # a copy, even when already float32

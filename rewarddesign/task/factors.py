@@ -10,7 +10,7 @@ computes factors for one step and for a batch of stored transitions.
 
 Example:
     >>> import numpy as np
-    >>> from rewarddesign.factors import FACTOR_FUNCTIONS
+    >>> from rewarddesign.task.factors import FACTOR_FUNCTIONS
     >>> obs = np.array([[1.0, 0.0, 2.0]])  # Pendulum: cos, sin, theta_dot
     >>> float(FACTOR_FUNCTIONS["obs_sq"](obs, None, None, index=2)[0])
     4.0
@@ -109,9 +109,12 @@ def _neg_distance(obs, target: Sequence[float], indices: Sequence[int] = (0, 1))
 
 
 def _in_disk(
-    obs, center: Sequence[float], radius: float, value: float = 1.0,
+    obs,
+    center: Sequence[float],
+    radius: float,
+    value: float = 1.0,
     indices: Sequence[int] = (0, 1),
-):  # fmt: skip
+):
     """``value`` where observation entries ``indices`` lie within ``radius`` of ``center``."""
     pos = np.asarray(obs, dtype=np.float64)[..., list(indices)]
     inside = np.linalg.norm(pos - np.asarray(center, dtype=np.float64), axis=-1) <= radius
@@ -164,14 +167,28 @@ def hamacher(a: Any, b: Any) -> np.ndarray:
     return np.where(den > 0, a * b / np.where(den > 0, den, 1.0), 0.0)
 
 
-_BINARY = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply,
-           ast.Div: np.divide, ast.Pow: np.power}  # fmt: skip
-_COMPARE = {ast.Lt: np.less, ast.LtE: np.less_equal, ast.Gt: np.greater,
-            ast.GtE: np.greater_equal, ast.Eq: np.equal, ast.NotEq: np.not_equal}  # fmt: skip
+_BINARY = {
+    ast.Add: np.add,
+    ast.Sub: np.subtract,
+    ast.Mult: np.multiply,
+    ast.Div: np.divide,
+    ast.Pow: np.power,
+}
+_COMPARE = {
+    ast.Lt: np.less,
+    ast.LtE: np.less_equal,
+    ast.Gt: np.greater,
+    ast.GtE: np.greater_equal,
+    ast.Eq: np.equal,
+    ast.NotEq: np.not_equal,
+}
 EXPRESSION_FUNCTIONS: dict[str, Callable[..., np.ndarray]] = {
-    "where": np.where, "hamacher": hamacher, "maximum": np.maximum, "minimum": np.minimum,
+    "where": np.where,
+    "hamacher": hamacher,
+    "maximum": np.maximum,
+    "minimum": np.minimum,
     "abs": np.abs,
-}  # fmt: skip
+}
 """Functions a reward expression may call."""
 
 
@@ -226,8 +243,9 @@ def compile_expression(text: str, names: tuple[str, ...]) -> Callable[[np.ndarra
             return lambda f: functools.reduce(combine, [p(f) for p in parts]).astype(np.float64)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
             if node.func.id not in EXPRESSION_FUNCTIONS:
-                raise unknown(f"function in reward expression {text!r}", node.func.id,
-                              EXPRESSION_FUNCTIONS)  # fmt: skip
+                raise unknown(
+                    f"function in reward expression {text!r}", node.func.id, EXPRESSION_FUNCTIONS
+                )
             fn, args = EXPRESSION_FUNCTIONS[node.func.id], [build(a) for a in node.args]
             return lambda f: fn(*[a(f) for a in args])
         raise SpecError(

@@ -29,8 +29,8 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.noise import NormalActionNoise
 from stable_baselines3.common.vec_env import VecEnv
 
+from rewarddesign.common.files import check_keys, data_dir, load_yaml, require_mapping
 from rewarddesign.errors import ParameterError, SpaceMismatchError, SpecError, unknown
-from rewarddesign.resources import check_keys, data_dir, load_yaml, require_mapping
 
 ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"sac": SAC, "td3": TD3, "ppo": PPO}
 # Keys of an agent spec that are not constructor arguments of the SB3 class.
@@ -99,8 +99,12 @@ def config(
     if preset is not None and preset not in spec["presets"]:
         raise unknown(f"preset of agent {algo!r}", preset, spec["presets"])
     merged: dict[str, Any] = {}
-    for layer in (spec["defaults"], spec["tasks"].get(task, {}),
-                  spec["presets"].get(preset, {}), overrides):  # fmt: skip
+    for layer in (
+        spec["defaults"],
+        spec["tasks"].get(task, {}),
+        spec["presets"].get(preset, {}),
+        overrides,
+    ):
         _deep_update(merged, layer)
     valid = set(inspect.signature(ALGORITHMS[algo].__init__).parameters) - RESERVED_KEYS
     valid |= EXTRA_KEYS
@@ -187,8 +191,13 @@ def make(
     cfg = config(algo, task if task is not None else _task_of(env), preset, **overrides)
     cls = ALGORITHMS[algo]
     check_action_space(algo, env.action_space)
-    return cls(env=env, seed=seed, device=resolve_device(device), verbose=0,
-               **_constructor_kwargs(cfg, env))  # fmt: skip
+    return cls(
+        env=env,
+        seed=seed,
+        device=resolve_device(device),
+        verbose=0,
+        **_constructor_kwargs(cfg, env),
+    )
 
 
 def save(model: BaseAlgorithm, folder: str | Path, cfg: dict[str, Any]) -> None:
@@ -211,8 +220,14 @@ def load(folder: str | Path, env: gym.Env | VecEnv, device: str = "auto") -> Bas
     """Rebuild a model saved by :func:`save` and load its policy weights safely."""
     folder = Path(folder)
     cfg = json.loads((folder / "agent.json").read_text())
-    model = make(cfg["algo"], env, device=device, preset=cfg.get("preset"),
-                 task=cfg.get("task"), **cfg.get("overrides", {}))  # fmt: skip
+    model = make(
+        cfg["algo"],
+        env,
+        device=device,
+        preset=cfg.get("preset"),
+        task=cfg.get("task"),
+        **cfg.get("overrides", {}),
+    )
     state = torch.load(folder / "policy.pt", map_location=model.device, weights_only=True)
     model.policy.load_state_dict(state)
     return model

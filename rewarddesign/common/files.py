@@ -16,7 +16,7 @@ import yaml
 
 from rewarddesign.errors import SpecError
 
-_PACKAGE_DIR = Path(__file__).resolve().parent
+_PACKAGE_DIR = Path(__file__).resolve().parents[1]
 # kind -> (folder inside the wheel, folder in the source tree)
 _FOLDERS = {
     "envs": ("_data/envs", "envs"),

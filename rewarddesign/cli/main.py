@@ -38,9 +38,13 @@ def _key_values(items: Sequence[str], flag: str) -> dict[str, Any]:
 
 def _progress() -> Progress:
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("true return {task.fields[ret]}"), TimeRemainingColumn(), console=console,
-    )  # fmt: skip
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("true return {task.fields[ret]}"),
+        TimeRemainingColumn(),
+        console=console,
+    )
 
 
 def _hook(bar: Progress, task_id: Any):
@@ -51,7 +55,7 @@ def _hook(bar: Progress, task_id: Any):
 
 
 def cmd_tasks(args: argparse.Namespace) -> int:
-    from rewarddesign.task_registry import task_spec, tasks
+    from rewarddesign.task.registry import task_spec, tasks
 
     table = Table(title="rewarddesign tasks")
     table.add_column("task", no_wrap=True)
@@ -64,15 +68,14 @@ def cmd_tasks(args: argparse.Namespace) -> int:
             reward = " ".join(f"{w:+g}*{n}" for n, w in s.reward.weights.items())
         else:
             reward = s.reward.args.get("text", s.reward.formula)  # an expression's text
-        table.add_row(tid, str(s.horizon or "-"), factors, reward,
-                      "yes" if s.success else "-")  # fmt: skip
+        table.add_row(tid, str(s.horizon or "-"), factors, reward, "yes" if s.success else "-")
     console.print(table)
     return 0
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from rewarddesign.runner import execute
-    from rewarddesign.runspec import EvalSpec, RunSpec
+    from rewarddesign.contract.runspec import EvalSpec, RunSpec
+    from rewarddesign.experiment.runner import execute
 
     spec = RunSpec(
         task=args.task,
@@ -109,8 +112,15 @@ def _print_table(rows, title: str) -> None:
     for col in ("task", "method", "seeds", "mean", "95% CI", "median", "wall s/run"):
         table.add_column(col, justify="left" if col in ("task", "method") else "right")
     for r in rows:
-        table.add_row(r.task, r.method, str(r.n), f"{r.mean:.1f}", r.ci_text,
-                      f"{r.median:.1f}", f"{r.wall_time:.1f}")  # fmt: skip
+        table.add_row(
+            r.task,
+            r.method,
+            str(r.n),
+            f"{r.mean:.1f}",
+            r.ci_text,
+            f"{r.median:.1f}",
+            f"{r.wall_time:.1f}",
+        )
     console.print(table)
 
 
@@ -123,7 +133,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         run_grid,
         run_key,
         summarize,
-    )  # fmt: skip
+    )
 
     grid = load_grid(args.grid, args.preset)
     if args.workers is not None and args.workers < 1:
@@ -148,9 +158,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     )
     start = time.perf_counter()
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[counts]}"), console=console,
-    ) as bar:  # fmt: skip
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[counts]}"),
+        console=console,
+    ) as bar:
         tid = bar.add_task("runs", total=len(grid.runs), counts="")
 
         def update(p, outcome) -> None:
@@ -203,17 +216,30 @@ def cmd_tune(args: argparse.Namespace) -> int:
         highlight=False,
     )
     study = tune(
-        args.task, args.method, args.trials, agent=args.agent, budget=args.budget,
-        seeds=args.seeds, seed_base=args.seed_base, storage=storage, study=args.study,
-        workers=args.workers, pruner=args.pruner, cost=args.cost,
+        args.task,
+        args.method,
+        args.trials,
+        agent=args.agent,
+        budget=args.budget,
+        seeds=args.seeds,
+        seed_base=args.seed_base,
+        storage=storage,
+        study=args.study,
+        workers=args.workers,
+        pruner=args.pruner,
+        cost=args.cost,
         factors=args.factors.split(",") if args.factors else None,
         ranges={k: v[:2] for k, v in _bounds(args.range, "--range").items()},
         params=_bounds(args.search, "--search"),
-        method_params=_key_values(args.param, "--param"), agent_preset=args.preset,
-        eval_every=args.eval_every, eval_episodes=args.eval_episodes,
-        sampler_seed=args.sampler_seed, heartbeat=args.heartbeat, grace=args.grace,
+        method_params=_key_values(args.param, "--param"),
+        agent_preset=args.preset,
+        eval_every=args.eval_every,
+        eval_episodes=args.eval_episodes,
+        sampler_seed=args.sampler_seed,
+        heartbeat=args.heartbeat,
+        grace=args.grace,
         device=args.device,
-    )  # fmt: skip
+    )
     out = args.out or f"runs/tuned_{study.study_name.replace('/', '_').replace(':', '_')}.yaml"
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     doc = write_best(study, out)
@@ -268,7 +294,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_rollout(args: argparse.Namespace) -> int:
     from rewarddesign import agents
     from rewarddesign.preferences import rollout
-    from rewarddesign.task_registry import make
+    from rewarddesign.task.registry import make
 
     env = make(args.task)
     policy = None
@@ -292,7 +318,7 @@ def cmd_rollout(args: argparse.Namespace) -> int:
 
 
 def cmd_expert(args: argparse.Namespace) -> int:
-    from rewarddesign.experts import list_experts, train_expert
+    from rewarddesign.experiment.experts import list_experts, train_expert
 
     if args.action == "list":
         table = Table(title=f"experts in {args.dir}")
@@ -300,19 +326,35 @@ def cmd_expert(args: argparse.Namespace) -> int:
             table.add_column(col)
         for e in list_experts(args.dir):
             success = "-" if e.get("success") is None else f"{e['success']:.0%}"
-            table.add_row(e["task"], str(e["steps"]), f"{e['true_return']:.1f}", success,
-                          f"{e['wall_time']:.0f}", e["device"], e["path"])  # fmt: skip
+            table.add_row(
+                e["task"],
+                str(e["steps"]),
+                f"{e['true_return']:.1f}",
+                success,
+                f"{e['wall_time']:.0f}",
+                e["device"],
+                e["path"],
+            )
         console.print(table)
         return 0
     if not args.task:
         raise ParameterError("expert train needs a task id: rewarddesign expert train TASK.")
     with _progress() as bar:
         tid = bar.add_task(f"expert {args.task}", total=args.steps, ret="-")
-        record = train_expert(args.task, args.steps, args.seed, args.device, args.dir,
-                              args.preset, progress=_hook(bar, tid))  # fmt: skip
-    console.print(f"expert for {record['task']}: true return {record['true_return']:.1f} after "
-                  f"{record['steps']} steps, {record['wall_time']:.0f} s on {record['device']}; "
-                  f"saved under {args.dir}")  # fmt: skip
+        record = train_expert(
+            args.task,
+            args.steps,
+            args.seed,
+            args.device,
+            args.dir,
+            args.preset,
+            progress=_hook(bar, tid),
+        )
+    console.print(
+        f"expert for {record['task']}: true return {record['true_return']:.1f} after "
+        f"{record['steps']} steps, {record['wall_time']:.0f} s on {record['device']}; "
+        f"saved under {args.dir}"
+    )
     return 0
 
 
@@ -327,7 +369,7 @@ def _teacher(args: argparse.Namespace, traj: Any) -> Any:
         ValueIterationOracle,
         margin_from_returns,
     )
-    from rewarddesign.task_registry import make, task_spec
+    from rewarddesign.task.registry import make, task_spec
 
     if args.teacher == "hierarchical":
         return HierarchicalTeacher.from_task(task_spec(traj.task))
@@ -338,9 +380,14 @@ def _teacher(args: argparse.Namespace, traj: Any) -> Any:
         lengths = np.bincount(episode)
         margin = margin_from_returns(float(returns.mean()), args.H, float(lengths.mean()))
     if args.teacher == "partial-return":
-        return PartialReturnTeacher(beta=args.beta, myopic_gamma=args.myopic_gamma,
-                                    eps_mistake=args.eps_mistake, eps_skip=args.eps_skip,
-                                    eps_equal=args.eps_equal, margin=margin)  # fmt: skip
+        return PartialReturnTeacher(
+            beta=args.beta,
+            myopic_gamma=args.myopic_gamma,
+            eps_mistake=args.eps_mistake,
+            eps_skip=args.eps_skip,
+            eps_equal=args.eps_equal,
+            margin=margin,
+        )
     if args.eps_skip:
         raise SpecError("--eps-skip applies to the partial-return teacher only.")
     if args.expert:  # continuous control: the expert's critic, at the expert's discount
@@ -349,8 +396,15 @@ def _teacher(args: argparse.Namespace, traj: Any) -> Any:
     else:
         oracle = ValueIterationOracle.from_env(make(traj.task), args.discount)
         discount = args.discount
-    return RegretTeacher(oracle, discount, beta=args.beta, eps_mistake=args.eps_mistake,
-                         eps_equal=args.eps_equal, margin=margin, form=args.form)  # fmt: skip
+    return RegretTeacher(
+        oracle,
+        discount,
+        beta=args.beta,
+        eps_mistake=args.eps_mistake,
+        eps_equal=args.eps_equal,
+        margin=margin,
+        form=args.form,
+    )
 
 
 def cmd_label(args: argparse.Namespace) -> int:
@@ -372,8 +426,10 @@ def cmd_label(args: argparse.Namespace) -> int:
     data = PreferenceDataset()
     data.append(pairs, record)
     data.save(args.out)
-    console.print(f"wrote {data.asked} pairs ({data.usable} usable, {data.charged} charged) "
-                  f"labelled by the {args.teacher} teacher to {args.out}")  # fmt: skip
+    console.print(
+        f"wrote {data.asked} pairs ({data.usable} usable, {data.charged} charged) "
+        f"labelled by the {args.teacher} teacher to {args.out}"
+    )
     return 0
 
 
@@ -463,7 +519,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--reps", type=int, default=2000, help="bootstrap replications (default 2000)")
     r.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
-    r.set_defaults(func=cmd_report)  # fmt: skip
+    r.set_defaults(func=cmd_report)
 
     tu = sub.add_parser("tune", help="tune blending weights (or method parameters) with Optuna")
     tu.add_argument("task", help="task id (see `rewarddesign tasks`)")
@@ -525,7 +581,7 @@ def build_parser() -> argparse.ArgumentParser:
     tu.add_argument(
         "--out", default=None, help="YAML of the best weights (default runs/tuned_*.yaml)"
     )
-    tu.set_defaults(func=cmd_tune)  # fmt: skip
+    tu.set_defaults(func=cmd_tune)
 
     ro = sub.add_parser("rollout", help="record transitions of a policy to a trajectory file")
     ro.add_argument("task", help="task id (see `rewarddesign tasks`)")
@@ -537,8 +593,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     la = sub.add_parser("label", help="label random segment pairs of a trajectory file")
     la.add_argument("trajectories", help="trajectory file written by `rewarddesign rollout`")
-    la.add_argument("--teacher", required=True,
-                    choices=["partial-return", "regret", "hierarchical"])  # fmt: skip
+    la.add_argument(
+        "--teacher", required=True, choices=["partial-return", "regret", "hierarchical"]
+    )
     la.add_argument("--pairs", type=int, required=True, help="pairs to label")
     la.add_argument("--H", type=int, default=50, help="segment length (default 50)")
     la.add_argument("--seed", type=int, default=0)
@@ -549,8 +606,9 @@ def build_parser() -> argparse.ArgumentParser:
     la.add_argument("--eps-equal", type=float, default=0.0)
     la.add_argument("--discount", type=float, default=0.99, help="regret discount")
     la.add_argument("--form", default="deterministic", choices=["deterministic", "advantage"])
-    la.add_argument("--expert", default=None,
-                    help="regret teacher on continuous control: an expert's folder")  # fmt: skip
+    la.add_argument(
+        "--expert", default=None, help="regret teacher on continuous control: an expert's folder"
+    )
     la.add_argument("--out", required=True, help="preference dataset (.npz)")
     la.set_defaults(func=cmd_label)
 

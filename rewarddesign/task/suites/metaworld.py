@@ -15,7 +15,7 @@ import gymnasium as gym
 import numpy as np
 
 from rewarddesign.errors import SpecError
-from rewarddesign.suites.float32 import Float32Observations
+from rewarddesign.task.suites.float32 import Float32Observations
 
 
 class MetaWorldAdapter(Float32Observations):

@@ -26,8 +26,13 @@ def _walker(physics: Any, task: Any) -> dict[str, float]:
     speed = task._move_speed  # 0 for walker-stand, whose reward has no move term
     move = 0.0
     if speed:  # tolerance needs a positive margin
-        move = tolerance(physics.horizontal_velocity(), bounds=(speed, float("inf")),
-                         margin=speed / 2, value_at_margin=0.5, sigmoid="linear")  # fmt: skip
+        move = tolerance(
+            physics.horizontal_velocity(),
+            bounds=(speed, float("inf")),
+            margin=speed / 2,
+            value_at_margin=0.5,
+            sigmoid="linear",
+        )
     return {
         "standing": tolerance(
             physics.torso_height(),
@@ -44,10 +49,15 @@ def _cheetah(physics: Any, task: Any) -> dict[str, float]:
     from dm_control.utils.rewards import tolerance
 
     return {
-        "move": tolerance(physics.speed(), bounds=(cheetah._RUN_SPEED, float("inf")),
-                          margin=cheetah._RUN_SPEED, value_at_margin=0, sigmoid="linear"),
+        "move": tolerance(
+            physics.speed(),
+            bounds=(cheetah._RUN_SPEED, float("inf")),
+            margin=cheetah._RUN_SPEED,
+            value_at_margin=0,
+            sigmoid="linear",
+        ),
         "speed": physics.speed(),
-    }  # fmt: skip
+    }
 
 
 def _quadruped(physics: Any, task: Any) -> dict[str, float]:
@@ -57,9 +67,14 @@ def _quadruped(physics: Any, task: Any) -> dict[str, float]:
     speed = task._desired_speed
     return {
         "upright": quadruped._upright_reward(physics),
-        "move": tolerance(physics.torso_velocity()[0], bounds=(speed, float("inf")),
-                          margin=speed, value_at_margin=0.5, sigmoid="linear"),
-    }  # fmt: skip
+        "move": tolerance(
+            physics.torso_velocity()[0],
+            bounds=(speed, float("inf")),
+            margin=speed,
+            value_at_margin=0.5,
+            sigmoid="linear",
+        ),
+    }
 
 
 def _cartpole(physics: Any, task: Any) -> dict[str, float]:
@@ -68,10 +83,11 @@ def _cartpole(physics: Any, task: Any) -> dict[str, float]:
     return {
         "upright": float(np.mean((physics.pole_angle_cosine() + 1) / 2)),
         "centered": tolerance(physics.cart_position(), margin=2),
-        "small_control": tolerance(physics.control(), margin=1, value_at_margin=0,
-                                   sigmoid="quadratic")[0],
+        "small_control": tolerance(
+            physics.control(), margin=1, value_at_margin=0, sigmoid="quadratic"
+        )[0],
         "small_velocity": float(np.min(tolerance(physics.angular_vel(), margin=5))),
-    }  # fmt: skip
+    }
 
 
 def _reacher(physics: Any, task: Any) -> dict[str, float]:

@@ -12,9 +12,9 @@ from collections.abc import Callable
 
 import gymnasium as gym
 
-from rewarddesign.suites.dmc import DmcAdapter
-from rewarddesign.suites.float32 import Float32Observations
-from rewarddesign.suites.metaworld import MetaWorldAdapter
+from rewarddesign.task.suites.dmc import DmcAdapter
+from rewarddesign.task.suites.float32 import Float32Observations
+from rewarddesign.task.suites.metaworld import MetaWorldAdapter
 
 ADAPTERS: dict[str, Callable[[gym.Env], gym.Env]] = {
     "float32": Float32Observations,

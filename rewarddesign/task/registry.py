@@ -27,10 +27,10 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.utils import RecordConstructorArgs
 
+from rewarddesign.common.files import data_dir, load_yaml
 from rewarddesign.errors import ParameterError, SpecError, UnknownNameError, unknown
-from rewarddesign.factors import weights_vector
-from rewarddesign.resources import data_dir, load_yaml
-from rewarddesign.taskspec import WEIGHTED_SUM, TaskSpec, parse_task_spec
+from rewarddesign.task.factors import weights_vector
+from rewarddesign.task.spec import WEIGHTED_SUM, TaskSpec, parse_task_spec
 
 
 class FactorReader:
@@ -249,7 +249,7 @@ def task_spec(task: str | TaskSpec) -> TaskSpec:
             file of your own, or a spec (returned as is).
 
     Returns:
-        The validated :class:`~rewarddesign.taskspec.TaskSpec`.
+        The validated :class:`~rewarddesign.task.spec.TaskSpec`.
 
     Raises:
         UnknownNameError: For an id that is not registered.
@@ -350,7 +350,7 @@ def make(task: str | TaskSpec, action_repeat: int | None = None, **kwargs: Any) 
             "Pass only arguments the env's constructor accepts."
         ) from exc
     if spec.env_adapter is not None:
-        from rewarddesign.suites import ADAPTERS
+        from rewarddesign.task.suites import ADAPTERS
 
         env = ADAPTERS[spec.env_adapter](env)
     env = FactorObserver(env, spec)

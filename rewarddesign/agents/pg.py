@@ -64,8 +64,13 @@ class PGPolicy(torch.nn.Module):
         (3,)
     """
 
-    def __init__(self, observation_space: gym.Space, action_space: gym.Space,
-                 hidden: tuple[int, ...] = (32,), seed: int = 0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        observation_space: gym.Space,
+        action_space: gym.Space,
+        hidden: tuple[int, ...] = (32,),
+        seed: int = 0,
+    ) -> None:
         super().__init__()
         if not isinstance(observation_space, gym.spaces.Box) or len(observation_space.shape) != 1:
             raise SpaceMismatchError(
@@ -113,8 +118,9 @@ class PGPolicy(torch.nn.Module):
         return lp if self.discrete else lp.sum(-1)
 
     @torch.no_grad()
-    def act(self, obs: np.ndarray, rng: np.random.Generator,
-            deterministic: bool = False) -> np.ndarray:  # fmt: skip
+    def act(
+        self, obs: np.ndarray, rng: np.random.Generator, deterministic: bool = False
+    ) -> np.ndarray:
         """Actions for a batch of observations, sampled with ``rng`` (numpy in and out)."""
         dist = self.distribution(torch.as_tensor(obs, dtype=torch.float32))
         if self.discrete:
@@ -182,8 +188,15 @@ def returns_to_go(
     return (rewards * mask) @ discount_matrix(gamma, rewards.shape[1]).T
 
 
-def collect(env: gym.Env, policy: PGPolicy, n: int, reward_fn: Any, rng: np.random.Generator,
-            seed: int | None = None, max_steps: int = 10_000) -> Episodes:  # fmt: skip
+def collect(
+    env: gym.Env,
+    policy: PGPolicy,
+    n: int,
+    reward_fn: Any,
+    rng: np.random.Generator,
+    seed: int | None = None,
+    max_steps: int = 10_000,
+) -> Episodes:
     """Run ``n`` episodes with ``policy`` (sampling) and pad them into :class:`Episodes`.
 
     Args:
@@ -235,9 +248,14 @@ def collect(env: gym.Env, policy: PGPolicy, n: int, reward_fn: Any, rng: np.rand
             out[i, : len(e["rewards"][k])] = e["rewards"][k]
         rewards[k] = torch.as_tensor(out)
     act_dtype = np.int64 if policy.discrete else np.float32
-    return Episodes(obs=pad("obs", np.float32), next_obs=pad("next_obs", np.float32),
-                    actions=pad("actions", act_dtype), rewards=rewards, mask=mask,
-                    terminated=pad("terminated", np.float32))  # fmt: skip
+    return Episodes(
+        obs=pad("obs", np.float32),
+        next_obs=pad("next_obs", np.float32),
+        actions=pad("actions", act_dtype),
+        rewards=rewards,
+        mask=mask,
+        terminated=pad("terminated", np.float32),
+    )
 
 
 class PGLearner:
@@ -267,9 +285,16 @@ class PGLearner:
         ['critic_loss', 'objective']
     """
 
-    def __init__(self, policy: PGPolicy, estimator: str = "reinforce", lr: float = 0.01,
-                 critic_lr: float = 0.01, hidden: tuple[int, ...] = (32,),
-                 seed: int = 0, entropy: float = 0.0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        policy: PGPolicy,
+        estimator: str = "reinforce",
+        lr: float = 0.01,
+        critic_lr: float = 0.01,
+        hidden: tuple[int, ...] = (32,),
+        seed: int = 0,
+        entropy: float = 0.0,
+    ) -> None:
         if estimator not in ESTIMATORS:
             raise ParameterError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}.")
         if not lr > 0 or not critic_lr > 0:
@@ -290,9 +315,13 @@ class PGLearner:
         return list(self.policy.parameters())
 
     def objective(
-        self, eps: Episodes, rewards: torch.Tensor, gamma: torch.Tensor | float,
-        estimator: str | None = None, entropy: float | None = None,
-    ) -> torch.Tensor:  # fmt: skip
+        self,
+        eps: Episodes,
+        rewards: torch.Tensor,
+        gamma: torch.Tensor | float,
+        estimator: str | None = None,
+        entropy: float | None = None,
+    ) -> torch.Tensor:
         """The surrogate ``J`` whose theta-gradient is the policy gradient on ``rewards``
         ``(N, T)`` with discount ``gamma``; mean over episodes. Differentiable in theta and
         in whatever ``rewards`` and ``gamma`` depend on. ``estimator`` overrides the
@@ -350,5 +379,12 @@ class PGLearner:
         return {"objective": float(obj.detach()), "critic_loss": critic}
 
 
-__all__ = ["ESTIMATORS", "Episodes", "PGLearner", "PGPolicy", "collect", "discount_matrix",
-           "returns_to_go"]  # fmt: skip
+__all__ = [
+    "ESTIMATORS",
+    "Episodes",
+    "PGLearner",
+    "PGPolicy",
+    "collect",
+    "discount_matrix",
+    "returns_to_go",
+]

@@ -30,12 +30,17 @@ def flat(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
     return torch.cat([t.reshape(-1) for t in tensors])
 
 
-def flat_grad(y: torch.Tensor, params: Sequence[torch.Tensor], create_graph: bool = False,
-              retain_graph: bool | None = None) -> torch.Tensor:  # fmt: skip
+def flat_grad(
+    y: torch.Tensor,
+    params: Sequence[torch.Tensor],
+    create_graph: bool = False,
+    retain_graph: bool | None = None,
+) -> torch.Tensor:
     """The gradient of scalar ``y`` with respect to ``params``, flattened (zeros where
     ``y`` does not depend on a parameter)."""
-    grads = torch.autograd.grad(y, list(params), create_graph=create_graph,
-                                retain_graph=retain_graph, allow_unused=True)  # fmt: skip
+    grads = torch.autograd.grad(
+        y, list(params), create_graph=create_graph, retain_graph=retain_graph, allow_unused=True
+    )
     return flat(
         [torch.zeros_like(p) if g is None else g for g, p in zip(grads, params, strict=True)]
     )
@@ -105,10 +110,15 @@ def spectral_radius(hvp: HVP, dim: int, iters: int = 20, seed: int = 0) -> float
     return size
 
 
-def implicit_gradient(inner_grad: torch.Tensor, theta: Sequence[torch.Tensor],
-                      phi: Sequence[torch.Tensor], outer_grad: torch.Tensor,
-                      mode: str = "neumann", alpha: float | None = None,
-                      steps: int = 5) -> torch.Tensor:  # fmt: skip
+def implicit_gradient(
+    inner_grad: torch.Tensor,
+    theta: Sequence[torch.Tensor],
+    phi: Sequence[torch.Tensor],
+    outer_grad: torch.Tensor,
+    mode: str = "neumann",
+    alpha: float | None = None,
+    steps: int = 5,
+) -> torch.Tensor:
     """``dJ/dphi`` of the outer return through the inner learner's optimum.
 
     Args:

@@ -38,6 +38,8 @@ from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback, fail_s
 from optuna.trial import TrialState
 
 from rewarddesign import methods
+from rewarddesign.common.files import write_atomic
+from rewarddesign.contract.runspec import EvalPoint, EvalSpec, RunSpec
 from rewarddesign.errors import (
     ParameterError,
     RewardDesignError,
@@ -45,10 +47,8 @@ from rewarddesign.errors import (
     StorageError,
     unknown,
 )
-from rewarddesign.resources import write_atomic
-from rewarddesign.runner import run, validate
-from rewarddesign.runspec import EvalPoint, EvalSpec, RunSpec
-from rewarddesign.task_registry import task_spec
+from rewarddesign.experiment.runner import run, validate
+from rewarddesign.task.registry import task_spec
 
 PRUNERS = ("median", "halving", "none")
 DEFAULT_STORAGE = "runs/tune.sqlite"
@@ -241,11 +241,19 @@ class Objective:
                     raise optuna.TrialPruned(f"pruned at seed {seed}, step {point.step}")
 
             result = run(
-                c.task, c.method, c.agent, seed, c.budget, agent_preset=c.agent_preset,
-                agent_overrides=c.agent_overrides, eval_every=c.eval_every,
-                eval_episodes=c.eval_episodes, device=c.device, on_eval=on_eval,
+                c.task,
+                c.method,
+                c.agent,
+                seed,
+                c.budget,
+                agent_preset=c.agent_preset,
+                agent_overrides=c.agent_overrides,
+                eval_every=c.eval_every,
+                eval_episodes=c.eval_episodes,
+                device=c.device,
+                on_eval=on_eval,
                 method_params=method_params,
-            )  # fmt: skip
+            )
             finals.append(result.final_return)
             if c.cost is not None:
                 costs.append(result.curve[-1].factors[c.cost])
@@ -294,11 +302,14 @@ def open_storage(
             with warnings.catch_warnings():  # heartbeats are "experimental" since Optuna 2.8
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 return RDBStorage(
-                    url, engine_kwargs=engine, heartbeat_interval=heartbeat,
+                    url,
+                    engine_kwargs=engine,
+                    heartbeat_interval=heartbeat,
                     grace_period=grace or 2 * heartbeat,
                     heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(
-                        max_retry=retries),
-                )  # fmt: skip
+                        max_retry=retries
+                    ),
+                )
         except Exception as exc:  # SQLAlchemy's errors differ by driver: all "cannot open"
             # workers that start together on an empty database race to create its
             # tables; the losers find them on their next try
@@ -379,10 +390,15 @@ def work(study: optuna.Study, config: TuneConfig, trials: int, poll: float = 1.0
             time.sleep(poll)
 
 
-def _worker(config: TuneConfig, storage: dict[str, Any], study: str, trials: int, seed: int,
-            pruner: str) -> None:  # fmt: skip
-    s = optuna.load_study(study_name=study, storage=open_storage(**storage),
-                          sampler=_sampler(seed), pruner=_pruner(pruner, config))  # fmt: skip
+def _worker(
+    config: TuneConfig, storage: dict[str, Any], study: str, trials: int, seed: int, pruner: str
+) -> None:
+    s = optuna.load_study(
+        study_name=study,
+        storage=open_storage(**storage),
+        sampler=_sampler(seed),
+        pruner=_pruner(pruner, config),
+    )
     work(s, config, trials)
 
 
@@ -463,20 +479,43 @@ def tune(
         raise unknown(f"cost factor of task {task!r}", cost, spec.factor_names)
     space = tuple(search_space(task, method, factors, ranges, params))
     config = TuneConfig(
-        task=task, method=method, agent=agent, budget=budget,
-        seeds=tuple(range(seed_base, seed_base + seeds)), space=space,
-        fixed_params=dict(method_params or {}), agent_preset=agent_preset,
-        agent_overrides=dict(agent_overrides or {}), eval_every=eval_every,
-        eval_episodes=eval_episodes, cost=cost, device=device,
-    )  # fmt: skip
+        task=task,
+        method=method,
+        agent=agent,
+        budget=budget,
+        seeds=tuple(range(seed_base, seed_base + seeds)),
+        space=space,
+        fixed_params=dict(method_params or {}),
+        agent_preset=agent_preset,
+        agent_overrides=dict(agent_overrides or {}),
+        eval_every=eval_every,
+        eval_episodes=eval_episodes,
+        cost=cost,
+        device=device,
+    )
     # a run with the space's midpoints must pass the runner's checks before any study exists
-    mid = {d.key: d.low if d.low == d.high else math.sqrt(d.low * d.high) if d.log
-           else (d.low + d.high) / 2 for d in space}  # fmt: skip
+    mid = {
+        d.key: d.low
+        if d.low == d.high
+        else math.sqrt(d.low * d.high)
+        if d.log
+        else (d.low + d.high) / 2
+        for d in space
+    }
     weights, params_ = suggest(optuna.trial.FixedTrial(mid), space)
-    validate(RunSpec(task=task, method=method, agent=agent, seed=config.seeds[0], budget=budget,
-                     method_params=Objective(config).method_params(weights, params_),
-                     agent_preset=agent_preset, agent_overrides=config.agent_overrides,
-                     eval=EvalSpec(every=eval_every, episodes=eval_episodes)))  # fmt: skip
+    validate(
+        RunSpec(
+            task=task,
+            method=method,
+            agent=agent,
+            seed=config.seeds[0],
+            budget=budget,
+            method_params=Objective(config).method_params(weights, params_),
+            agent_preset=agent_preset,
+            agent_overrides=config.agent_overrides,
+            eval=EvalSpec(every=eval_every, episodes=eval_episodes),
+        )
+    )
     storage_args = {"storage": storage, "heartbeat": heartbeat, "grace": grace, "retries": retries}
     rdb = open_storage(**storage_args)
     name = study or f"{task}:{method}"
@@ -499,10 +538,13 @@ def tune(
                 f"settings to resume it."
             )
     s = optuna.create_study(
-        study_name=name, storage=rdb, directions=directions, sampler=_sampler(sampler_seed),
+        study_name=name,
+        storage=rdb,
+        directions=directions,
+        sampler=_sampler(sampler_seed),
         pruner=_pruner(pruner, config),
         load_if_exists=True,
-    )  # fmt: skip
+    )
     if name not in existing:
         try:
             s.set_user_attr("rewarddesign", attrs)
@@ -548,8 +590,13 @@ def best_weights(study: optuna.Study) -> dict[str, Any]:
     attrs = study.user_attrs.get("rewarddesign")
     if not attrs:
         raise SpecError(f"study {study.study_name!r} was not created by rewarddesign tune.")
-    config = TuneConfig(**{**attrs, "space": tuple(Dimension(**d) for d in attrs["space"]),
-                           "seeds": tuple(attrs["seeds"])})  # fmt: skip
+    config = TuneConfig(
+        **{
+            **attrs,
+            "space": tuple(Dimension(**d) for d in attrs["space"]),
+            "seeds": tuple(attrs["seeds"]),
+        }
+    )
     objective = Objective(config)
     done = [t for t in study.trials if t.state == TrialState.COMPLETE]
     if not done:
@@ -557,15 +604,22 @@ def best_weights(study: optuna.Study) -> dict[str, Any]:
 
     def entry(t: optuna.trial.FrozenTrial) -> dict[str, Any]:
         weights, params = suggest(optuna.trial.FixedTrial(t.params), config.space)
-        return {"trial": t.number, "values": [float(v) for v in t.values],
-                "params": objective.method_params(weights, params)}  # fmt: skip
+        return {
+            "trial": t.number,
+            "values": [float(v) for v in t.values],
+            "params": objective.method_params(weights, params),
+        }
 
     front = [entry(t) for t in study.best_trials]
     top = max(front, key=lambda e: e["values"][0])
-    doc = {"task": config.task, "method": config.method, "study": study.study_name,
-           "objectives": ["final true return"] + ([f"{config.cost} episode sum"]
-                                                   if config.cost else []),
-           **top}  # fmt: skip
+    doc = {
+        "task": config.task,
+        "method": config.method,
+        "study": study.study_name,
+        "objectives": ["final true return"]
+        + ([f"{config.cost} episode sum"] if config.cost else []),
+        **top,
+    }
     if config.cost is not None:
         doc["pareto"] = front
     return doc

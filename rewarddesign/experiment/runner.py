@@ -1,4 +1,4 @@
-"""Execute a :class:`~rewarddesign.runspec.RunSpec`: ``rd.run(...)`` and :func:`execute`."""
+"""Execute a :class:`~rewarddesign.contract.RunSpec`: ``rd.run(...)`` and :func:`execute`."""
 
 from __future__ import annotations
 
@@ -15,13 +15,13 @@ import torch
 from stable_baselines3.common.utils import set_random_seed
 
 from rewarddesign import agents
+from rewarddesign.common.files import write_atomic
+from rewarddesign.contract.evaluation import Evaluator
+from rewarddesign.contract.runspec import EvalSpec, RunResult, RunSpec
 from rewarddesign.errors import ParameterError, SpecError, unknown
-from rewarddesign.evaluation import Evaluator
 from rewarddesign.methods import Method, RunContext, get
 from rewarddesign.methods.base import OnEval, Progress
-from rewarddesign.resources import write_atomic
-from rewarddesign.runspec import EvalSpec, RunResult, RunSpec
-from rewarddesign.task_registry import make, task_spec
+from rewarddesign.task.registry import make, task_spec
 
 _VERSIONED = ("rewarddesign", "gymnasium", "stable-baselines3", "torch", "numpy", "mujoco")
 
@@ -138,10 +138,16 @@ def execute(
     if save_dir is not None:
         save_dir = Path(save_dir)
         if ctx.model is not None:
-            agents.save(ctx.model, save_dir / "model", {
-                "algo": spec.agent, "task": spec.task, "preset": spec.agent_preset,
-                "overrides": spec.agent_overrides,
-            })  # fmt: skip
+            agents.save(
+                ctx.model,
+                save_dir / "model",
+                {
+                    "algo": spec.agent,
+                    "task": spec.task,
+                    "preset": spec.agent_preset,
+                    "overrides": spec.agent_overrides,
+                },
+            )
         method.save(save_dir)
         write_atomic(save_dir / "result.json", result.to_json(indent=2))
     return result
@@ -186,7 +192,7 @@ def run(
         **params: The method's parameters (e.g. ``weights=...`` for ``blend``).
 
     Returns:
-        The :class:`~rewarddesign.runspec.RunResult`.
+        The :class:`~rewarddesign.contract.runspec.RunResult`.
 
     Example:
         >>> import rewarddesign as rd

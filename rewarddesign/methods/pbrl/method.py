@@ -46,8 +46,8 @@ from rewarddesign.preferences import (
     select_queries,
 )
 from rewarddesign.preferences.store import TransitionStore
-from rewarddesign.task_registry import make
-from rewarddesign.taskspec import TaskSpec
+from rewarddesign.task.registry import make
+from rewarddesign.task.spec import TaskSpec
 from rewarddesign.wrappers import vec_env
 from rewarddesign.wrappers.learned import LearnedReward
 
@@ -140,8 +140,17 @@ class Pbrl(SB3Method):
 
     def validate(self, task: TaskSpec, agent: str) -> None:
         p = self.params
-        for key in ("labels", "queries", "interval", "segment", "candidates", "members",
-                    "reward_batch", "reward_epochs", "entropy_k"):  # fmt: skip
+        for key in (
+            "labels",
+            "queries",
+            "interval",
+            "segment",
+            "candidates",
+            "members",
+            "reward_batch",
+            "reward_epochs",
+            "entropy_k",
+        ):
             value = getattr(p, key)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ParameterError(f"{self.name}: {key} must be an integer >= 1, got {value!r}.")
@@ -174,8 +183,9 @@ class Pbrl(SB3Method):
             opts["margin"] = margin
         try:
             if self.params.teacher == "regret":
-                oracle = self._critic(task, opts.pop("expert", None),
-                                      opts.pop("n_action_samples", 10))  # fmt: skip
+                oracle = self._critic(
+                    task, opts.pop("expert", None), opts.pop("n_action_samples", 10)
+                )
                 return RegretTeacher(oracle, oracle.discount, **opts)
             return PartialReturnTeacher(**opts)
         except TypeError as exc:
@@ -190,8 +200,9 @@ class Pbrl(SB3Method):
             )
         key = (str(expert), n_action_samples)
         if getattr(self, "_critic_key", None) != key:
-            self._oracle = CriticOracle.from_dir(expert, task=task.id,
-                                                 n_action_samples=n_action_samples)  # fmt: skip
+            self._oracle = CriticOracle.from_dir(
+                expert, task=task.id, n_action_samples=n_action_samples
+            )
             self._critic_key = key
         return self._oracle
 
@@ -208,11 +219,16 @@ class Pbrl(SB3Method):
     def setup(self, ctx: RunContext) -> None:
         p = self.params
         probe = make(ctx.task)
-        cfg = EnsembleConfig.for_spaces(probe.observation_space, probe.action_space,
-                                        members=p.members, hidden=tuple(p.hidden),
-                                        bounded=p.bounded, seed=ctx.spec.seed,
-                                        inputs=self.model_inputs,
-                                        factor_dim=len(ctx.task.factor_names))  # fmt: skip
+        cfg = EnsembleConfig.for_spaces(
+            probe.observation_space,
+            probe.action_space,
+            members=p.members,
+            hidden=tuple(p.hidden),
+            bounded=p.bounded,
+            seed=ctx.spec.seed,
+            inputs=self.model_inputs,
+            factor_dim=len(ctx.task.factor_names),
+        )
         probe.close()
         self.reward_model = RewardEnsemble(cfg, device=ctx.device)
 
@@ -257,10 +273,13 @@ class FeedbackSessions(BaseCallback):
         super().__init__()
         self.ctx, self.method, self.p = ctx, method, method.params
         self.dataset = PreferenceDataset()
-        self.trainer = RewardTrainer(method.reward_model, lr=self.p.reward_lr,
-                                     batch_size=self.p.reward_batch,
-                                     max_epochs=self.p.reward_epochs,
-                                     seed=ctx.spec.seed)  # fmt: skip
+        self.trainer = RewardTrainer(
+            method.reward_model,
+            lr=self.p.reward_lr,
+            batch_size=self.p.reward_batch,
+            max_epochs=self.p.reward_epochs,
+            seed=ctx.spec.seed,
+        )
         self.next_session = max(self.p.seed_steps + self.p.pretrain_steps, self.p.segment)
         self.normalized = False
 
@@ -273,11 +292,17 @@ class FeedbackSessions(BaseCallback):
                 self.buffer.intrinsic = StateEntropyReward(self.p.entropy_k)
         else:  # on-policy: recent experience in a FIFO buffer of our own
             size = max(self.p.interval, 4 * self.p.segment)
-            self.buffer = ReplayBuffer(max(size, n_envs), model.observation_space,
-                                       model.action_space, device="cpu", n_envs=n_envs,
-                                       handle_timeout_termination=False)  # fmt: skip
-        self.store = TransitionStore(self.buffer.buffer_size, n_envs,
-                                     len(self.ctx.task.factor_names))  # fmt: skip
+            self.buffer = ReplayBuffer(
+                max(size, n_envs),
+                model.observation_space,
+                model.action_space,
+                device="cpu",
+                n_envs=n_envs,
+                handle_timeout_termination=False,
+            )
+        self.store = TransitionStore(
+            self.buffer.buffer_size, n_envs, len(self.ctx.task.factor_names)
+        )
         # SAC and TD3 store actions scaled to [-1, 1]; our buffer keeps the env's actions
         # (discrete ones as a trailing column of indices)
         box = isinstance(model.action_space, gym.spaces.Box)
@@ -290,17 +315,21 @@ class FeedbackSessions(BaseCallback):
     def _on_step(self) -> bool:
         infos, dones = self.locals["infos"], np.asarray(self.locals["dones"], dtype=bool)
         truncated = np.array([bool(i.get("TimeLimit.truncated", False)) for i in infos])
-        self.store.record(self.buffer.pos,
-                          np.array([i["true_reward"] for i in infos]),
-                          np.stack([i["factors"] for i in infos]),
-                          dones & ~truncated, truncated)  # fmt: skip
+        self.store.record(
+            self.buffer.pos,
+            np.array([i["true_reward"] for i in infos]),
+            np.stack([i["factors"] for i in infos]),
+            dones & ~truncated,
+            truncated,
+        )
         if not self.off_policy:  # SB3 fills the replay buffer itself after this call
             next_obs = np.array(self.locals["new_obs"], copy=True)
             for i in np.flatnonzero(dones):
                 next_obs[i] = infos[i]["terminal_observation"]
             actions = self.locals["clipped_actions"]
-            self.buffer.add(self.model._last_obs, next_obs, actions, np.zeros(len(dones)),
-                            dones, infos)  # fmt: skip
+            self.buffer.add(
+                self.model._last_obs, next_obs, actions, np.zeros(len(dones)), dones, infos
+            )
         return True
 
     def _on_rollout_end(self) -> None:  # the buffer now holds every recorded step
@@ -338,8 +367,9 @@ class FeedbackSessions(BaseCallback):
                 factors = self.store.factors if model.config.inputs == "obs_factors" else None
                 relabel_buffer(self.buffer, model, actions_fn=self.unscale, factors=factors)
             fresh = slice(max(0, len(view.rewards) - 1000), None)  # recent steps
-            learned = model.predict(view.obs[fresh], view.actions[fresh], view.next_obs[fresh],
-                                    view.factors[fresh])  # fmt: skip
+            learned = model.predict(
+                view.obs[fresh], view.actions[fresh], view.next_obs[fresh], view.factors[fresh]
+            )
             if np.std(learned) > 0 and np.std(view.rewards[fresh]) > 0:
                 corr = np.corrcoef(learned, view.rewards[fresh])[0, 1]
                 ctx.log("reward_correlation", step, float(corr))
