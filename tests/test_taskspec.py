@@ -10,7 +10,7 @@ import pytest
 import rewarddesign as rd
 from rewarddesign.errors import RewardDesignError, SpecError
 from rewarddesign.task.factors import FORMULAS
-from rewarddesign.task.spec import parse_task_spec
+from rewarddesign.task.parse import parse_task_spec
 from tests.conftest import SCRIPTED_SPEC
 
 

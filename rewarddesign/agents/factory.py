@@ -29,7 +29,8 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.noise import NormalActionNoise
 from stable_baselines3.common.vec_env import VecEnv
 
-from rewarddesign.common.files import check_keys, data_dir, load_yaml, require_mapping
+from rewarddesign.common.checks import check_keys, require_mapping
+from rewarddesign.common.files import data_dir, load_yaml
 from rewarddesign.errors import ParameterError, SpaceMismatchError, SpecError, unknown
 
 ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"sac": SAC, "td3": TD3, "ppo": PPO}

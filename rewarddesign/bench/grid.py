@@ -40,7 +40,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rewarddesign.common.files import check_keys, data_dir, load_yaml, require_list, require_mapping
+from rewarddesign.common.checks import check_keys, require_list, require_mapping
+from rewarddesign.common.files import data_dir, load_yaml
 from rewarddesign.contract.runspec import EvalSpec, RunSpec
 from rewarddesign.errors import SpecError, unknown
 

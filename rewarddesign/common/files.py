@@ -1,4 +1,4 @@
-"""Where the packaged YAML lives, and safe YAML loading.
+"""Where the packaged YAML lives, safe YAML loading and atomic writes.
 
 The task specs (``envs/``), agent specs (``agents/``) and benchmark grids
 (``benchmarks/grids/``) sit at the top of the source tree; a wheel carries copies of
@@ -69,74 +69,6 @@ def load_yaml(path: str | Path) -> Any:
         raise SpecError(
             f"malformed YAML in {str(path)!r}{at}: {problem}; fix the syntax there."
         ) from exc
-
-
-def require_mapping(doc: Any, where: str) -> dict[str, Any]:
-    """Check that a parsed YAML document is a mapping.
-
-    Args:
-        doc: The parsed document.
-        where: What it is, for the error message.
-
-    Returns:
-        The document.
-
-    Raises:
-        SpecError: If it is not a mapping.
-    """
-    if not isinstance(doc, dict):
-        raise SpecError(f"{where} must be a YAML mapping, got {type(doc).__name__}: {doc!r}.")
-    return doc
-
-
-def require_list(value: Any, where: str, of: type | tuple[type, ...] = object) -> list[Any]:
-    """Check that a spec value is a list (not a string) whose items have type ``of``.
-
-    Raises:
-        SpecError: Otherwise, naming the value.
-    """
-    if not isinstance(value, list) or any(
-        not isinstance(v, of) or (isinstance(v, bool) and of is not bool) for v in value
-    ):
-        kind = getattr(of, "__name__", "value") if of is not object else "value"
-        raise SpecError(f"{where} must be a list of {kind}s, got {value!r}.")
-    return value
-
-
-def require_number(value: Any, where: str) -> float:
-    """Check that a spec value is a real number (not a bool or string) and return it.
-
-    Raises:
-        SpecError: Otherwise, naming the value.
-    """
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise SpecError(f"{where} must be a number, got {value!r}.")
-    return float(value)
-
-
-def check_keys(
-    doc: dict[str, Any], where: str, allowed: set[str], required: set[str] = frozenset()
-) -> None:
-    """Reject unknown keys and require the mandatory ones.
-
-    Args:
-        doc: A mapping from a spec.
-        where: What it is, for the error message.
-        allowed: Every key that may appear.
-        required: Keys that must appear.
-
-    Raises:
-        SpecError: On an unknown or missing key.
-    """
-    extra = set(doc) - allowed
-    if extra:
-        raise SpecError(
-            f"unknown key(s) {sorted(map(str, extra))} in {where}; "
-            f"allowed keys: {', '.join(sorted(allowed))}."
-        )
-    missing = required - set(doc)
-    if missing:
-        raise SpecError(f"missing key(s) {sorted(missing)} in {where}.")
 
 
 def write_atomic(path: str | Path, text: str | bytes) -> None:

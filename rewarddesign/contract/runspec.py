@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from rewarddesign.common.files import check_keys, require_mapping
+from rewarddesign.common.checks import check_keys, require_mapping
 from rewarddesign.errors import ParameterError, SpecError
 
 

@@ -28,7 +28,8 @@ from rewarddesign import agents
 from rewarddesign.contract.evaluation import Evaluator, Predict
 from rewarddesign.contract.runspec import EvalPoint, RunSpec
 from rewarddesign.errors import ParameterError, SpecError, unknown
-from rewarddesign.task.registry import TrueRewardView, make
+from rewarddesign.task.observe import TrueRewardView
+from rewarddesign.task.registry import make
 from rewarddesign.task.spec import TaskSpec
 
 Progress = Callable[[int, int, float | None], None]

@@ -29,7 +29,8 @@ from gymnasium.vector import AutoresetMode, VectorWrapper
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
 from rewarddesign.errors import ParameterError, SpaceMismatchError
-from rewarddesign.task.registry import FactorReader, task_for_env
+from rewarddesign.task.observe import FactorReader
+from rewarddesign.task.registry import task_for_env
 from rewarddesign.task.spec import TaskSpec
 from rewarddesign.wrappers.core import (
     ALL,

@@ -1,0 +1,179 @@
+"""Checks of user values, shared by every room: integers, numbers, probabilities, YAML
+mappings, lists and keys. Each raises the project's own error type, naming the value and
+what it must be, before any work starts.
+
+Example:
+    >>> check_int(3, "queries", 1)
+    3
+    >>> check_int(True, "queries", 1)
+    Traceback (most recent call last):
+    ...
+    rewarddesign.errors.ParameterError: queries must be an integer >= 1, got True.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from rewarddesign.errors import ParameterError, SpecError
+
+
+def is_int(value: Any) -> bool:
+    """An integer (Python or numpy), not a bool."""
+    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+
+
+def is_number(value: Any) -> bool:
+    """A real number (Python or numpy), not a bool or a string."""
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+        value, bool | np.bool_
+    )
+
+
+def _range_text(low: float | None, high: float | None, low_open: bool, high_open: bool) -> str:
+    if low is not None and high is not None:
+        return f" in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+    if low is not None:
+        return f" {'>' if low_open else '>='} {low}"
+    if high is not None:
+        return f" {'<' if high_open else '<='} {high}"
+    return ""
+
+
+def check_int(
+    value: Any,
+    name: str,
+    minimum: int | None = None,
+    maximum: int | None = None,
+    *,
+    error: type[Exception] = ParameterError,
+) -> int:
+    """Return ``value`` as an int if it is an integer in ``[minimum, maximum]``.
+
+    Raises:
+        ParameterError: (or ``error``) Otherwise: "NAME must be an integer >= MIN, got V."
+    """
+    if (
+        not is_int(value)
+        or (minimum is not None and value < minimum)
+        or (maximum is not None and value > maximum)
+    ):
+        bounds = _range_text(minimum, maximum, False, False)
+        raise error(f"{name} must be an integer{bounds}, got {value!r}.")
+    return int(value)
+
+
+def check_number(
+    value: Any,
+    name: str,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+    finite: bool = True,
+    error: type[Exception] = ParameterError,
+) -> float:
+    """Return ``value`` as a float if it is a real number in the given range.
+
+    Args:
+        value: The value to check.
+        name: What it is, for the message.
+        low: Lower bound (None: none); excluded when ``low_open``.
+        high: Upper bound (None: none); excluded when ``high_open``.
+        finite: Refuse NaN and infinities.
+        error: The error type to raise.
+
+    Raises:
+        ParameterError: (or ``error``) Otherwise, naming the value and the range.
+    """
+    ok = is_number(value) and not (finite and not math.isfinite(value))
+    ok = ok and not (low is not None and (value <= low if low_open else value < low))
+    ok = ok and not (high is not None and (value >= high if high_open else value > high))
+    if not ok:
+        kind = "a finite number" if finite else "a number"
+        bounds = _range_text(low, high, low_open, high_open)
+        raise error(f"{name} must be {kind}{bounds}, got {value!r}.")
+    return float(value)
+
+
+def check_probability(value: Any, name: str, *, error: type[Exception] = ParameterError) -> float:
+    """Return ``value`` as a float if it is a probability, in ``[0, 1]``.
+
+    Raises:
+        ParameterError: (or ``error``) Otherwise: "NAME must be in [0, 1], got V."
+    """
+    if not is_number(value) or not 0 <= value <= 1:
+        raise error(f"{name} must be in [0, 1], got {value!r}.")
+    return float(value)
+
+
+def require_mapping(doc: Any, where: str) -> dict[str, Any]:
+    """Check that a parsed YAML document is a mapping.
+
+    Args:
+        doc: The parsed document.
+        where: What it is, for the error message.
+
+    Returns:
+        The document.
+
+    Raises:
+        SpecError: If it is not a mapping.
+    """
+    if not isinstance(doc, dict):
+        raise SpecError(f"{where} must be a YAML mapping, got {type(doc).__name__}: {doc!r}.")
+    return doc
+
+
+def require_list(value: Any, where: str, of: type | tuple[type, ...] = object) -> list[Any]:
+    """Check that a spec value is a list (not a string) whose items have type ``of``.
+
+    Raises:
+        SpecError: Otherwise, naming the value.
+    """
+    if not isinstance(value, list) or any(
+        not isinstance(v, of) or (isinstance(v, bool) and of is not bool) for v in value
+    ):
+        kind = getattr(of, "__name__", "value") if of is not object else "value"
+        raise SpecError(f"{where} must be a list of {kind}s, got {value!r}.")
+    return value
+
+
+def require_number(value: Any, where: str) -> float:
+    """Check that a spec value is a real number (not a bool or string) and return it.
+
+    Raises:
+        SpecError: Otherwise, naming the value.
+    """
+    if not is_number(value):
+        raise SpecError(f"{where} must be a number, got {value!r}.")
+    return float(value)
+
+
+def check_keys(
+    doc: dict[str, Any], where: str, allowed: set[str], required: set[str] = frozenset()
+) -> None:
+    """Reject unknown keys and require the mandatory ones.
+
+    Args:
+        doc: A mapping from a spec.
+        where: What it is, for the error message.
+        allowed: Every key that may appear.
+        required: Keys that must appear.
+
+    Raises:
+        SpecError: On an unknown or missing key.
+    """
+    extra = set(doc) - allowed
+    if extra:
+        raise SpecError(
+            f"unknown key(s) {sorted(map(str, extra))} in {where}; "
+            f"allowed keys: {', '.join(sorted(allowed))}."
+        )
+    missing = required - set(doc)
+    if missing:
+        raise SpecError(f"missing key(s) {sorted(missing)} in {where}.")
