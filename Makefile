@@ -26,7 +26,9 @@ demo: install
 	$(BIN)/rewarddesign bench quick --store runs/demo.sqlite
 	$(BIN)/rewarddesign report runs/demo.sqlite --grid quick --out runs/demo-report
 
+# The rooms' import layering (pyproject.toml, ARCHITECTURE.md), then the tests.
 test: install
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q
 
 test-slow: install

@@ -424,3 +424,18 @@ def test_task_wrappers_on_a_plain_env_read_the_same_factors(task, build):
         if a[2] or a[3]:
             seed = int(rng.integers(1000))
             plain.reset(seed=seed), made.reset(seed=seed)
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda e: PotentialShaping(e, lambda o: -(float(o[2]) ** 2), 0.99),  # one observation
+        lambda e: PotentialShaping(e, lambda o: -(o[2] ** 2), 0.99),  # row 2 of a batch
+        lambda e: CenteredSigmoid(e, lambda o, a, o2: float(o2[0])),
+        lambda e: PessimisticReward(e, lambda o, a, o2: abs(float(a[0]))),
+    ],
+)
+def test_a_callable_written_for_one_observation_is_refused_before_any_step(build):
+    env = rd.make("classic/Pendulum-v1")
+    with pytest.raises(ParameterError, match=r"obs\[:, 2\]"):
+        build(env)

@@ -13,7 +13,7 @@ from rewarddesign.errors import ParameterError, SpecError
 from rewarddesign.task.factors import weights_vector
 from rewarddesign.task.spec import TaskSpec
 from rewarddesign.wrappers.core import RewardTransform, Transition, WrapContext
-from rewarddesign.wrappers.forms import ShapingWrapper, forms_of
+from rewarddesign.wrappers.forms import RewardWrapper, forms_of
 
 PRIMARY = "primary"
 """Weight name that refers to the task's primary (true) reward rather than a factor."""
@@ -91,7 +91,7 @@ class BlendTransform(RewardTransform):
         return blended
 
 
-class BlendedReward(ShapingWrapper):
+class BlendedReward(RewardWrapper):
     """Reward = weighted sum of the task's factors (and of its primary reward).
 
     ``weights`` maps factor names, and optionally ``"primary"``, to weights; factors

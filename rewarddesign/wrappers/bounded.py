@@ -34,8 +34,9 @@ from rewarddesign.wrappers.core import (
     as_finite,
     as_probability,
     check_finite,
+    probe_batched,
 )
-from rewarddesign.wrappers.forms import ShapingWrapper, forms_of
+from rewarddesign.wrappers.forms import RewardWrapper, forms_of
 
 MODES = ("sigmoid", "logsigmoid")
 
@@ -96,6 +97,8 @@ class CenteredSigmoidTransform(RewardTransform):
     def bind(self, ctx: WrapContext) -> None:
         if isinstance(self.reference, RunningQuantile):
             self._windows = [_SortedWindow(self.reference.window) for _ in range(ctx.n_envs)]
+        elif callable(self.reference):
+            probe_batched(self.reference, "CenteredSigmoid reference", ctx, step=True)
 
     def _references(self, t: Transition) -> np.ndarray:
         """References, shape (m, M)."""
@@ -168,7 +171,7 @@ class _SortedWindow:
         return a + (b - a) * (pos - lo)
 
 
-class CenteredSigmoid(ShapingWrapper):
+class CenteredSigmoid(RewardWrapper):
     """PAR / LSC: a bounded reward centred on a reference.
 
     ``mode="sigmoid"`` (PAR) gives ``mean_m sigmoid((r - ref_m) / scale)`` in (0, 1);

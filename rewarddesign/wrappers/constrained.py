@@ -27,7 +27,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
 from rewarddesign.errors import ParameterError, SpecError, unknown
 from rewarddesign.wrappers.core import RewardTransform, Transition, WrapContext, as_finite
-from rewarddesign.wrappers.forms import ShapingWrapper, forms_of
+from rewarddesign.wrappers.forms import RewardWrapper, forms_of
 
 
 class ConstrainedTransform(RewardTransform):
@@ -111,7 +111,7 @@ class ConstrainedTransform(RewardTransform):
         return reward - sum(map(operator.mul, c, self._multipliers_list))
 
 
-class ConstrainedReward(ShapingWrapper):
+class ConstrainedReward(RewardWrapper):
     """Lagrangian reward ``r - sum_i sigma(lambda_i) * c_i`` keeping each component
     ``c_i`` at or below its per-step threshold; train with :class:`DualAscent`.
 

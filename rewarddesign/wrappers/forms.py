@@ -1,6 +1,6 @@
 """The three forms of every reward wrapper, all driving one :class:`RewardTransform`.
 
-- :class:`ShapingWrapper`: a ``gymnasium.Wrapper`` around one env.
+- :class:`RewardWrapper`: a ``gymnasium.Wrapper`` around one env.
 - :class:`VectorShapingWrapper`: a ``gymnasium.vector.VectorWrapper``. Gymnasium 1.x
   autoresets on the *next* step: the step after an episode ends returns the new
   episode's first observation with reward 0; that step is not a transition and is
@@ -85,7 +85,7 @@ def _finite_rewards(rewards: np.ndarray, where: str) -> np.ndarray:
     return rewards
 
 
-class ShapingWrapper(gym.Wrapper, RecordConstructorArgs):
+class RewardWrapper(gym.Wrapper, RecordConstructorArgs):
     """Single-env form: a ``gymnasium.Wrapper`` computing its reward with ``Transform``.
 
     Subclasses set ``Transform`` and define ``__init__(self, env, <params>)`` calling
@@ -153,7 +153,7 @@ class ShapingWrapper(gym.Wrapper, RecordConstructorArgs):
         return obs, shaped, terminated, truncated, info
 
 
-def _params(single: type[ShapingWrapper], env: Any, args: tuple, kwargs: dict) -> dict[str, Any]:
+def _params(single: type[RewardWrapper], env: Any, args: tuple, kwargs: dict) -> dict[str, Any]:
     """Bind a vector form's arguments as ``single.__init__`` would (after ``env``)."""
     bound = inspect.signature(single.__init__).bind(None, env, *args, **kwargs)
     bound.apply_defaults()
@@ -161,9 +161,9 @@ def _params(single: type[ShapingWrapper], env: Any, args: tuple, kwargs: dict) -
 
 
 class VectorShapingWrapper(VectorWrapper):
-    """``gymnasium.vector`` form of a :class:`ShapingWrapper` (next-step autoreset)."""
+    """``gymnasium.vector`` form of a :class:`RewardWrapper` (next-step autoreset)."""
 
-    single: ClassVar[type[ShapingWrapper]]
+    single: ClassVar[type[RewardWrapper]]
 
     def __init__(self, env: gym.vector.VectorEnv, *args: Any, **kwargs: Any) -> None:
         super().__init__(env)
@@ -241,9 +241,9 @@ class VectorShapingWrapper(VectorWrapper):
 
 
 class VecEnvShapingWrapper(VecEnvWrapper):
-    """SB3 ``VecEnv`` form of a :class:`ShapingWrapper` (SB3 resets within the step)."""
+    """SB3 ``VecEnv`` form of a :class:`RewardWrapper` (SB3 resets within the step)."""
 
-    single: ClassVar[type[ShapingWrapper]]
+    single: ClassVar[type[RewardWrapper]]
 
     def __init__(self, venv: VecEnv, *args: Any, **kwargs: Any) -> None:
         super().__init__(venv)
@@ -307,7 +307,7 @@ class VecEnvShapingWrapper(VecEnvWrapper):
         return obs, out.astype(rewards.dtype), dones, infos
 
 
-def forms_of(single: type[ShapingWrapper]) -> tuple[type, type]:
+def forms_of(single: type[RewardWrapper]) -> tuple[type, type]:
     """The ``gymnasium.vector`` and SB3 ``VecEnv`` forms of a single-env wrapper class.
 
     Both take the same arguments as ``single`` (with a vector env in place of the env)

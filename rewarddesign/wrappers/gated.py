@@ -25,7 +25,7 @@ from rewarddesign.wrappers.core import (
     WrapContext,
     as_finite,
 )
-from rewarddesign.wrappers.forms import ShapingWrapper, forms_of
+from rewarddesign.wrappers.forms import RewardWrapper, forms_of
 
 GATES = ("success", "return")
 
@@ -84,7 +84,7 @@ class GatedTransform(RewardTransform):
         return true + (held if (terminated or truncated) and gate else 0.0)
 
 
-class GatedReward(ShapingWrapper):
+class GatedReward(RewardWrapper):
     """G-RA: pay the true reward each step; pay the shaping as a lump at the episode's
     end only if the outcome clears the gate (see the module docs for the exact rule).
 

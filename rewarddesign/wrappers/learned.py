@@ -9,7 +9,7 @@ import numpy as np
 
 from rewarddesign.errors import SpaceMismatchError, SpecError
 from rewarddesign.wrappers.core import RewardTransform, Transition, WrapContext, finite_one
-from rewarddesign.wrappers.forms import ShapingWrapper, forms_of
+from rewarddesign.wrappers.forms import RewardWrapper, forms_of
 
 
 def _encoding(space: gym.Space) -> tuple[tuple[int, ...], int]:
@@ -60,7 +60,7 @@ class LearnedRewardTransform(RewardTransform):
         return finite_one(self.model.predict(*batch, factors), "reward model")
 
 
-class LearnedReward(ShapingWrapper):
+class LearnedReward(RewardWrapper):
     """Reward = a learned reward model's prediction (the mean over ensemble members).
 
     The true reward stays in ``info["true_reward"]``; the env's in ``info["env_reward"]``.

@@ -10,7 +10,7 @@ import numpy as np
 
 from rewarddesign.errors import SpaceMismatchError, SpecError, unknown
 from rewarddesign.wrappers.core import RewardTransform, Transition, WrapContext, check_finite
-from rewarddesign.wrappers.forms import ShapingWrapper, forms_of
+from rewarddesign.wrappers.forms import RewardWrapper, forms_of
 
 
 class MetaBlendTransform(RewardTransform):
@@ -47,7 +47,7 @@ class MetaBlendTransform(RewardTransform):
         return check_finite(out, "meta-learned blend", len(out))
 
 
-class MetaLearnedReward(ShapingWrapper):
+class MetaLearnedReward(RewardWrapper):
     """Reward = the blend BARFI learned: ``phi1(s) + phi2(s) r_p + phi3(s) r_aux``.
 
     Train any agent on it with the learned discount, ``gamma=env.gamma`` (the SB3 agent

@@ -19,11 +19,13 @@ from rewarddesign.wrappers.core import (
     RewardTransform,
     StepFn,
     Transition,
+    WrapContext,
     as_probability,
     check_finite,
     finite_one,
+    probe_batched,
 )
-from rewarddesign.wrappers.forms import ShapingWrapper, forms_of
+from rewarddesign.wrappers.forms import RewardWrapper, forms_of
 
 
 class PessimisticTransform(RewardTransform):
@@ -37,6 +39,9 @@ class PessimisticTransform(RewardTransform):
             )
         self.uncertainty = uncertainty
         self.floor = as_probability(floor, "floor", "PessimisticReward")
+
+    def bind(self, ctx: WrapContext) -> None:
+        probe_batched(self.uncertainty, "PessimisticReward uncertainty", ctx, step=True)
 
     def __call__(self, t: Transition) -> np.ndarray:
         u = check_finite(
@@ -61,7 +66,7 @@ class PessimisticTransform(RewardTransform):
         )
 
 
-class PessimisticReward(ShapingWrapper):
+class PessimisticReward(RewardWrapper):
     """``r * max(exp(-u), floor)``: trust the reward less where it is uncertain.
 
     Args:

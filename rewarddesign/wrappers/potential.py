@@ -23,8 +23,9 @@ from rewarddesign.wrappers.core import (
     as_probability,
     check_finite,
     finite_one,
+    probe_batched,
 )
-from rewarddesign.wrappers.forms import ShapingWrapper, forms_of
+from rewarddesign.wrappers.forms import RewardWrapper, forms_of
 
 Potential = Callable[[np.ndarray], np.ndarray] | str | Any
 """A batched callable ``Phi(obs[m, ...]) -> (m,)``, a potential named in the task spec, or
@@ -87,6 +88,7 @@ class PotentialTransform(RewardTransform):
             self._phi_fn, self._what = agent_value(pot), f"value of {type(pot).__name__}"
         elif callable(pot):
             self._phi_fn, self._what = pot, f"potential {getattr(pot, '__name__', pot)!r}"
+            probe_batched(pot, self._what, ctx, step=False)
         else:
             raise SpecError(
                 f"PotentialShaping: potential must be a callable on a batch of observations, "
@@ -122,7 +124,7 @@ class PotentialTransform(RewardTransform):
         return shaped
 
 
-class PotentialShaping(ShapingWrapper):
+class PotentialShaping(RewardWrapper):
     """Potential-based shaping: ``r + gamma * Phi(s') - Phi(s)``, ``Phi(terminal) = 0``.
 
     Optimal policies are unchanged when ``gamma`` is the agent's discount (Ng et al.
