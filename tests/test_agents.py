@@ -9,6 +9,7 @@ from stable_baselines3 import PPO, SAC, TD3
 
 import rewarddesign as rd
 from rewarddesign.errors import SpaceMismatchError, UnknownNameError
+from rewarddesign.experiment.runner import validate
 
 
 @pytest.mark.parametrize(("algo", "cls"), [("sac", SAC), ("td3", TD3), ("ppo", PPO)])
@@ -101,3 +102,18 @@ def test_unknown_agent_lists_choices_in_message():
     with pytest.raises(UnknownNameError) as info:
         rd.agents.config("a2c")
     assert "ppo, sac, td3" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("preset", "overrides", "message"),
+    [
+        ("fast", {}, "unknown preset of agent 'pg' 'fast'"),
+        (None, {"lr": 0.1}, "unknown hyperparameter of agent 'pg' 'lr'"),
+    ],
+)
+def test_the_policy_gradient_agent_refuses_presets_and_overrides(preset, overrides, message):
+    spec = rd.RunSpec(
+        "barfi/CartPole", "barfi", "pg", agent_preset=preset, agent_overrides=overrides
+    )
+    with pytest.raises(rd.errors.UnknownNameError, match=message + ".*barfi's parameters"):
+        validate(spec)

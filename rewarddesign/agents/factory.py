@@ -34,6 +34,9 @@ from rewarddesign.common.files import data_dir, load_yaml
 from rewarddesign.errors import ParameterError, SpaceMismatchError, SpecError, unknown
 
 ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"sac": SAC, "td3": TD3, "ppo": PPO}
+# Learners a method builds and trains itself (BARFI's policy gradient, :mod:`.pg`): their
+# settings are the method's parameters, so they take no preset and no override.
+OWN_LEARNERS = {"pg": "barfi's parameters (lr, hidden, episodes, ...)"}
 # Keys of an agent spec that are not constructor arguments of the SB3 class.
 EXTRA_KEYS = {"n_envs", "action_noise"}
 # Constructor arguments the factory sets itself; a spec or override may not.
@@ -81,21 +84,24 @@ def _deep_update(base: dict[str, Any], layer: dict[str, Any]) -> None:
 
 def config(
     algo: str, task: str | None = None, preset: str | None = None, **overrides: Any
-) -> dict[str, Any]:
+) -> dict[str, Any] | None:
     """The resolved hyperparameters of one agent (pure data).
 
     Args:
-        algo: ``"sac"``, ``"td3"`` or ``"ppo"``.
+        algo: ``"sac"``, ``"td3"``, ``"ppo"``, or ``"pg"`` (BARFI's own learner, whose
+            settings are the method's: it takes no preset or override and has no config).
         task: Task id whose per-task entry applies, if any.
         preset: Preset name (e.g. ``"fast"``), or None.
         **overrides: Hyperparameters that win over the spec.
 
     Returns:
-        The merged configuration.
+        The merged configuration (None for ``"pg"``).
 
     Raises:
         UnknownNameError: For an unknown agent, preset or hyperparameter name.
     """
+    if algo in OWN_LEARNERS:
+        return _own_learner_config(algo, preset, overrides)
     spec = _spec(algo)
     if preset is not None and preset not in spec["presets"]:
         raise unknown(f"preset of agent {algo!r}", preset, spec["presets"])
@@ -113,6 +119,16 @@ def config(
         if key not in valid:
             raise unknown(f"hyperparameter of agent {algo!r}", key, valid)
     return merged
+
+
+def _own_learner_config(algo: str, preset: str | None, overrides: dict[str, Any]) -> None:
+    """A method's own learner has no spec: refuse a preset or override rather than ignore it
+    (it would still change the run key)."""
+    hint = f"Agent {algo!r} is set by {OWN_LEARNERS[algo]}; pass those as method parameters."
+    if preset is not None:
+        raise unknown(f"preset of agent {algo!r}", preset, (), hint)
+    for key in overrides:
+        raise unknown(f"hyperparameter of agent {algo!r}", key, (), hint)
 
 
 def _constructor_kwargs(cfg: dict[str, Any], env: gym.Env | VecEnv) -> dict[str, Any]:

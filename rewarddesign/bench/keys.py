@@ -28,11 +28,7 @@ def resolved(spec: RunSpec) -> dict:
     """
     task = dataclasses.asdict(task_spec(spec.task))
     task.pop("path")
-    agent = (
-        agents.config(spec.agent, spec.task, spec.agent_preset, **spec.agent_overrides)
-        if spec.agent in agents.ALGORITHMS
-        else None
-    )
+    agent = agents.config(spec.agent, spec.task, spec.agent_preset, **spec.agent_overrides)
     params = dataclasses.asdict(methods.get(spec.method).parse_params(spec.method_params))
     return {
         "spec": spec.to_dict(),

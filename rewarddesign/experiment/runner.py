@@ -53,8 +53,8 @@ def validate(spec: RunSpec) -> Method:
         raise unknown(f"agent for method {spec.method!r}", spec.agent, cls.agents)
     method = cls(cls.parse_params(spec.method_params))
     method.validate(task, spec.agent)
-    if spec.agent in agents.ALGORITHMS:
-        cfg = agents.config(spec.agent, spec.task, spec.agent_preset, **spec.agent_overrides)
+    cfg = agents.config(spec.agent, spec.task, spec.agent_preset, **spec.agent_overrides)
+    if cfg is not None:  # an SB3 agent (a method's own learner has no config)
         agents.check_action_space(spec.agent, _action_space(spec.task))
         rollout = int(cfg.get("n_envs", 1)) * int(cfg.get("n_steps", 1))
         if spec.agent == "ppo" and spec.budget < rollout:
