@@ -1,0 +1,107 @@
+"""The Optuna storage: opening it, its URL, and its URL with the password redacted.
+
+A storage is a URL or a SQLite file path; :func:`open_storage` turns on heartbeats and
+retries of stale trials, and messages name a storage by :func:`redact` so that no
+password reaches a log.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import optuna
+import sqlalchemy.exc
+from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+
+from rewarddesign.errors import ParameterError, StorageError
+
+DEFAULT_STORAGE = "runs/tune.sqlite"
+
+
+def open_storage(
+    storage: str | None = None, heartbeat: int = 60, grace: int | None = None, retries: int = 2
+) -> RDBStorage:
+    """An Optuna RDB storage with heartbeats and retries of stale trials.
+
+    Args:
+        storage: A file path (SQLite), ``sqlite:///...`` or ``postgresql://...``; None
+            is ``runs/tune.sqlite``.
+        heartbeat: Seconds between a running trial's heartbeats.
+        grace: Seconds without a heartbeat before a trial is failed (default 2 x heartbeat).
+        retries: Times a failed (stale) trial is retried.
+
+    Raises:
+        StorageError: The URL is malformed, its driver is missing or the server cannot be
+            reached.
+    """
+    url = storage_url(storage)
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    if heartbeat < 1 or (grace is not None and grace <= heartbeat) or retries < 0:
+        raise ParameterError(
+            f"need heartbeat >= 1 s, grace > heartbeat and retries >= 0; got heartbeat "
+            f"{heartbeat}, grace {grace}, retries {retries}."
+        )
+    engine: dict[str, Any] = {}
+    if url.startswith("postgresql"):
+        try:
+            import psycopg  # noqa: F401  (SQLAlchemy 2.1's driver for postgresql://)
+        except ImportError:
+            raise StorageError(
+                "a postgresql:// storage needs the PostgreSQL driver: "
+                'pip install "rewarddesign[distributed]".'
+            ) from None
+        engine = {"connect_args": {"connect_timeout": 10}, "pool_pre_ping": True}
+    for attempt in range(1, 4):
+        try:
+            with warnings.catch_warnings():  # heartbeats are "experimental" since Optuna 2.8
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return RDBStorage(
+                    url,
+                    engine_kwargs=engine,
+                    heartbeat_interval=heartbeat,
+                    grace_period=grace or 2 * heartbeat,
+                    heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(
+                        max_retry=retries
+                    ),
+                )
+        except Exception as exc:  # SQLAlchemy's errors differ by driver: all "cannot open"
+            # workers that start together on an empty database race to create its
+            # tables; the losers find them on their next try
+            racing = isinstance(
+                exc, sqlalchemy.exc.IntegrityError | sqlalchemy.exc.ProgrammingError
+            )
+            if racing and attempt < 3:
+                time.sleep(attempt)
+                continue
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise StorageError(
+                f"cannot open the Optuna storage {redact(url)!r}: {first}. Check the URL, "
+                f"that the server runs and is reachable from here, and the credentials."
+            ) from None
+    raise StorageError(f"cannot open the Optuna storage {redact(url)!r}.")  # not reached
+
+
+def storage_url(storage: str | None = None) -> str:
+    """The storage's URL: a file path becomes ``sqlite:///ABSOLUTE_PATH`` (None:
+    ``runs/tune.sqlite``); the form ``optuna-dashboard URL`` takes."""
+    url = storage or DEFAULT_STORAGE
+    if "://" not in url:
+        url = f"sqlite:///{Path(url).expanduser().resolve()}"
+    return url
+
+
+def redact(url: str) -> str:
+    """The URL without its password."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        if ":" in creds:
+            return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
+    return url
+
+
+__all__ = ["DEFAULT_STORAGE", "open_storage", "redact", "storage_url"]
