@@ -21,8 +21,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rewarddesign.common.checks import check_int
 from rewarddesign.errors import ParameterError, unknown
-from rewarddesign.methods.pbrl import Pbrl, PbrlParams
+from rewarddesign.methods.pbrl.loop import LoopParams, PreferenceLoop
 from rewarddesign.preferences import HierarchicalTeacher
 from rewarddesign.task.spec import TaskSpec
 
@@ -30,8 +31,9 @@ HERON_INPUTS = ("obs_action", "obs_factors")
 
 
 @dataclass(frozen=True)
-class HeronParams(PbrlParams):
-    """Parameters of ``heron`` (the schedule and model fields are ``pbrl``'s).
+class HeronParams(LoopParams):
+    """Parameters of ``heron``: the preference loop's (:class:`~.pbrl.loop.LoopParams`), with
+    HERON's defaults, and the ranking the hierarchical teacher labels by.
 
     Attributes:
         labels: Most pairs asked in all (the teacher is a program; this is a cap).
@@ -43,7 +45,6 @@ class HeronParams(PbrlParams):
         selection: How pairs are drawn (``"uniform"``, as the paper).
         members: Reward networks (1: a single Bradley-Terry model, as the paper).
         bounded: tanh-bounded rewards (off: a transition-level model needs its range).
-        teacher: Always ``"hierarchical"``.
         order: Factor names, most important first (None: the task spec's ``heron:``).
         signs: +1 where more is better, -1 for costs (None: the spec's or the factors').
         sigmas: Margin multipliers per level (None: the spec's).
@@ -63,7 +64,6 @@ class HeronParams(PbrlParams):
     members: int = 1
     bounded: bool = False
     reward_epochs: int = 20
-    teacher: str = "hierarchical"
     order: tuple[str, ...] | None = None
     signs: tuple[int, ...] | None = None
     sigmas: tuple[float, ...] | None = None
@@ -72,7 +72,7 @@ class HeronParams(PbrlParams):
     window: int = 10000
 
 
-class Heron(Pbrl):
+class Heron(PreferenceLoop):
     """HERON: hierarchical feedback from a factor ranking, a reward model, an agent on it.
 
     Example:
@@ -95,19 +95,20 @@ class Heron(Pbrl):
     def window(self) -> int:  # type: ignore[override]
         return self.params.window
 
-    def validate(self, task: TaskSpec, agent: str) -> None:
-        p = self.params
-        if p.teacher != "hierarchical":
+    @classmethod
+    def parse_params(cls, params: dict | None) -> HeronParams:
+        if params and "teacher" in params:  # a pbrl parameter; name the method that has it
             raise ParameterError(
-                f"heron labels with the hierarchical teacher, got teacher={p.teacher!r}; "
+                f"heron labels with the hierarchical teacher, got teacher={params['teacher']!r}; "
                 "use method 'pbrl' for other teachers."
             )
+        return super().parse_params(params)
+
+    def validate(self, task: TaskSpec, agent: str) -> None:
+        p = self.params
         if p.inputs not in HERON_INPUTS:
             raise unknown("heron inputs", p.inputs, HERON_INPUTS)
-        if isinstance(p.window, bool) or not isinstance(p.window, int) or p.window < p.segment:
-            raise ParameterError(
-                f"heron: window must be an integer >= segment ({p.segment}), got {p.window!r}."
-            )
+        check_int(p.window, "heron: window", p.segment)  # at least one segment
         super().validate(task, agent)
 
     def teacher(self, task: TaskSpec, margin: float | None = None) -> HierarchicalTeacher:

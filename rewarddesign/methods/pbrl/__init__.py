@@ -1,7 +1,8 @@
-"""Method ``pbrl``: PEBBLE-style preference-based RL (:mod:`.method`)."""
+"""Method ``pbrl`` (:mod:`.method`) and the loop it shares with ``heron`` (:mod:`.loop`)."""
 
 from __future__ import annotations
 
-from rewarddesign.methods.pbrl.method import OFF_POLICY, FeedbackSessions, Pbrl, PbrlParams
+from rewarddesign.methods.pbrl.loop import OFF_POLICY, FeedbackSessions, LoopParams, PreferenceLoop
+from rewarddesign.methods.pbrl.method import Pbrl, PbrlParams
 
-__all__ = ["OFF_POLICY", "FeedbackSessions", "Pbrl", "PbrlParams"]
+__all__ = ["OFF_POLICY", "FeedbackSessions", "LoopParams", "Pbrl", "PbrlParams", "PreferenceLoop"]
