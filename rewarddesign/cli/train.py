@@ -1,0 +1,73 @@
+"""``rewarddesign train``: one run, trained, evaluated on the true reward and saved."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from rewarddesign.cli.common import console, hook, key_values, progress
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from rewarddesign.contract.runspec import EvalSpec, RunSpec
+    from rewarddesign.experiment.runner import execute
+
+    spec = RunSpec(
+        task=args.task,
+        method=args.method,
+        agent=args.agent,
+        seed=args.seed,
+        budget=args.budget,
+        method_params=key_values(args.param, "--param"),
+        agent_preset=args.preset,
+        agent_overrides=key_values(args.agent_param, "--agent-param"),
+        eval=EvalSpec(every=args.eval_every, episodes=args.eval_episodes),
+    )
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = (
+        Path(args.out)
+        if args.out
+        else Path("runs")
+        / (f"{args.task.replace('/', '_')}_{args.method}_{args.agent}_s{args.seed}_{stamp}")
+    )
+    with progress() as bar:
+        tid = bar.add_task(f"{args.task} {args.method} {args.agent}", total=args.budget, ret="-")
+        result = execute(spec, device=args.device, progress=hook(bar, tid), save_dir=out)
+    console.print(
+        f"final true return {result.final_return:.2f}"
+        + ("" if result.final_success is None else f", success {result.final_success:.0%}")
+        + f" after {result.env_steps} env steps, {result.wall_time:.1f}s on {result.device}"
+    )
+    console.print(f"saved model and result.json to {out}")
+    return 0
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    """Add the ``train`` command to the sub-parsers ``sub``."""
+    tr = sub.add_parser("train", help="one run: train, evaluate on the true reward, save")
+    tr.add_argument("task", help="task id, e.g. classic/Pendulum-v1 (see `rewarddesign tasks`)")
+    tr.add_argument("--method", default="true", help="reward method (default: true)")
+    tr.add_argument("--agent", default="sac", help="sac, td3 or ppo (default: sac)")
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--budget", type=int, default=20_000, help="env steps (default: 20000)")
+    tr.add_argument("--preset", default=None, help="agent preset, e.g. fast")
+    tr.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="method parameter, value in YAML (repeatable)",
+    )
+    tr.add_argument(
+        "--agent-param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="agent hyperparameter override, value in YAML (repeatable)",
+    )
+    tr.add_argument("--eval-every", type=int, default=None, help="default: budget // 10")
+    tr.add_argument("--eval-episodes", type=int, default=5)
+    tr.add_argument("--device", default="auto", help="auto (cuda if available), cpu or cuda")
+    tr.add_argument("--out", default=None, help="run folder (default: runs/<task>_<...>)")
+    tr.set_defaults(func=cmd_train)

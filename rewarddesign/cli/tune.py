@@ -1,0 +1,139 @@
+"""``rewarddesign tune``: blending weights (or method parameters) tuned with Optuna."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rewarddesign.cli.common import console, key_values
+from rewarddesign.errors import SpecError
+
+
+def _bounds(items: Sequence[str], flag: str) -> dict[str, list[Any]]:
+    """Parse ``NAME=LOW:HIGH[:log]`` items."""
+    out: dict[str, list[Any]] = {}
+    for item in items:
+        name, sep, rest = item.partition("=")
+        parts = rest.split(":")
+        try:
+            if not sep or not name or len(parts) not in (2, 3):
+                raise ValueError
+            out[name] = [float(parts[0]), float(parts[1]), *parts[2:]]
+        except ValueError:
+            raise SpecError(f"{flag} expects NAME=LOW:HIGH[:log], got {item!r}.") from None
+    return out
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    from rewarddesign.tuning import DEFAULT_STORAGE, redact, storage_url, tune, write_best
+
+    storage = args.storage or DEFAULT_STORAGE
+    console.print(
+        f"tuning [bold]{args.method}[/] on {args.task}: {args.trials} trials x {args.seeds} "
+        f"seed(s) x {args.budget} steps, {args.workers} worker(s), storage "
+        f"{redact(storage_url(storage))}",
+        highlight=False,
+    )
+    study = tune(
+        args.task,
+        args.method,
+        args.trials,
+        agent=args.agent,
+        budget=args.budget,
+        seeds=args.seeds,
+        seed_base=args.seed_base,
+        storage=storage,
+        study=args.study,
+        workers=args.workers,
+        pruner=args.pruner,
+        cost=args.cost,
+        factors=args.factors.split(",") if args.factors else None,
+        ranges={k: v[:2] for k, v in _bounds(args.range, "--range").items()},
+        params=_bounds(args.search, "--search"),
+        method_params=key_values(args.param, "--param"),
+        agent_preset=args.preset,
+        eval_every=args.eval_every,
+        eval_episodes=args.eval_episodes,
+        sampler_seed=args.sampler_seed,
+        heartbeat=args.heartbeat,
+        grace=args.grace,
+        device=args.device,
+    )
+    out = args.out or f"runs/tuned_{study.study_name.replace('/', '_').replace(':', '_')}.yaml"
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    doc = write_best(study, out)
+    console.print(
+        f"best trial {doc['trial']}: {doc['values']} with {doc['params']}\n"
+        f"written to {out}; train on it: rewarddesign train {args.task} --method "
+        f"{args.method} --param weights={out}\n"
+        f"browse the study: optuna-dashboard {redact(storage_url(storage))}",
+        highlight=False,
+    )
+    return 0
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    """Add the ``tune`` command to the sub-parsers ``sub``."""
+    tu = sub.add_parser("tune", help="tune blending weights (or method parameters) with Optuna")
+    tu.add_argument("task", help="task id (see `rewarddesign tasks`)")
+    tu.add_argument("--method", default="blend", help="reward method (default: blend)")
+    tu.add_argument(
+        "--trials", type=int, required=True, help="finished trials the study should hold"
+    )
+    tu.add_argument(
+        "--storage",
+        default=None,
+        help="SQLite file or URL (sqlite:///..., postgresql://...); default runs/tune.sqlite",
+    )
+    tu.add_argument("--study", default=None, help="study name (default TASK:METHOD)")
+    tu.add_argument("--seeds", type=int, default=1, help="tuning seeds per trial (default 1)")
+    tu.add_argument("--seed-base", type=int, default=1000, help="first tuning seed (default 1000)")
+    tu.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
+    tu.add_argument("--agent", default="sac")
+    tu.add_argument("--budget", type=int, default=10_000, help="env steps per run (default 10000)")
+    tu.add_argument("--preset", default=None, help="agent preset, e.g. fast")
+    tu.add_argument("--pruner", default="median", choices=["median", "halving", "none"])
+    tu.add_argument(
+        "--cost",
+        default=None,
+        help="a factor to minimise too (multi-objective: Pareto front, no pruning)",
+    )
+    tu.add_argument("--factors", default=None, help="comma-separated factors to weight (blend)")
+    tu.add_argument(
+        "--range",
+        action="append",
+        default=[],
+        metavar="FACTOR=LOW:HIGH",
+        help="magnitude range of a factor weight (repeatable)",
+    )
+    tu.add_argument(
+        "--search",
+        action="append",
+        default=[],
+        metavar="PARAM=LOW:HIGH[:log]",
+        help="search a numeric method parameter (repeatable)",
+    )
+    tu.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="fixed method parameter, value in YAML (repeatable)",
+    )
+    tu.add_argument("--eval-every", type=int, default=None)
+    tu.add_argument("--eval-episodes", type=int, default=5)
+    tu.add_argument("--sampler-seed", type=int, default=0)
+    tu.add_argument("--heartbeat", type=int, default=60, help="seconds between heartbeats")
+    tu.add_argument(
+        "--grace",
+        type=int,
+        default=None,
+        help="seconds without heartbeat before a trial is failed and retried",
+    )
+    tu.add_argument("--device", default="auto")
+    tu.add_argument(
+        "--out", default=None, help="YAML of the best weights (default runs/tuned_*.yaml)"
+    )
+    tu.set_defaults(func=cmd_tune)
