@@ -29,7 +29,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.noise import NormalActionNoise
 from stable_baselines3.common.vec_env import VecEnv
 
-from rewarddesign.common.checks import check_keys, require_mapping
+from rewarddesign.common.checks import check_keys, is_number, require_mapping
 from rewarddesign.common.files import data_dir, load_yaml
 from rewarddesign.errors import ParameterError, SpaceMismatchError, SpecError, unknown
 
@@ -145,12 +145,7 @@ def _constructor_kwargs(cfg: dict[str, Any], env: gym.Env | VecEnv) -> dict[str,
     if noise is not None:
         noise = require_mapping(noise, "action_noise")
         std = noise.get("std")
-        if (
-            noise.get("type") != "normal"
-            or isinstance(std, bool)
-            or not isinstance(std, int | float)
-            or not std > 0
-        ):
+        if noise.get("type") != "normal" or not is_number(std) or not std > 0:
             raise SpecError(f"action_noise must be {{type: normal, std: S > 0}}, got {noise!r}.")
         if not isinstance(env.action_space, gym.spaces.Box):
             raise SpaceMismatchError("action_noise needs a continuous (Box) action space.")

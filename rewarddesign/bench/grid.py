@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rewarddesign.common.checks import check_keys, require_list, require_mapping
+from rewarddesign.common.checks import check_keys, is_int, require_list, require_mapping
 from rewarddesign.common.files import data_dir, load_yaml
 from rewarddesign.contract.runspec import EvalSpec, RunSpec
 from rewarddesign.errors import SpecError, unknown
@@ -108,13 +108,9 @@ def _entry(raw: Any, key: str, where: str, extra: set[str]) -> dict[str, Any]:
 
 
 def _seeds(seeds: Any, where: str) -> list[int]:
-    if isinstance(seeds, int) and not isinstance(seeds, bool) and seeds > 0:
+    if is_int(seeds) and seeds > 0:
         seeds = list(range(seeds))
-    if (
-        not isinstance(seeds, list)
-        or not seeds
-        or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)
-    ):
+    if not isinstance(seeds, list) or not seeds or not all(is_int(s) for s in seeds):
         raise SpecError(
             f"{where} seeds must be a non-empty list or a positive integer, got {seeds!r}."
         )

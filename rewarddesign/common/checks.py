@@ -94,8 +94,10 @@ def check_number(
     ok = ok and not (low is not None and (value <= low if low_open else value < low))
     ok = ok and not (high is not None and (value >= high if high_open else value > high))
     if not ok:
-        kind = "a finite number" if finite else "a number"
+        kind = "a finite number" if finite and high is None else "a number"
         bounds = _range_text(low, high, low_open, high_open)
+        if low == 0 and low_open and high is None:
+            kind, bounds = "a positive finite number" if finite else "a positive number", ""
         raise error(f"{name} must be {kind}{bounds}, got {value!r}.")
     return float(value)
 

@@ -19,13 +19,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from rewarddesign.common.checks import check_keys, require_mapping
-from rewarddesign.errors import ParameterError, SpecError
-
-
-def _check_int(name: str, value: Any, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ParameterError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+from rewarddesign.common.checks import check_int, check_keys, require_mapping
+from rewarddesign.errors import SpecError
 
 
 @dataclass(frozen=True)
@@ -53,9 +48,9 @@ class EvalSpec:
     def validate(self) -> None:
         """Raise :class:`ParameterError` on a non-positive interval or episode count."""
         if self.every is not None:
-            _check_int("eval every", self.every, 1)
-        _check_int("eval episodes", self.episodes, 1)
-        _check_int("eval seed", self.seed, 0)
+            check_int(self.every, "eval every", 1)
+        check_int(self.episodes, "eval episodes", 1)
+        check_int(self.seed, "eval seed", 0)
 
 
 @dataclass(frozen=True)
@@ -95,8 +90,8 @@ class RunSpec:
                 raise SpecError(
                     f"run spec {name} must be a non-empty string, got {getattr(self, name)!r}."
                 )
-        _check_int("seed", self.seed, 0)
-        _check_int("budget", self.budget, 1)
+        check_int(self.seed, "seed", 0)
+        check_int(self.budget, "budget", 1)
         self.eval.validate()
 
     @property

@@ -17,8 +17,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from rewarddesign.common.checks import check_int
 from rewarddesign.common.files import write_atomic
-from rewarddesign.errors import ParameterError
 from rewarddesign.experiment.runner import run
 from rewarddesign.task.registry import task_spec
 
@@ -56,8 +56,7 @@ def train_expert(
         The expert's record (also written to ``expert.json``).
     """
     spec = task_spec(task)  # unknown ids fail here, listing the registered ones
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ParameterError(f"expert steps must be an integer >= 1, got {steps!r}.")
+    check_int(steps, "expert steps", 1)
     folder = expert_dir(spec.id, root)
     result = run(
         spec.id,

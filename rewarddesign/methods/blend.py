@@ -7,6 +7,7 @@ from pathlib import Path
 
 import gymnasium as gym
 
+from rewarddesign.common.checks import is_number
 from rewarddesign.common.files import load_yaml
 from rewarddesign.errors import ParameterError, SpecError
 from rewarddesign.methods.base import RunContext, SB3Method
@@ -118,7 +119,7 @@ class Weighted(Blend):
 
     def weights(self, task: TaskSpec) -> dict[str, float]:
         p = self.params
-        if isinstance(p.beta, bool) or not isinstance(p.beta, int | float) or not 0 < p.beta <= 1:
+        if not is_number(p.beta) or not 0 < p.beta <= 1:
             raise ParameterError(f"weighted: beta must be in (0, 1], got {p.beta!r}.")
         rank = task.ranking(p.order, p.signs)
         return {

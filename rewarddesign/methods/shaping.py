@@ -8,10 +8,10 @@ from dataclasses import dataclass
 import gymnasium as gym
 
 from rewarddesign import agents
+from rewarddesign.common.checks import check_number
 from rewarddesign.errors import SpecError, unknown
 from rewarddesign.methods.base import RunContext, SB3Method
 from rewarddesign.task.spec import TaskSpec
-from rewarddesign.wrappers.core import as_finite, as_probability
 from rewarddesign.wrappers.potential import PotentialShaping
 
 
@@ -65,9 +65,9 @@ class Shaping(SB3Method):
 
     def validate(self, task: TaskSpec, agent: str) -> None:
         self.potential(task)
-        as_finite(self.params.scale, "scale", "method 'shaping'")
+        check_number(self.params.scale, "method 'shaping': scale")
         if self.params.gamma is not None:
-            as_probability(self.params.gamma, "gamma", "method 'shaping'")
+            check_number(self.params.gamma, "method 'shaping': gamma", 0, 1)
 
     def gamma(self, ctx: RunContext) -> float:
         """The shaping discount: the agent's unless given; a mismatch warns."""

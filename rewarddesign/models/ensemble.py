@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from rewarddesign.common.checks import check_int
 from rewarddesign.common.files import write_atomic
 from rewarddesign.errors import ParameterError, SpaceMismatchError, SpecError
 
@@ -56,8 +57,7 @@ class EnsembleConfig:
     def __post_init__(self) -> None:
         if self.inputs not in INPUTS:
             raise SpecError(f"ensemble inputs must be one of {INPUTS}, got {self.inputs!r}.")
-        if isinstance(self.members, bool) or not isinstance(self.members, int) or self.members < 1:
-            raise ParameterError(f"ensemble members must be an integer >= 1, got {self.members!r}.")
+        check_int(self.members, "ensemble members", 1)
         if any(not isinstance(h, int) or h < 1 for h in self.hidden):
             raise ParameterError(f"ensemble hidden sizes must be integers >= 1, got {self.hidden}.")
         if self.inputs == "obs_factors" and self.factor_dim < 1:

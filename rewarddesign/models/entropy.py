@@ -16,6 +16,7 @@ import torch
 from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.running_mean_std import RunningMeanStd
 
+from rewarddesign.common.checks import check_int
 from rewarddesign.errors import ParameterError
 
 
@@ -34,8 +35,7 @@ def knn_distance(x: torch.Tensor, pool: torch.Tensor, k: int, chunk: int = 65536
         >>> knn_distance(pool[:1], pool, k=2)
         tensor([3.])
     """
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ParameterError(f"k-NN state entropy: k must be an integer >= 1, got {k!r}.")
+    check_int(k, "k-NN state entropy: k", 1)
     if pool.shape[0] <= k:
         raise ParameterError(
             f"k-NN state entropy needs more than k={k} stored observations, got {pool.shape[0]}."
@@ -70,8 +70,7 @@ class StateEntropyReward:
     """
 
     def __init__(self, k: int = 5) -> None:
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise ParameterError(f"StateEntropyReward: k must be an integer >= 1, got {k!r}.")
+        check_int(k, "StateEntropyReward: k", 1)
         self.k = k
         self.stats = RunningMeanStd(shape=())
 

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from rewarddesign.common.checks import check_int
 from rewarddesign.errors import ParameterError
 from rewarddesign.models.ensemble import RewardEnsemble
 
@@ -112,10 +113,7 @@ class RewardTrainer:
                     f"RewardTrainer: {name} must be a positive number, got {value!r}."
                 )
         for name, value in (("batch_size", batch_size), ("max_epochs", max_epochs)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ParameterError(
-                    f"RewardTrainer: {name} must be an integer >= 1, got {value!r}."
-                )
+            check_int(value, f"RewardTrainer: {name}", 1)
         if not 0 <= val_fraction < 1:
             raise ParameterError(
                 f"RewardTrainer: val_fraction must be in [0, 1), got {val_fraction!r}."

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from rewarddesign.common.checks import check_int
 from rewarddesign.errors import ParameterError, SpecError
 
 
@@ -127,14 +128,7 @@ class CriticOracle:
                 f"CriticOracle needs an SAC model with an actor and a critic, got {model!r}; "
                 "train one with `rewarddesign expert train TASK`."
             )
-        if (
-            isinstance(n_action_samples, bool)
-            or not isinstance(n_action_samples, int)
-            or (n_action_samples < 1)
-        ):
-            raise ParameterError(
-                f"CriticOracle: n_action_samples must be an integer >= 1, got {n_action_samples!r}."
-            )
+        check_int(n_action_samples, "CriticOracle: n_action_samples", 1)
         self.policy, self.n_action_samples, self.task = policy, n_action_samples, task
         self.discount = float(model.gamma)
         self.obs_shape = tuple(model.observation_space.shape)

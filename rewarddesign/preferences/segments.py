@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from rewarddesign.common.checks import check_int
 from rewarddesign.errors import ParameterError
 
 DEFAULT_H = 50
@@ -102,8 +103,7 @@ class Segments:
 def segment_starts(episode_starts: np.ndarray, H: int) -> np.ndarray:
     """Every start index whose H-step window stays inside one episode, plus the start of
     every episode shorter than H."""
-    if isinstance(H, bool) or not isinstance(H, int | np.integer) or H <= 0:
-        raise ParameterError(f"segment length H must be an integer >= 1, got {H!r}.")
+    check_int(H, "segment length H", 1)
     n = len(episode_starts)
     if n == 0:
         raise ParameterError("cannot cut segments from zero transitions.")
@@ -135,8 +135,7 @@ def cut_segments(
     """
     starts = segment_starts(np.asarray(source.episode_starts, dtype=bool), H)
     if n is not None:
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ParameterError(f"number of segments must be an integer >= 1, got {n!r}.")
+        check_int(n, "number of segments", 1)
         if rng is None:
             raise ParameterError("cut_segments: pass rng (a numpy Generator) to draw n segments.")
         starts = starts[rng.integers(len(starts), size=n)]
@@ -190,8 +189,7 @@ class Pairs:
 
 def random_pairs(segments: Segments, n: int, rng: np.random.Generator) -> Pairs:
     """``n`` pairs of two different segments drawn uniformly from ``segments``."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ParameterError(f"number of pairs must be an integer >= 1, got {n!r}.")
+    check_int(n, "number of pairs", 1)
     if segments.n < 2:
         raise ParameterError(f"need at least 2 segments to make pairs, got {segments.n}.")
     i = rng.integers(segments.n, size=n)

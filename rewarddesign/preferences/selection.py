@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from rewarddesign.common.checks import is_int
 from rewarddesign.errors import ParameterError, unknown
 from rewarddesign.preferences.segments import Pairs
 
@@ -54,7 +55,7 @@ def select_queries(
     """
     if rule not in RULES:
         raise unknown("query selection rule", rule, RULES)
-    if isinstance(m, bool) or not isinstance(m, int) or not 1 <= m <= pairs.n:
+    if not is_int(m) or not 1 <= m <= pairs.n:
         raise ParameterError(f"select {m!r} queries out of {pairs.n} candidates: need 1 <= m <= n.")
     if rule == "uniform":
         if rng is None:

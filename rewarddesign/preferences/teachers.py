@@ -14,19 +14,18 @@ from typing import Any, Protocol
 import numpy as np
 from scipy.special import expit
 
+from rewarddesign.common.checks import check_probability, is_number
 from rewarddesign.errors import ParameterError, SpecError, unknown
 from rewarddesign.preferences.labels import LabelRecord
 from rewarddesign.preferences.segments import Pairs, Segments
 
 
 def _probability(value: float, name: str, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-        raise ParameterError(f"{where}: {name} must be in [0, 1], got {value!r}.")
-    return float(value)
+    return check_probability(value, f"{where}: {name}")
 
 
 def _beta(beta: float, where: str) -> float:
-    if isinstance(beta, bool) or not isinstance(beta, int | float) or not beta >= 0:
+    if not is_number(beta) or not beta >= 0:
         raise ParameterError(
             f"{where}: beta must be >= 0 (inf = perfectly rational), got {beta!r}."
         )

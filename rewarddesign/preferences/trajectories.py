@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from rewarddesign.common.checks import check_int
 from rewarddesign.common.files import write_atomic
 from rewarddesign.errors import ParameterError, SpecError
 
@@ -127,8 +128,7 @@ def rollout(env: Any, policy: Any, steps: int, seed: int) -> Trajectories:
     Returns:
         The recorded transitions.
     """
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ParameterError(f"rollout steps must be an integer >= 1, got {steps!r}.")
+    check_int(steps, "rollout steps", 1)
     task = env.get_wrapper_attr("task")
     env.action_space.seed(seed)
     cols: dict[str, list] = {k: [] for k in ARRAY_KEYS}

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from rewarddesign.common.checks import is_number
 from rewarddesign.errors import ParameterError, SpecError, unknown
 
 FactorFn = Callable[..., np.ndarray]
@@ -300,6 +301,6 @@ def weights_vector(weights: Mapping[str, float], names: Sequence[str], where: st
     for key, value in weights.items():
         if key not in names:
             raise unknown(f"factor in {where}", key, names)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value):
+        if not is_number(value) or not np.isfinite(value):
             raise ParameterError(f"weight {key}={value!r} in {where} must be a finite number.")
     return np.array([float(weights.get(n, 0.0)) for n in names], dtype=np.float64)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
+from rewarddesign.common.checks import check_int
 from rewarddesign.errors import ParameterError
 
 # Knox et al. (2022) delivery domain: reach the destination, avoid the sheep. Every
@@ -102,10 +103,7 @@ class RandomMDP(TabularEnv):
             ("n_actions", n_actions, 1),
             ("n_terminal", n_terminal, 0),
         ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ParameterError(
-                    f"RandomMDP: {name} must be an integer >= {low}, got {value!r}."
-                )
+            check_int(value, f"RandomMDP: {name}", low)
         if n_terminal >= n_states:
             raise ParameterError("RandomMDP: n_terminal must leave at least one live state.")
         rng = np.random.default_rng(seed)

@@ -17,6 +17,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.utils import RecordConstructorArgs
 
+from rewarddesign.common.checks import check_int
 from rewarddesign.errors import ParameterError
 from rewarddesign.task.factors import weights_vector
 from rewarddesign.task.spec import WEIGHTED_SUM, TaskSpec
@@ -203,8 +204,7 @@ class ActionRepeat(gym.Wrapper, RecordConstructorArgs):
     """
 
     def __init__(self, env: gym.Env, repeat: int) -> None:
-        if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
-            raise ParameterError(f"action_repeat must be an integer >= 1, got {repeat!r}.")
+        check_int(repeat, "action_repeat", 1)
         RecordConstructorArgs.__init__(self, repeat=repeat)
         gym.Wrapper.__init__(self, env)
         self.repeat = repeat

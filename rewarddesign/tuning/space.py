@@ -16,6 +16,7 @@ from typing import Any
 import optuna
 
 from rewarddesign import methods
+from rewarddesign.common.checks import is_number
 from rewarddesign.errors import ParameterError, unknown
 from rewarddesign.task.registry import task_spec
 
@@ -131,7 +132,7 @@ def search_space(
 
 
 def _is_number(x: Any) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool)
+    return is_number(x)
 
 
 def _range(bounds: Sequence[Any], where: str, positive: bool = True) -> tuple[float, float]:

@@ -18,8 +18,9 @@ import optuna
 from optuna.storages import fail_stale_trials
 from optuna.trial import TrialState
 
+from rewarddesign.common.checks import check_int
 from rewarddesign.contract.runspec import EvalSpec, RunSpec
-from rewarddesign.errors import ParameterError, RewardDesignError, SpecError, unknown
+from rewarddesign.errors import RewardDesignError, SpecError, unknown
 from rewarddesign.experiment.runner import validate
 from rewarddesign.task.registry import task_spec
 from rewarddesign.tuning.objective import Objective, TuneConfig
@@ -150,11 +151,9 @@ def tune(
         >>> len(st.trials), sorted(st.best_params)
         (2, ['weight.theta_sq'])
     """
-    if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
-        raise ParameterError(f"trials must be an integer >= 1, got {trials!r}.")
+    check_int(trials, "trials", 1)
     for name, value in (("seeds", seeds), ("workers", workers)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ParameterError(f"{name} must be an integer >= 1, got {value!r}.")
+        check_int(value, f"{name}", 1)
     if pruner not in PRUNERS:
         raise unknown("pruner", pruner, PRUNERS)
     spec = task_spec(task)

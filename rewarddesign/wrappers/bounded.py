@@ -25,14 +25,13 @@ import gymnasium as gym
 import numpy as np
 from scipy.special import expit
 
+from rewarddesign.common.checks import check_number, is_int
 from rewarddesign.errors import ParameterError, SpecError
 from rewarddesign.wrappers.core import (
     RewardTransform,
     StepFn,
     Transition,
     WrapContext,
-    as_finite,
-    as_probability,
     check_finite,
     probe_batched,
 )
@@ -56,8 +55,8 @@ class RunningQuantile:
     window: int = 1000
 
     def __post_init__(self) -> None:
-        as_probability(self.q, "q", "RunningQuantile")
-        if isinstance(self.window, bool) or not isinstance(self.window, int) or self.window < 1:
+        check_number(self.q, "RunningQuantile: q", 0, 1)
+        if not is_int(self.window) or self.window < 1:
             raise ParameterError(
                 f"RunningQuantile: window must be an int >= 1, got {self.window!r}."
             )
@@ -74,7 +73,10 @@ class CenteredSigmoidTransform(RewardTransform):
     def __init__(self, reference: Reference, mode: str = "sigmoid", scale: float = 1.0) -> None:
         if mode not in MODES:
             raise ParameterError(f"CenteredSigmoid: mode must be one of {MODES}, got {mode!r}.")
-        self.mode, self.scale = mode, as_finite(scale, "scale", "CenteredSigmoid", positive=True)
+        self.mode, self.scale = (
+            mode,
+            check_number(scale, "CenteredSigmoid: scale", 0, low_open=True),
+        )
         self.reference = reference
         self._const: np.ndarray | None = None
         if isinstance(reference, int | float | Sequence | np.ndarray) and not isinstance(

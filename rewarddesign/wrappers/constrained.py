@@ -25,8 +25,9 @@ from scipy.special import expit
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
+from rewarddesign.common.checks import check_number
 from rewarddesign.errors import ParameterError, SpecError, unknown
-from rewarddesign.wrappers.core import RewardTransform, Transition, WrapContext, as_finite
+from rewarddesign.wrappers.core import RewardTransform, Transition, WrapContext
 from rewarddesign.wrappers.forms import RewardWrapper, forms_of
 
 
@@ -62,9 +63,9 @@ class ConstrainedTransform(RewardTransform):
                 f"components {list(self.components)}; give one per component."
             )
         self.thresholds = np.array(
-            [as_finite(v, "threshold", "ConstrainedReward") for v in thresholds]
+            [check_number(v, "ConstrainedReward: threshold") for v in thresholds]
         )
-        lam = as_finite(initial_lambda, "initial_lambda", "ConstrainedReward")
+        lam = check_number(initial_lambda, "ConstrainedReward: initial_lambda")
         self.set_lambdas(np.full(len(self.components), lam))
         self._sums = np.zeros(len(self.components))
         self._sums_one = [0.0] * len(self.components)  # the single-env path's sums
@@ -191,8 +192,8 @@ class DualAscent(BaseCallback):
 
     def __init__(self, lr: float = 0.05, max_lambda: float = 10.0) -> None:
         super().__init__()
-        self.lr = as_finite(lr, "lr", "DualAscent", positive=True)
-        self.max_lambda = as_finite(max_lambda, "max_lambda", "DualAscent", positive=True)
+        self.lr = check_number(lr, "DualAscent: lr", 0, low_open=True)
+        self.max_lambda = check_number(max_lambda, "DualAscent: max_lambda", 0, low_open=True)
 
     def _on_training_start(self) -> None:
         self.transforms = constrained_transforms(self.training_env)

@@ -236,19 +236,3 @@ def check_array_observations(space: gym.Space, where: str) -> None:
             f"{where} needs array observations, got {space}; flatten them first with "
             "gymnasium.wrappers.FlattenObservation."
         )
-
-
-def as_probability(value: float, name: str, where: str) -> float:
-    """A number in [0, 1], or a clear error."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-        raise ParameterError(f"{where}: {name} must be a number in [0, 1], got {value!r}.")
-    return float(value)
-
-
-def as_finite(value: float, name: str, where: str, positive: bool = False) -> float:
-    """A finite number (strictly positive if asked), or a clear error."""
-    ok = not isinstance(value, bool) and isinstance(value, int | float) and np.isfinite(value)
-    if not ok or (positive and value <= 0):
-        kind = "a positive finite number" if positive else "a finite number"
-        raise ParameterError(f"{where}: {name} must be {kind}, got {value!r}.")
-    return float(value)

@@ -17,13 +17,13 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
+from rewarddesign.common.checks import check_number
 from rewarddesign.errors import ParameterError
 from rewarddesign.wrappers.core import (
     Index,
     RewardTransform,
     Transition,
     WrapContext,
-    as_finite,
 )
 from rewarddesign.wrappers.forms import RewardWrapper, forms_of
 
@@ -48,7 +48,7 @@ class GatedTransform(RewardTransform):
                 raise ParameterError(
                     "GatedReward: gate='return' needs a threshold on the true return."
                 )
-            threshold = as_finite(threshold, "threshold", "GatedReward")
+            threshold = check_number(threshold, "GatedReward: threshold")
         self.gate, self.threshold = gate, threshold
 
     def bind(self, ctx: WrapContext) -> None:

@@ -14,13 +14,13 @@ import math
 import gymnasium as gym
 import numpy as np
 
+from rewarddesign.common.checks import check_number
 from rewarddesign.errors import ParameterError, SpecError
 from rewarddesign.wrappers.core import (
     RewardTransform,
     StepFn,
     Transition,
     WrapContext,
-    as_probability,
     check_finite,
     finite_one,
     probe_batched,
@@ -38,7 +38,7 @@ class PessimisticTransform(RewardTransform):
                 f"u(obs, action, next_obs) -> (m,); got {uncertainty!r}."
             )
         self.uncertainty = uncertainty
-        self.floor = as_probability(floor, "floor", "PessimisticReward")
+        self.floor = check_number(floor, "PessimisticReward: floor", 0, 1)
 
     def bind(self, ctx: WrapContext) -> None:
         probe_batched(self.uncertainty, "PessimisticReward uncertainty", ctx, step=True)

@@ -13,14 +13,13 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from rewarddesign.common.checks import check_number
 from rewarddesign.errors import SpecError, unknown
 from rewarddesign.wrappers.core import (
     Index,
     RewardTransform,
     Transition,
     WrapContext,
-    as_finite,
-    as_probability,
     check_finite,
     finite_one,
     probe_batched,
@@ -69,8 +68,8 @@ class PotentialTransform(RewardTransform):
 
     def __init__(self, potential: Potential, gamma: float, scale: float = 1.0) -> None:
         self.potential = potential
-        self.gamma = as_probability(gamma, "gamma", "PotentialShaping")
-        self.scale = as_finite(scale, "scale", "PotentialShaping")
+        self.gamma = check_number(gamma, "PotentialShaping: gamma", 0, 1)
+        self.scale = check_number(scale, "PotentialShaping: scale")
 
     def bind(self, ctx: WrapContext) -> None:
         pot = self.potential

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 
+from rewarddesign.common.checks import check_int
 from rewarddesign.errors import ParameterError
 
 HVP = Callable[[torch.Tensor], torch.Tensor]
@@ -69,8 +70,7 @@ def neumann_inverse_hvp(hvp: HVP, v: torch.Tensor, alpha: float, steps: int) -> 
     """
     if not alpha > 0:
         raise ParameterError(f"Neumann step alpha must be > 0, got {alpha!r}.")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-        raise ParameterError(f"Neumann steps must be an integer >= 0, got {steps!r}.")
+    check_int(steps, "Neumann steps", 0)
     _check_finite(v, "the vector of the inverse-Hessian product")
     term, total = v, v.clone()
     start = float(v.norm())

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from rewarddesign.agents.pg import ESTIMATORS, Episodes, PGLearner, PGPolicy, collect
+from rewarddesign.common.checks import check_int
 from rewarddesign.errors import ParameterError, SpecError, unknown
 from rewarddesign.methods.barfi.bilevel import flat_grad, implicit_gradient
 from rewarddesign.methods.base import Method, RunContext
@@ -128,8 +129,7 @@ class Barfi(Method):
             raise unknown("barfi estimator", p.estimator, ESTIMATORS)
         for key in ("episodes", "outer_every"):
             value = getattr(p, key)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ParameterError(f"barfi: {key} must be an integer >= 1, got {value!r}.")
+            check_int(value, f"barfi: {key}", 1)
         for key in ("lr", "critic_lr", "outer_lr", "gamma_lr", "neumann_alpha"):
             if getattr(p, key) is None:  # neumann_alpha, gamma_lr: a default of their own
                 continue
