@@ -24,27 +24,14 @@ matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 import numpy as np
 
-from rewarddesign.bench import stats
+from rewarddesign.bench import groups, stats
 from rewarddesign.common.files import write_atomic
 from rewarddesign.contract.runspec import RunResult
 from rewarddesign.errors import SpecError
 from rewarddesign.task.registry import task_spec
 
-
-@dataclass(frozen=True)
-class MethodStats:
-    """One task x method cell."""
-
-    task: str
-    method: str
-    n: int
-    mean: float
-    mean_ci: tuple[float, float]
-    iqm: float
-    iqm_ci: tuple[float, float]
-    success: float | None
-    success_ci: tuple[float, float] | None
-    wall_time: float
+MethodStats = groups.Cell
+"""One task x method cell (the cell every table shares, :mod:`rewarddesign.bench.groups`)."""
 
 
 @dataclass
@@ -57,16 +44,6 @@ class Report:
     figures: dict[str, bytes] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     results: list[tuple[str, RunResult]] = field(default_factory=list)
-
-
-def _group(results: Sequence[tuple[str, RunResult]]) -> dict[str, dict[str, list[RunResult]]]:
-    tasks: dict[str, dict[str, list[RunResult]]] = {}
-    for label, r in results:
-        tasks.setdefault(r.spec.task, {}).setdefault(label, []).append(r)
-    for methods in tasks.values():
-        for rs in methods.values():
-            rs.sort(key=lambda r: r.spec.seed)
-    return tasks
 
 
 def _matrices(tasks, methods, value, notes: list[str], what: str) -> dict[str, np.ndarray]:
@@ -89,8 +66,8 @@ def _matrices(tasks, methods, value, notes: list[str], what: str) -> dict[str, n
 def build_report(
     results: Sequence[tuple[str, RunResult]],
     pairs: Sequence[tuple[str, str]] | None = None,
-    reps: int = 2000,
-    seed: int = 0,
+    reps: int = groups.REPS,
+    seed: int = groups.SEED,
 ) -> Report:
     """Compute the statistics and figures of a set of results.
 
@@ -106,42 +83,9 @@ def build_report(
     """
     if not results:
         raise SpecError("no complete runs to report on; run a grid first (rewarddesign bench).")
-    tasks = _group(results)
-    methods = list(dict.fromkeys(label for label, _ in results))
-    report = Report(cells=[], results=list(results))
-    for task, by_method in tasks.items():
-        scores = {m: np.array([[r.final_return] for r in rs]) for m, rs in by_method.items()}
-        points, cis = stats.interval_estimates(scores, stats.mean_and_iqm, reps, seed)
-        with_success = {
-            m: rs for m, rs in by_method.items() if all(r.final_success is not None for r in rs)
-        }
-        s_points, s_cis = (
-            stats.interval_estimates(
-                {m: np.array([[r.final_success] for r in rs]) for m, rs in with_success.items()},
-                stats.mean_and_iqm,
-                reps,
-                seed,
-            )
-            if with_success
-            else ({}, {})
-        )
-        for m, rs in by_method.items():
-            report.cells.append(
-                MethodStats(
-                    task=task,
-                    method=m,
-                    n=len(rs),
-                    mean=float(points[m][0]),
-                    mean_ci=(float(cis[m][0, 0]), float(cis[m][1, 0])),
-                    iqm=float(points[m][1]),
-                    iqm_ci=(float(cis[m][0, 1]), float(cis[m][1, 1])),
-                    success=float(s_points[m][0]) if m in s_points else None,
-                    success_ci=(float(s_cis[m][0, 0]), float(s_cis[m][1, 0]))
-                    if m in s_cis
-                    else None,
-                    wall_time=float(np.mean([r.wall_time for r in rs])),
-                )
-            )
+    tasks = groups.by_task_and_method(results)
+    methods = groups.method_labels(results)
+    report = Report(cells=groups.cells(tasks, reps, seed), results=list(results))
 
     refs = {t: task_spec(t).reference for t in tasks}
     scored = {
@@ -160,7 +104,7 @@ def build_report(
 
         norm = _matrices(scored, methods, normalised, report.notes, "aggregate")
         if norm:
-            points, cis = stats.interval_estimates(norm, stats.iqm_and_gap, reps, seed)
+            points, cis = stats.interval_estimates_each(norm, stats.iqm_and_gap, reps, seed)
             report.aggregate = {
                 m: {
                     name: (float(points[m][i]), float(cis[m][0, i]), float(cis[m][1, i]))
@@ -300,10 +244,6 @@ def _profile_figure(taus, profiles, cis) -> bytes:
     return _png(fig)
 
 
-def _ci(low: float, high: float, n: int, fmt: str = ".1f") -> str:
-    return "n/a" if n < 2 else f"[{low:{fmt}}, {high:{fmt}}]"
-
-
 def to_markdown(report: Report) -> str:
     """The per-task table (and the aggregate and P(improvement), if any) as markdown."""
     lines = [
@@ -312,11 +252,12 @@ def to_markdown(report: Report) -> str:
         "| wall s/run |",
         "|---|---|---:|---|---|---:|---:|",
     ]
+    ci = groups.ci_text
     for c in report.cells:
-        succ = "-" if c.success is None else f"{c.success:.0%} {_ci(*c.success_ci, c.n, '.0%')}"
+        succ = "-" if c.success is None else f"{c.success:.0%} {ci(c.success_ci, c.n, '.0%')}"
         lines.append(
             f"| {c.task} | {c.method} | {c.n} "
-            f"| {c.mean:.1f} {_ci(*c.mean_ci, c.n)} | {c.iqm:.1f} {_ci(*c.iqm_ci, c.n)} "
+            f"| {c.mean:.1f} {ci(c.mean_ci, c.n)} | {c.iqm:.1f} {ci(c.iqm_ci, c.n)} "
             f"| {succ} | {c.wall_time:.1f} |"
         )
     if report.aggregate:
