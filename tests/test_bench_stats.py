@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from rliable import library as rly
@@ -11,7 +13,9 @@ from rewarddesign.bench import groups, stats, summarize
 from rewarddesign.bench.report import build_report, to_markdown, write_report
 from rewarddesign.bench.table import COLUMNS, row_text
 from rewarddesign.contract.runspec import EvalPoint, RunResult, RunSpec
-from rewarddesign.errors import SpecError
+from rewarddesign.errors import RewardDesignError, SpecError
+from rewarddesign.methods.blend import Blend
+from rewarddesign.methods.true_reward import TrueReward
 
 
 def test_iqm_on_an_asymmetric_table_by_hand():
@@ -91,14 +95,37 @@ def test_report_tables_aggregate_and_files(tmp_path):
     assert len(csv_lines) == 17 and csv_lines[0].startswith("task,method,agent,seed")
 
 
-def test_report_plots_learned_weights_when_runs_record_them(tmp_path):
+def test_report_plots_learned_weights_when_barfi_runs_record_them(tmp_path):
     results = synthetic_results()
     assert "learned_weights.png" not in build_report(results, reps=20).figures
     for i, (_, r) in enumerate(results[:4]):
         r.series["phi3"] = [(10 + i, 1.0), (60, 0.5 - 0.1 * i), (100, 0.2)]
         r.series["gamma"] = [(10, 0.99), (100, 0.95)]
+    # the weights plot is BARFI's (its report_figures hook), not the generic report's
+    assert "learned_weights.png" not in build_report(results, reps=20).figures
+    for _, r in results[:4]:
+        r.spec = dataclasses.replace(r.spec, method="barfi")
     paths = write_report(build_report(results, reps=20), tmp_path)
     assert paths["learned_weights.png"].read_bytes().startswith(b"\x89PNG")
+
+
+def test_report_figures_come_from_each_methods_hook(monkeypatch):
+    results = synthetic_results()
+    results.append(("gone", _result("classic/CartPole-v1", "gone", 0, 1.0)))
+    seen = {}
+
+    def hook(cls, runs):
+        seen[cls.name] = sorted({label for label, _ in runs})
+        return {"blend_extra.png": b"\x89PNG"}
+
+    monkeypatch.setattr(Blend, "report_figures", classmethod(hook))
+    report = build_report(results, reps=20)
+    assert seen == {"blend": ["blend"]} and report.figures["blend_extra.png"] == b"\x89PNG"
+    assert "method 'gone' is not registered: no figures of its own" in report.notes
+    monkeypatch.setattr(Blend, "report_figures", classmethod(lambda cls, runs: {"x.png": b""}))
+    monkeypatch.setattr(TrueReward, "report_figures", classmethod(lambda cls, runs: {"x.png": b""}))
+    with pytest.raises(RewardDesignError, match=r"'x\.png', a name already taken"):
+        build_report(results, reps=20)
 
 
 def test_report_bad_input():

@@ -6,6 +6,10 @@ CIs, and the success rate with its CI where the task defines success. Across the
 that declare reference scores: IQM and optimality gap of normalised scores
 ``(return - random) / (expert - random)``. Probability of improvement between method
 pairs is computed on final returns per task and averaged over tasks (scale-free).
+
+The figures are :mod:`rewarddesign.bench.figures`', plus those each method present adds
+for its own runs (:meth:`~rewarddesign.methods.base.Method.report_figures`, e.g. BARFI's
+learned weights): the report knows no method's series by name.
 """
 
 from __future__ import annotations
@@ -18,16 +22,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only, no display
-import matplotlib.pyplot as plt
 import numpy as np
 
-from rewarddesign.bench import groups, stats
+from rewarddesign import methods as registry
+from rewarddesign.bench import figures, groups, stats
 from rewarddesign.common.files import write_atomic
 from rewarddesign.contract.runspec import RunResult
-from rewarddesign.errors import SpecError
+from rewarddesign.errors import RewardDesignError, SpecError, UnknownNameError
 from rewarddesign.task.registry import task_spec
 
 MethodStats = groups.Cell
@@ -118,7 +119,7 @@ def build_report(
                 41,
             )
             profiles, profile_cis = stats.performance_profiles(norm, taus, reps, seed)
-            report.figures["performance_profiles.png"] = _profile_figure(
+            report.figures["performance_profiles.png"] = figures.profile_figure(
                 taus, profiles, profile_cis
             )
 
@@ -139,109 +140,31 @@ def build_report(
         points, cis = stats.probability_of_improvement([(x, y)], raw, reps, seed)
         report.improvement |= {k: (points[k], float(cis[k][0]), float(cis[k][1])) for k in points}
 
-    report.figures["learning_curves.png"] = _curve_figure(tasks, reps, seed)
-    report.figures["interval_estimates.png"] = _interval_figure(report)
-    plotted = [n for n in PLOTTED_SERIES if any(n in r.series for _, r in results)]
-    if plotted:
-        report.figures["learned_weights.png"] = _series_figure(tasks, plotted)
+    report.figures["learning_curves.png"] = figures.curve_figure(tasks, reps, seed)
+    report.figures["interval_estimates.png"] = figures.interval_figure(
+        report.cells, report.aggregate
+    )
+    _add_method_figures(report)
     return report
 
 
-PLOTTED_SERIES = ("phi1", "phi2", "phi3", "gamma")
-"""Series a report plots over training when runs record them (BARFI's blend and discount)."""
-
-
-def _series_figure(tasks, names: Sequence[str]) -> bytes:
-    """Per task (rows) and series (columns): each method's mean over seeds, on a common
-    step grid (seeds log at different steps: outer steps follow episode ends)."""
-    fig, axes = plt.subplots(
-        len(tasks), len(names), figsize=(4 * len(names), 3 * len(tasks)), squeeze=False
-    )
-    for row, (task, by_method) in zip(axes, tasks.items(), strict=True):
-        for ax, name in zip(row, names, strict=True):
-            for m, rs in by_method.items():
-                logged = [np.array(r.series[name]) for r in rs if r.series.get(name)]
-                if not logged:
-                    continue
-                grid = np.linspace(0, min(x[-1, 0] for x in logged), 50)
-                values = np.array([np.interp(grid, x[:, 0], x[:, 1]) for x in logged])
-                ax.plot(grid, values.mean(0), label=f"{m} (n={len(logged)})")
-            ax.set(title=f"{task}: {name}", xlabel="env steps")
-            ax.legend(fontsize=7)
-    return _png(fig)
-
-
-def _png(fig) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return buf.getvalue()
-
-
-def _curve_figure(tasks, reps: int, seed: int) -> bytes:
-    fig, axes = plt.subplots(1, len(tasks), figsize=(5 * len(tasks), 3.6), squeeze=False)
-    for ax, (task, by_method) in zip(axes[0], tasks.items(), strict=True):
-        for m, rs in by_method.items():
-            length = min(len(r.curve) for r in rs)
-            steps = np.array([p.step for p in rs[0].curve[:length]])
-            curves = np.array([[[p.mean_return for p in r.curve[:length]]] for r in rs])
-            points, cis = stats.interval_estimates({m: curves}, stats.iqm_per_step, reps, seed)
-            (line,) = ax.plot(steps, points[m], label=m)
-            ax.fill_between(steps, cis[m][0], cis[m][1], alpha=0.2, color=line.get_color())
-        ax.set(title=task, xlabel="env steps", ylabel="true return (IQM, 95% CI)")
-        ax.legend(fontsize=8)
-    return _png(fig)
-
-
-def _interval_figure(report: Report) -> bytes:
-    task_names = list(dict.fromkeys(c.task for c in report.cells))
-    panels = len(task_names) + bool(report.aggregate)
-    methods = max(sum(c.task == t for c in report.cells) for t in task_names)
-    fig, axes = plt.subplots(
-        1, panels, figsize=(5.5 * panels, 1.2 + 0.45 * methods), squeeze=False, layout="constrained"
-    )
-    for ax, task in zip(axes[0], task_names, strict=False):
-        cells = [c for c in report.cells if c.task == task]
-        y = np.arange(len(cells))
-        low = [c.iqm - c.iqm_ci[0] for c in cells]
-        high = [c.iqm_ci[1] - c.iqm for c in cells]
-        ax.errorbar([c.iqm for c in cells], y, xerr=[low, high], fmt="o")
-        ax.set(
-            yticks=y,
-            yticklabels=[c.method for c in cells],
-            title=task,
-            xlabel="IQM final true return",
-        )
-    if report.aggregate:
-        ax = axes[0][-1]
-        names = list(report.aggregate)
-        vals = [report.aggregate[m]["IQM"] for m in names]
-        y = np.arange(len(names))
-        ax.errorbar(
-            [v[0] for v in vals],
-            y,
-            fmt="o",
-            xerr=[[v[0] - v[1] for v in vals], [v[2] - v[0] for v in vals]],
-        )
-        ax.set(yticks=y, yticklabels=names, title="all tasks", xlabel="IQM normalised score")
-    for ax in axes[0]:
-        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
-        ax.margins(y=0.3)
-    return _png(fig)
-
-
-def _profile_figure(taus, profiles, cis) -> bytes:
-    fig, ax = plt.subplots(figsize=(5, 3.6))
-    for m, prof in profiles.items():
-        (line,) = ax.plot(taus, prof, label=m)
-        ax.fill_between(taus, cis[m][0], cis[m][1], alpha=0.2, color=line.get_color())
-    ax.set(
-        xlabel="normalised score tau",
-        ylabel="fraction of runs with score > tau",
-        title="performance profiles",
-    )
-    ax.legend(fontsize=8)
-    return _png(fig)
+def _add_method_figures(report: Report) -> None:
+    """The figures each method present adds for its own runs (its ``report_figures``)."""
+    by_method: dict[str, list[tuple[str, RunResult]]] = {}
+    for label, r in report.results:
+        by_method.setdefault(r.spec.method, []).append((label, r))
+    for name, runs in by_method.items():
+        try:
+            method = registry.get(name)
+        except UnknownNameError:  # e.g. a store written by a version that had it
+            report.notes.append(f"method {name!r} is not registered: no figures of its own")
+            continue
+        for file, png in method.report_figures(runs).items():
+            if file in report.figures:  # a silent overwrite would lose a figure
+                raise RewardDesignError(
+                    f"method {name!r} adds report figure {file!r}, a name already taken."
+                )
+            report.figures[file] = png
 
 
 def to_markdown(report: Report) -> str:
