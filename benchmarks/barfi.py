@@ -28,7 +28,14 @@ from pathlib import Path
 
 import numpy as np
 
-from rewarddesign.bench import LocalProcessExecutor, ResultsStore, load_grid, run_grid, stats
+from rewarddesign.bench import (
+    LocalProcessExecutor,
+    ResultsStore,
+    groups,
+    load_grid,
+    run_grid,
+    stats,
+)
 from rewarddesign.bench.run import grid_results
 from rewarddesign.common.files import write_atomic
 from rewarddesign.contract.runspec import RunResult
@@ -47,11 +54,9 @@ def episodes_to_reach(result: RunResult, target: float) -> float:
     return float("inf")
 
 
-def table(results: list[tuple[str, RunResult]], reps: int = 2000) -> str:
+def table(results: list[tuple[str, RunResult]], reps: int = groups.REPS) -> str:
     """The markdown table of normalised returns and episodes to reach primary-only."""
-    by_task: dict[str, dict[str, list[RunResult]]] = {}
-    for label, r in results:
-        by_task.setdefault(r.spec.task, {}).setdefault(label, []).append(r)
+    by_task = groups.by_task_and_method(results)
     lines = [
         "| task | aux | method | seeds | normalised final return, IQM [95% CI] "
         "| final return per seed | episodes to reach the target (median over seeds, reached) |",
@@ -71,7 +76,7 @@ def table(results: list[tuple[str, RunResult]], reps: int = 2000) -> str:
             label: np.array([[(r.final_return - random) / scale] for r in rs])
             for label, rs in by_label.items()
         }
-        points, cis = stats.interval_estimates(norm, stats.mean_and_iqm, reps, seed=0)
+        points, cis = stats.interval_estimates_each(norm, stats.mean_and_iqm, reps, groups.SEED)
         for label, rs in by_label.items():
             aux = rs[0].spec.method_params.get("aux", "-") if label != PRIMARY else "-"
             # median over every seed, a run that never reached the target counting as

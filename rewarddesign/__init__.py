@@ -14,13 +14,11 @@ Example:
 from __future__ import annotations
 
 import importlib
-import importlib.metadata
 from typing import TYPE_CHECKING, Any
 
-try:
-    __version__ = importlib.metadata.version("rewarddesign")
-except importlib.metadata.PackageNotFoundError:  # running from a source tree
-    __version__ = "0.0.0+source"
+from rewarddesign.common.version import package_version
+
+__version__ = package_version()
 
 # public name -> module that defines it (modules themselves map to their own path)
 _LAZY = {

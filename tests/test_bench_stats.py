@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from rliable import library as rly
 from rliable import metrics
 
-from rewarddesign.bench import stats
+from rewarddesign.bench import groups, stats, summarize
 from rewarddesign.bench.report import build_report, to_markdown, write_report
+from rewarddesign.bench.table import COLUMNS, row_text
 from rewarddesign.contract.runspec import EvalPoint, RunResult, RunSpec
-from rewarddesign.errors import SpecError
+from rewarddesign.errors import RewardDesignError, SpecError
+from rewarddesign.methods.blend import Blend
+from rewarddesign.methods.true_reward import TrueReward
 
 
 def test_iqm_on_an_asymmetric_table_by_hand():
@@ -90,14 +95,37 @@ def test_report_tables_aggregate_and_files(tmp_path):
     assert len(csv_lines) == 17 and csv_lines[0].startswith("task,method,agent,seed")
 
 
-def test_report_plots_learned_weights_when_runs_record_them(tmp_path):
+def test_report_plots_learned_weights_when_barfi_runs_record_them(tmp_path):
     results = synthetic_results()
     assert "learned_weights.png" not in build_report(results, reps=20).figures
     for i, (_, r) in enumerate(results[:4]):
         r.series["phi3"] = [(10 + i, 1.0), (60, 0.5 - 0.1 * i), (100, 0.2)]
         r.series["gamma"] = [(10, 0.99), (100, 0.95)]
+    # the weights plot is BARFI's (its report_figures hook), not the generic report's
+    assert "learned_weights.png" not in build_report(results, reps=20).figures
+    for _, r in results[:4]:
+        r.spec = dataclasses.replace(r.spec, method="barfi")
     paths = write_report(build_report(results, reps=20), tmp_path)
     assert paths["learned_weights.png"].read_bytes().startswith(b"\x89PNG")
+
+
+def test_report_figures_come_from_each_methods_hook(monkeypatch):
+    results = synthetic_results()
+    results.append(("gone", _result("classic/CartPole-v1", "gone", 0, 1.0)))
+    seen = {}
+
+    def hook(cls, runs):
+        seen[cls.name] = sorted({label for label, _ in runs})
+        return {"blend_extra.png": b"\x89PNG"}
+
+    monkeypatch.setattr(Blend, "report_figures", classmethod(hook))
+    report = build_report(results, reps=20)
+    assert seen == {"blend": ["blend"]} and report.figures["blend_extra.png"] == b"\x89PNG"
+    assert "method 'gone' is not registered: no figures of its own" in report.notes
+    monkeypatch.setattr(Blend, "report_figures", classmethod(lambda cls, runs: {"x.png": b""}))
+    monkeypatch.setattr(TrueReward, "report_figures", classmethod(lambda cls, runs: {"x.png": b""}))
+    with pytest.raises(RewardDesignError, match=r"'x\.png', a name already taken"):
+        build_report(results, reps=20)
 
 
 def test_report_bad_input():
@@ -128,3 +156,33 @@ def test_success_rate_with_interval_where_the_task_defines_success():
     assert cell.success == pytest.approx(0.75)
     assert 0.0 <= cell.success_ci[0] <= 0.75 <= cell.success_ci[1] <= 1.0
     assert "| 75% [" in to_markdown(report)
+
+
+def test_bench_table_prints_the_reports_intervals_whatever_the_order():
+    results = synthetic_results()
+    report = build_report(results, reps=200, seed=3)
+    assert summarize(results, reps=200, seed=3) == report.cells
+    # a cell's interval depends on its own runs only: not on their order, nor on the
+    # other methods and tasks of the table
+    shuffled = [results[i] for i in np.random.default_rng(0).permutation(len(results))]
+    by_cell = {(r.task, r.method): r for r in summarize(shuffled, reps=200, seed=3)}
+    (alone,) = summarize(
+        [(m, r) for m, r in results if m == "blend" and "Cart" in r.spec.task], 200, 3
+    )
+    assert by_cell[alone.task, alone.method] == alone
+    assert all(by_cell[c.task, c.method] == c for c in report.cells)
+    # the table says what its interval is, and shows the report's numbers
+    assert "IQM [95% stratified bootstrap CI]" in COLUMNS
+    row = next(r for r in report.cells if r.task == "classic/CartPole-v1" and r.method == "true")
+    text = dict(zip(COLUMNS, row_text(row), strict=True))
+    iqm = f"{row.iqm:.1f} [{row.iqm_ci[0]:.1f}, {row.iqm_ci[1]:.1f}]"
+    assert text["IQM [95% stratified bootstrap CI]"] == iqm and f"| {iqm} |" in to_markdown(report)
+
+
+def test_groups_sort_each_cell_by_seed_in_first_seen_order():
+    results = synthetic_results()[::-1]
+    grouped = groups.by_task_and_method(results)
+    assert list(grouped) == ["classic/CartPole-v1", "classic/Pendulum-v1"]
+    assert list(grouped["classic/CartPole-v1"]) == ["blend", "true"]
+    assert [r.spec.seed for r in grouped["classic/CartPole-v1"]["true"]] == [0, 1, 2, 3]
+    assert groups.method_labels(results) == ["blend", "true"]

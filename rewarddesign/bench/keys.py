@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import importlib.metadata
 import json
 
 from rewarddesign import agents, methods
+from rewarddesign.common.version import package_version
 from rewarddesign.contract.runspec import RunSpec
 from rewarddesign.task.registry import task_spec
 
 
 def _version() -> str:
-    try:
-        return importlib.metadata.version("rewarddesign")
-    except importlib.metadata.PackageNotFoundError:
-        return "source"
+    # part of every key: an installed package's value is its metadata's, as it always
+    # was, so stores keep their keys (an uninstalled tree's was "source")
+    return package_version()
 
 
 def resolved(spec: RunSpec) -> dict:

@@ -6,6 +6,10 @@ CIs, and the success rate with its CI where the task defines success. Across the
 that declare reference scores: IQM and optimality gap of normalised scores
 ``(return - random) / (expert - random)``. Probability of improvement between method
 pairs is computed on final returns per task and averaged over tasks (scale-free).
+
+The figures are :mod:`rewarddesign.bench.figures`', plus those each method present adds
+for its own runs (:meth:`~rewarddesign.methods.base.Method.report_figures`, e.g. BARFI's
+learned weights): the report knows no method's series by name.
 """
 
 from __future__ import annotations
@@ -18,33 +22,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only, no display
-import matplotlib.pyplot as plt
 import numpy as np
 
-from rewarddesign.bench import stats
+from rewarddesign import methods as registry
+from rewarddesign.bench import figures, groups, stats
 from rewarddesign.common.files import write_atomic
 from rewarddesign.contract.runspec import RunResult
-from rewarddesign.errors import SpecError
+from rewarddesign.errors import RewardDesignError, SpecError, UnknownNameError
 from rewarddesign.task.registry import task_spec
 
-
-@dataclass(frozen=True)
-class MethodStats:
-    """One task x method cell."""
-
-    task: str
-    method: str
-    n: int
-    mean: float
-    mean_ci: tuple[float, float]
-    iqm: float
-    iqm_ci: tuple[float, float]
-    success: float | None
-    success_ci: tuple[float, float] | None
-    wall_time: float
+MethodStats = groups.Cell
+"""One task x method cell (the cell every table shares, :mod:`rewarddesign.bench.groups`)."""
 
 
 @dataclass
@@ -57,16 +45,6 @@ class Report:
     figures: dict[str, bytes] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     results: list[tuple[str, RunResult]] = field(default_factory=list)
-
-
-def _group(results: Sequence[tuple[str, RunResult]]) -> dict[str, dict[str, list[RunResult]]]:
-    tasks: dict[str, dict[str, list[RunResult]]] = {}
-    for label, r in results:
-        tasks.setdefault(r.spec.task, {}).setdefault(label, []).append(r)
-    for methods in tasks.values():
-        for rs in methods.values():
-            rs.sort(key=lambda r: r.spec.seed)
-    return tasks
 
 
 def _matrices(tasks, methods, value, notes: list[str], what: str) -> dict[str, np.ndarray]:
@@ -89,8 +67,8 @@ def _matrices(tasks, methods, value, notes: list[str], what: str) -> dict[str, n
 def build_report(
     results: Sequence[tuple[str, RunResult]],
     pairs: Sequence[tuple[str, str]] | None = None,
-    reps: int = 2000,
-    seed: int = 0,
+    reps: int = groups.REPS,
+    seed: int = groups.SEED,
 ) -> Report:
     """Compute the statistics and figures of a set of results.
 
@@ -106,42 +84,9 @@ def build_report(
     """
     if not results:
         raise SpecError("no complete runs to report on; run a grid first (rewarddesign bench).")
-    tasks = _group(results)
-    methods = list(dict.fromkeys(label for label, _ in results))
-    report = Report(cells=[], results=list(results))
-    for task, by_method in tasks.items():
-        scores = {m: np.array([[r.final_return] for r in rs]) for m, rs in by_method.items()}
-        points, cis = stats.interval_estimates(scores, stats.mean_and_iqm, reps, seed)
-        with_success = {
-            m: rs for m, rs in by_method.items() if all(r.final_success is not None for r in rs)
-        }
-        s_points, s_cis = (
-            stats.interval_estimates(
-                {m: np.array([[r.final_success] for r in rs]) for m, rs in with_success.items()},
-                stats.mean_and_iqm,
-                reps,
-                seed,
-            )
-            if with_success
-            else ({}, {})
-        )
-        for m, rs in by_method.items():
-            report.cells.append(
-                MethodStats(
-                    task=task,
-                    method=m,
-                    n=len(rs),
-                    mean=float(points[m][0]),
-                    mean_ci=(float(cis[m][0, 0]), float(cis[m][1, 0])),
-                    iqm=float(points[m][1]),
-                    iqm_ci=(float(cis[m][0, 1]), float(cis[m][1, 1])),
-                    success=float(s_points[m][0]) if m in s_points else None,
-                    success_ci=(float(s_cis[m][0, 0]), float(s_cis[m][1, 0]))
-                    if m in s_cis
-                    else None,
-                    wall_time=float(np.mean([r.wall_time for r in rs])),
-                )
-            )
+    tasks = groups.by_task_and_method(results)
+    methods = groups.method_labels(results)
+    report = Report(cells=groups.cells(tasks, reps, seed), results=list(results))
 
     refs = {t: task_spec(t).reference for t in tasks}
     scored = {
@@ -160,7 +105,7 @@ def build_report(
 
         norm = _matrices(scored, methods, normalised, report.notes, "aggregate")
         if norm:
-            points, cis = stats.interval_estimates(norm, stats.iqm_and_gap, reps, seed)
+            points, cis = stats.interval_estimates_each(norm, stats.iqm_and_gap, reps, seed)
             report.aggregate = {
                 m: {
                     name: (float(points[m][i]), float(cis[m][0, i]), float(cis[m][1, i]))
@@ -174,7 +119,7 @@ def build_report(
                 41,
             )
             profiles, profile_cis = stats.performance_profiles(norm, taus, reps, seed)
-            report.figures["performance_profiles.png"] = _profile_figure(
+            report.figures["performance_profiles.png"] = figures.profile_figure(
                 taus, profiles, profile_cis
             )
 
@@ -195,113 +140,31 @@ def build_report(
         points, cis = stats.probability_of_improvement([(x, y)], raw, reps, seed)
         report.improvement |= {k: (points[k], float(cis[k][0]), float(cis[k][1])) for k in points}
 
-    report.figures["learning_curves.png"] = _curve_figure(tasks, reps, seed)
-    report.figures["interval_estimates.png"] = _interval_figure(report)
-    plotted = [n for n in PLOTTED_SERIES if any(n in r.series for _, r in results)]
-    if plotted:
-        report.figures["learned_weights.png"] = _series_figure(tasks, plotted)
+    report.figures["learning_curves.png"] = figures.curve_figure(tasks, reps, seed)
+    report.figures["interval_estimates.png"] = figures.interval_figure(
+        report.cells, report.aggregate
+    )
+    _add_method_figures(report)
     return report
 
 
-PLOTTED_SERIES = ("phi1", "phi2", "phi3", "gamma")
-"""Series a report plots over training when runs record them (BARFI's blend and discount)."""
-
-
-def _series_figure(tasks, names: Sequence[str]) -> bytes:
-    """Per task (rows) and series (columns): each method's mean over seeds, on a common
-    step grid (seeds log at different steps: outer steps follow episode ends)."""
-    fig, axes = plt.subplots(
-        len(tasks), len(names), figsize=(4 * len(names), 3 * len(tasks)), squeeze=False
-    )
-    for row, (task, by_method) in zip(axes, tasks.items(), strict=True):
-        for ax, name in zip(row, names, strict=True):
-            for m, rs in by_method.items():
-                logged = [np.array(r.series[name]) for r in rs if r.series.get(name)]
-                if not logged:
-                    continue
-                grid = np.linspace(0, min(x[-1, 0] for x in logged), 50)
-                values = np.array([np.interp(grid, x[:, 0], x[:, 1]) for x in logged])
-                ax.plot(grid, values.mean(0), label=f"{m} (n={len(logged)})")
-            ax.set(title=f"{task}: {name}", xlabel="env steps")
-            ax.legend(fontsize=7)
-    return _png(fig)
-
-
-def _png(fig) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return buf.getvalue()
-
-
-def _curve_figure(tasks, reps: int, seed: int) -> bytes:
-    fig, axes = plt.subplots(1, len(tasks), figsize=(5 * len(tasks), 3.6), squeeze=False)
-    for ax, (task, by_method) in zip(axes[0], tasks.items(), strict=True):
-        for m, rs in by_method.items():
-            length = min(len(r.curve) for r in rs)
-            steps = np.array([p.step for p in rs[0].curve[:length]])
-            curves = np.array([[[p.mean_return for p in r.curve[:length]]] for r in rs])
-            points, cis = stats.interval_estimates({m: curves}, stats.iqm_per_step, reps, seed)
-            (line,) = ax.plot(steps, points[m], label=m)
-            ax.fill_between(steps, cis[m][0], cis[m][1], alpha=0.2, color=line.get_color())
-        ax.set(title=task, xlabel="env steps", ylabel="true return (IQM, 95% CI)")
-        ax.legend(fontsize=8)
-    return _png(fig)
-
-
-def _interval_figure(report: Report) -> bytes:
-    task_names = list(dict.fromkeys(c.task for c in report.cells))
-    panels = len(task_names) + bool(report.aggregate)
-    methods = max(sum(c.task == t for c in report.cells) for t in task_names)
-    fig, axes = plt.subplots(
-        1, panels, figsize=(5.5 * panels, 1.2 + 0.45 * methods), squeeze=False, layout="constrained"
-    )
-    for ax, task in zip(axes[0], task_names, strict=False):
-        cells = [c for c in report.cells if c.task == task]
-        y = np.arange(len(cells))
-        low = [c.iqm - c.iqm_ci[0] for c in cells]
-        high = [c.iqm_ci[1] - c.iqm for c in cells]
-        ax.errorbar([c.iqm for c in cells], y, xerr=[low, high], fmt="o")
-        ax.set(
-            yticks=y,
-            yticklabels=[c.method for c in cells],
-            title=task,
-            xlabel="IQM final true return",
-        )
-    if report.aggregate:
-        ax = axes[0][-1]
-        names = list(report.aggregate)
-        vals = [report.aggregate[m]["IQM"] for m in names]
-        y = np.arange(len(names))
-        ax.errorbar(
-            [v[0] for v in vals],
-            y,
-            fmt="o",
-            xerr=[[v[0] - v[1] for v in vals], [v[2] - v[0] for v in vals]],
-        )
-        ax.set(yticks=y, yticklabels=names, title="all tasks", xlabel="IQM normalised score")
-    for ax in axes[0]:
-        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
-        ax.margins(y=0.3)
-    return _png(fig)
-
-
-def _profile_figure(taus, profiles, cis) -> bytes:
-    fig, ax = plt.subplots(figsize=(5, 3.6))
-    for m, prof in profiles.items():
-        (line,) = ax.plot(taus, prof, label=m)
-        ax.fill_between(taus, cis[m][0], cis[m][1], alpha=0.2, color=line.get_color())
-    ax.set(
-        xlabel="normalised score tau",
-        ylabel="fraction of runs with score > tau",
-        title="performance profiles",
-    )
-    ax.legend(fontsize=8)
-    return _png(fig)
-
-
-def _ci(low: float, high: float, n: int, fmt: str = ".1f") -> str:
-    return "n/a" if n < 2 else f"[{low:{fmt}}, {high:{fmt}}]"
+def _add_method_figures(report: Report) -> None:
+    """The figures each method present adds for its own runs (its ``report_figures``)."""
+    by_method: dict[str, list[tuple[str, RunResult]]] = {}
+    for label, r in report.results:
+        by_method.setdefault(r.spec.method, []).append((label, r))
+    for name, runs in by_method.items():
+        try:
+            method = registry.get(name)
+        except UnknownNameError:  # e.g. a store written by a version that had it
+            report.notes.append(f"method {name!r} is not registered: no figures of its own")
+            continue
+        for file, png in method.report_figures(runs).items():
+            if file in report.figures:  # a silent overwrite would lose a figure
+                raise RewardDesignError(
+                    f"method {name!r} adds report figure {file!r}, a name already taken."
+                )
+            report.figures[file] = png
 
 
 def to_markdown(report: Report) -> str:
@@ -312,11 +175,12 @@ def to_markdown(report: Report) -> str:
         "| wall s/run |",
         "|---|---|---:|---|---|---:|---:|",
     ]
+    ci = groups.ci_text
     for c in report.cells:
-        succ = "-" if c.success is None else f"{c.success:.0%} {_ci(*c.success_ci, c.n, '.0%')}"
+        succ = "-" if c.success is None else f"{c.success:.0%} {ci(c.success_ci, c.n, '.0%')}"
         lines.append(
             f"| {c.task} | {c.method} | {c.n} "
-            f"| {c.mean:.1f} {_ci(*c.mean_ci, c.n)} | {c.iqm:.1f} {_ci(*c.iqm_ci, c.n)} "
+            f"| {c.mean:.1f} {ci(c.mean_ci, c.n)} | {c.iqm:.1f} {ci(c.iqm_ci, c.n)} "
             f"| {succ} | {c.wall_time:.1f} |"
         )
     if report.aggregate:

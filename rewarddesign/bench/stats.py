@@ -46,6 +46,29 @@ def interval_estimates(
         )
 
 
+def interval_estimates_each(
+    score_dict: dict[str, np.ndarray], func, reps: int, seed: int
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """:func:`interval_estimates` of each entry on its own, every one with ``seed``.
+
+    rliable draws the resamples of a dict's entries one after another from one
+    generator, so an entry's interval would depend on the entries before it; bootstrapped
+    alone, it depends on its own scores only (what a table cell needs).
+
+    Example:
+        >>> a, b = np.arange(8.0).reshape(4, 2), np.ones((3, 2))
+        >>> _, alone = interval_estimates_each({"a": a}, mean_and_iqm, reps=50, seed=1)
+        >>> _, both = interval_estimates_each({"b": b, "a": a}, mean_and_iqm, reps=50, seed=1)
+        >>> bool((alone["a"] == both["a"]).all())
+        True
+    """
+    points, cis = {}, {}
+    for key, scores in score_dict.items():
+        p, c = interval_estimates({key: scores}, func, reps, seed)
+        points[key], cis[key] = p[key], c[key]
+    return points, cis
+
+
 def mean_and_iqm(scores: np.ndarray) -> np.ndarray:
     """``[mean, IQM]`` of a score array (a func for :func:`interval_estimates`)."""
     return np.array([metrics.aggregate_mean(scores), iqm(scores)])

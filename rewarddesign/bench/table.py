@@ -1,41 +1,77 @@
-"""Summary tables of benchmark results: task x method, mean and 95% CI over seeds."""
+"""``bench``'s summary table: task x method label, the final true return over seeds with
+the report's intervals (95% stratified-bootstrap CIs, :mod:`rewarddesign.bench.groups`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
 
+from rewarddesign.bench.groups import INTERVAL, REPS, SEED, Cell, cells, ci_text
 from rewarddesign.contract.runspec import RunResult
 
+Row = Cell
+"""One task x method label of the table (the cell every table shares, under its old name)."""
 
-@dataclass(frozen=True)
-class Row:
-    """One task x method cell of a table."""
+COLUMNS = (
+    "task",
+    "method",
+    "seeds",
+    f"mean [{INTERVAL}]",
+    f"IQM [{INTERVAL}]",
+    "median",
+    "wall s/run",
+)
+"""The table's header; :func:`row_text` gives a row's cells in this order."""
 
-    task: str
-    method: str
-    n: int
-    mean: float
-    ci_low: float
-    ci_high: float
-    median: float
-    wall_time: float
 
-    @property
-    def ci_text(self) -> str:
-        """``[low, high]``, or ``n/a`` where one seed gives no interval."""
-        if np.isnan(self.ci_low):
-            return "n/a"
-        return f"[{self.ci_low:.1f}, {self.ci_high:.1f}]"
+def summarize(
+    results: Sequence[tuple[str, RunResult]], reps: int = REPS, seed: int = SEED
+) -> list[Row]:
+    """Group ``(method label, result)`` pairs by task and method, in first-seen order.
+
+    The intervals are the report's: with the same ``reps`` and ``seed`` (the defaults of
+    both), ``bench`` and ``report`` print the same numbers.
+
+    Example:
+        >>> from rewarddesign.contract.runspec import RunResult, RunSpec
+        >>> runs = [
+        ...     ("true", RunResult(RunSpec("classic/Pendulum-v1", "true", "sac", seed=s), [], x))
+        ...     for s, x in enumerate([100.0, 110.0, 120.0, 130.0])
+        ... ]
+        >>> (row,) = summarize(runs, reps=200)
+        >>> row.n, row.iqm, COLUMNS[4]
+        (4, 115.0, 'IQM [95% stratified bootstrap CI]')
+    """
+    return cells(results, reps, seed)
+
+
+def row_text(row: Row) -> tuple[str, ...]:
+    """A row's cells as text, in :data:`COLUMNS` order (``n/a`` intervals for one seed).
+
+    Example:
+        >>> row = Row("t", "m", 1, 2.0, (2.0, 2.0), 2.0, (2.0, 2.0), 2.0, None, None, 1.5)
+        >>> row_text(row)
+        ('t', 'm', '1', '2.0 n/a', '2.0 n/a', '2.0', '1.5')
+    """
+    return (
+        row.task,
+        row.method,
+        str(row.n),
+        f"{row.mean:.1f} {ci_text(row.mean_ci, row.n)}",
+        f"{row.iqm:.1f} {ci_text(row.iqm_ci, row.n)}",
+        f"{row.median:.1f}",
+        f"{row.wall_time:.1f}",
+    )
 
 
 def mean_ci(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float, float]:
     """Mean and Student-t confidence interval of the mean.
 
-    With one value no spread can be estimated: the interval is (nan, nan).
+    Not what the tables print (they print stratified-bootstrap CIs, as the report does);
+    kept for callers that want the t interval. With one value no spread can be
+    estimated: the interval is (nan, nan).
 
     Example:
         >>> m, lo, hi = mean_ci([1.0, 2.0, 3.0])
@@ -48,27 +84,3 @@ def mean_ci(values: Sequence[float], confidence: float = 0.95) -> tuple[float, f
         return mean, float("nan"), float("nan")
     half = float(stats.t.ppf((1 + confidence) / 2, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)))
     return mean, mean - half, mean + half
-
-
-def summarize(results: Sequence[tuple[str, RunResult]]) -> list[Row]:
-    """Group ``(method label, result)`` pairs by task and method, in first-seen order."""
-    groups: dict[tuple[str, str], list[RunResult]] = {}
-    for label, result in results:
-        groups.setdefault((result.spec.task, label), []).append(result)
-    rows = []
-    for (task, label), rs in groups.items():
-        finals = [r.final_return for r in rs]
-        mean, lo, hi = mean_ci(finals)
-        rows.append(
-            Row(
-                task,
-                label,
-                len(rs),
-                mean,
-                lo,
-                hi,
-                float(np.median(finals)),
-                float(np.mean([r.wall_time for r in rs])),
-            )
-        )
-    return rows

@@ -15,19 +15,13 @@ from rewarddesign.errors import ParameterError, SpecError
 
 
 def _print_table(rows, title: str) -> None:
+    from rewarddesign.bench.table import COLUMNS, row_text
+
     table = Table(title=title)
-    for col in ("task", "method", "seeds", "mean", "95% CI", "median", "wall s/run"):
+    for col in COLUMNS:
         table.add_column(col, justify="left" if col in ("task", "method") else "right")
     for r in rows:
-        table.add_row(
-            r.task,
-            r.method,
-            str(r.n),
-            f"{r.mean:.1f}",
-            r.ci_text,
-            f"{r.median:.1f}",
-            f"{r.wall_time:.1f}",
-        )
+        table.add_row(*row_text(r))
     console.print(table)
 
 

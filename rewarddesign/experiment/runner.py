@@ -16,6 +16,7 @@ from stable_baselines3.common.utils import set_random_seed
 
 from rewarddesign import agents
 from rewarddesign.common.files import write_atomic
+from rewarddesign.common.version import package_version
 from rewarddesign.contract.evaluation import Evaluator
 from rewarddesign.contract.runspec import EvalSpec, RunResult, RunSpec
 from rewarddesign.errors import ParameterError, SpecError, unknown
@@ -23,12 +24,13 @@ from rewarddesign.methods import Method, RunContext, get
 from rewarddesign.methods.base import OnEval, Progress
 from rewarddesign.task.registry import make, task_spec
 
-_VERSIONED = ("rewarddesign", "gymnasium", "stable-baselines3", "torch", "numpy", "mujoco")
+_VERSIONED = ("gymnasium", "stable-baselines3", "torch", "numpy", "mujoco")
 
 
 def versions() -> dict[str, str]:
-    """Versions of Python and the packages a result depends on."""
-    found = {"python": platform.python_version()}
+    """Versions of Python, rewarddesign and the packages a result depends on."""
+    # rewarddesign's own from the one place its run keys also take it from
+    found = {"python": platform.python_version(), "rewarddesign": package_version()}
     for name in _VERSIONED:
         try:
             found[name] = importlib.metadata.version(name)

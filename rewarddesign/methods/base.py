@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -26,7 +26,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 
 from rewarddesign import agents
 from rewarddesign.contract.evaluation import Evaluator, Predict
-from rewarddesign.contract.runspec import EvalPoint, RunSpec
+from rewarddesign.contract.runspec import EvalPoint, RunResult, RunSpec
 from rewarddesign.errors import ParameterError, SpecError, unknown
 from rewarddesign.task.observe import TrueRewardView
 from rewarddesign.task.registry import make
@@ -171,6 +171,27 @@ class Method(ABC):
 
     def save(self, folder: Path) -> None:  # noqa: B027 - optional hook
         """Save what the method learned besides the policy, after :meth:`train` (optional)."""
+
+    @classmethod
+    def report_figures(cls, results: Sequence[tuple[str, RunResult]]) -> dict[str, bytes]:
+        """Figures a benchmark report adds for this method's runs (optional hook).
+
+        The report calls it with the runs of this method it covers, so what only this
+        method logs (e.g. learned weights) is plotted by the method, not by the report.
+
+        Args:
+            results: ``(method label, result)`` of this method's runs.
+
+        Returns:
+            PNG bytes by file name (written next to the report and embedded in its
+            HTML); none by default.
+
+        Example:
+            >>> from rewarddesign.methods import get
+            >>> get("true").report_figures([])
+            {}
+        """
+        return {}
 
     @abstractmethod
     def train(self, ctx: RunContext) -> None:

@@ -21,6 +21,7 @@ steps.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,7 @@ import torch
 
 from rewarddesign.agents.pg import ESTIMATORS, Episodes, PGLearner, PGPolicy, collect
 from rewarddesign.common.checks import check_int
+from rewarddesign.contract.runspec import RunResult
 from rewarddesign.errors import ParameterError, SpecError, unknown
 from rewarddesign.methods.barfi.bilevel import flat_grad, implicit_gradient
 from rewarddesign.methods.base import Method, RunContext
@@ -251,6 +253,20 @@ class Barfi(Method):
         """The learned blend, in ``folder / "meta_blend"`` (apply it with
         :class:`~rewarddesign.wrappers.MetaLearnedReward`, discount ``env.gamma``)."""
         self.blend.save(Path(folder) / "meta_blend")
+
+    @classmethod
+    def report_figures(cls, results: Sequence[tuple[str, RunResult]]) -> dict[str, bytes]:
+        """``learned_weights.png``: phi1, phi2, phi3 and gamma_phi over training, per task,
+        each label's mean over seeds (where the runs logged them).
+
+        Example:
+            >>> Barfi.report_figures([])
+            {}
+        """
+        from rewarddesign.contract.figures import series_figure  # matplotlib: reports only
+
+        png = series_figure(results, ("phi1", "phi2", "phi3", "gamma"))
+        return {} if png is None else {"learned_weights.png": png}
 
 
 __all__ = ["Barfi", "BarfiParams"]
