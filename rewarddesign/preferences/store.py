@@ -71,7 +71,13 @@ class TransitionStore:
         pos = self.count % self.size
         return np.concatenate([np.arange(pos, self.size), np.arange(pos)])
 
-    def view(self, buffer: Any, last: int | None = None, actions_fn: Any = None) -> Trajectories:
+    def view(
+        self,
+        buffer: Any,
+        last: int | None = None,
+        actions_fn: Any = None,
+        obs_fn: Any = None,
+    ) -> Trajectories:
         """Transitions in time order, env after env, joined with the buffer's arrays (the
         fields of a trajectory file, so segments are cut from it as from one).
 
@@ -81,6 +87,9 @@ class TransitionStore:
             last: Only the ``last`` most recent steps of each env.
             actions_fn: Maps stored actions to the env's actions (SB3's SAC and TD3 store
                 them scaled to [-1, 1]: pass ``policy.unscale_action``).
+            obs_fn: Maps stored observations (and next observations) to the trajectory
+                form (SB3 keeps a discrete observation as a column ``(..., 1)``; trajectory
+                files hold the index ``(...)``).
         """
         order = self.chronological()
         if last is not None:
@@ -89,16 +98,19 @@ class TransitionStore:
         nxt = buffer.next_observations
         if nxt is None:  # optimize_memory_usage: the next observation is the next row
             nxt = np.roll(obs, -1, axis=0)
+        if obs_fn is not None:  # only the kept rows: the map may copy
+            obs, nxt = obs_fn(obs[order]), obs_fn(nxt[order])
         starts = self.episode_starts[order].copy()
         starts[0] = True  # the oldest kept step starts a (partial) episode
         actions = buffer.actions if actions_fn is None else actions_fn(buffer.actions[order])
         rows = order if actions_fn is None else np.arange(len(order))
+        obs_rows = order if obs_fn is None else np.arange(len(order))
         cols = []
         for e in range(self.n_envs):
             cols.append(
                 dict(
-                    obs=obs[order, e],
-                    next_obs=nxt[order, e],
+                    obs=obs[obs_rows, e],
+                    next_obs=nxt[obs_rows, e],
                     actions=actions[rows, e],
                     rewards=self.true_reward[order, e],
                     factors=self.factors[order, e],

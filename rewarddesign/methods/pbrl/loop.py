@@ -256,7 +256,10 @@ class FeedbackSessions(BaseCallback):
         if self.off_policy and box:
             self.unscale = model.policy.unscale_action
         elif not box:
-            self.unscale = _action_indices
+            self.unscale = _column_indices
+        # a discrete observation too: SB3 buffers keep it as a column of indices
+        discrete_obs = isinstance(model.observation_space, gym.spaces.Discrete)
+        self.unobs = _column_indices if discrete_obs else None
 
     def _on_step(self) -> bool:
         infos, dones = self.locals["infos"], np.asarray(self.locals["dones"], dtype=bool)
@@ -285,7 +288,9 @@ class FeedbackSessions(BaseCallback):
 
     def session(self) -> None:
         p, ctx, model = self.p, self.ctx, self.method.reward_model
-        view = self.store.view(self.buffer, last=self.method.window, actions_fn=self.unscale)
+        view = self.store.view(
+            self.buffer, last=self.method.window, actions_fn=self.unscale, obs_fn=self.unobs
+        )
         m = min(p.queries, p.labels - ctx.labels_used)
         rule = p.selection if len(self.dataset) else "uniform"  # an untrained model ranks noise
         n_candidates = m if rule == "uniform" else m * p.candidates
@@ -331,6 +336,7 @@ def view_inputs(model: RewardEnsemble, view: Any) -> np.ndarray:
     return model.inputs(view.obs, view.actions, view.next_obs, view.factors)
 
 
-def _action_indices(actions: np.ndarray) -> np.ndarray:
-    """Discrete actions as SB3 buffers keep them, ``(..., 1)``, to int indices ``(...)``."""
+def _column_indices(actions: np.ndarray) -> np.ndarray:
+    """Discrete actions (or observations) as SB3 buffers keep them, ``(..., 1)``, to int
+    indices ``(...)``."""
     return actions[..., 0].astype(np.int64)
