@@ -36,12 +36,13 @@ from rewarddesign.models.entropy import EntropyReplayBuffer, StateEntropyReward
 from rewarddesign.models.relabel import relabel_buffer
 from rewarddesign.preferences import (
     RULES,
-    CriticOracle,
-    HierarchicalTeacher,
-    PartialReturnTeacher,
+    TEACHERS,
     PreferenceDataset,
-    RegretTeacher,
+    Teacher,
+    check_teacher_options,
     cut_segments,
+    make_teacher,
+    margin_from_rewards,
     random_pairs,
     select_queries,
 )
@@ -51,7 +52,6 @@ from rewarddesign.task.spec import TaskSpec
 from rewarddesign.wrappers import vec_env
 from rewarddesign.wrappers.learned import LearnedReward
 
-TEACHERS = ("partial-return", "regret", "hierarchical")
 OFF_POLICY = ("sac", "td3")
 
 
@@ -75,12 +75,14 @@ class PbrlParams:
         selection: ``"uniform"``, ``"disagreement"`` or ``"entropy"``.
         candidates: Candidate pairs per query for model-based selection.
         teacher: ``"partial-return"``, ``"regret"`` (an expert's critic as the oracle:
-            ``teacher_params.expert`` is the folder of ``rewarddesign expert train``) or
-            ``"hierarchical"`` (the task's HERON ranking).
+            ``teacher_params.expert`` is the folder of ``rewarddesign expert train``; on a
+            tabular task without one, the exact values of value iteration) or
+            ``"hierarchical"`` (the task's HERON ranking). Built by
+            :func:`~rewarddesign.preferences.make_teacher`, as ``rewarddesign label``'s.
         teacher_params: Options of the teacher (``beta``, ``eps_mistake``, ``eps_equal``;
             partial return also ``myopic_gamma``, ``eps_skip``; regret also ``expert``,
-            ``n_action_samples`` and ``form``); the margin of ``eps_skip`` and
-            ``eps_equal`` comes from the episodes seen so far.
+            ``n_action_samples``, ``discount`` and ``form``; hierarchical none); the
+            margin of ``eps_skip`` and ``eps_equal`` comes from the experience so far.
         members: Reward ensemble size.
         hidden: Hidden layer sizes of each member.
         bounded: tanh-bounded rewards, as B-Pref.
@@ -138,6 +140,12 @@ class Pbrl(SB3Method):
     Params = PbrlParams
     agents = ("sac", "td3", "ppo")
 
+    def __init__(self, params: PbrlParams) -> None:
+        super().__init__(params)
+        # the regret teacher's oracles, built once per run (an expert's critic takes
+        # seconds to load; every feedback session builds a teacher)
+        self._oracles: dict[tuple[Any, ...], Any] = {}
+
     def validate(self, task: TaskSpec, agent: str) -> None:
         p = self.params
         for key in (
@@ -174,37 +182,14 @@ class Pbrl(SB3Method):
             )
         self.teacher(task, margin=1.0)  # checks teacher options (and a HERON ranking)
 
-    def teacher(self, task: TaskSpec, margin: float | None) -> Any:
+    def teacher(self, task: TaskSpec, margin: float | None) -> Teacher:
         """The teacher for a task (``margin`` feeds B-Pref's skip/equal thresholds)."""
-        if self.params.teacher == "hierarchical":
-            return HierarchicalTeacher.from_task(task)
-        opts = dict(self.params.teacher_params)
-        if opts.get("eps_skip") or opts.get("eps_equal"):
-            opts["margin"] = margin
-        try:
-            if self.params.teacher == "regret":
-                oracle = self._critic(
-                    task, opts.pop("expert", None), opts.pop("n_action_samples", 10)
-                )
-                return RegretTeacher(oracle, oracle.discount, **opts)
-            return PartialReturnTeacher(**opts)
-        except TypeError as exc:
-            raise ParameterError(f"pbrl teacher_params {opts!r}: {exc}.") from exc
-
-    def _critic(self, task: TaskSpec, expert: Any, n_action_samples: Any) -> CriticOracle:
-        """The expert's critic as the regret oracle (loaded once per run)."""
-        if not expert:
-            raise ParameterError(
-                "pbrl teacher 'regret' needs teacher_params.expert, the folder of an expert "
-                f"for {task.id!r} (train one with `rewarddesign expert train {task.id}`)."
-            )
-        key = (str(expert), n_action_samples)
-        if getattr(self, "_critic_key", None) != key:
-            self._oracle = CriticOracle.from_dir(
-                expert, task=task.id, n_action_samples=n_action_samples
-            )
-            self._critic_key = key
-        return self._oracle
+        p = self.params
+        # first: an option named like make_teacher's own keywords (margin) is an unknown one
+        check_teacher_options(p.teacher, p.teacher_params)
+        return make_teacher(
+            p.teacher, task, margin=margin, oracles=self._oracles, **p.teacher_params
+        )
 
     #: What the reward model reads (see :data:`rewarddesign.models.INPUTS`).
     model_inputs = "obs_action"
@@ -351,7 +336,7 @@ class FeedbackSessions(BaseCallback):
         segments = cut_segments(view, H=p.segment, n=2 * n_candidates, rng=ctx.rng)
         candidates = random_pairs(segments, n_candidates, ctx.rng)
         chosen = candidates.take(select_queries(candidates, m, rule, model, ctx.rng))
-        teacher = self.method.teacher(ctx.task, self._margin(view))
+        teacher = self.method.teacher(ctx.task, margin_from_rewards(view.rewards, p.segment))
         record = teacher.label(chosen, ctx.rng)
         self.dataset.append(chosen, record)
         ctx.charge_labels(record.charged)
@@ -378,11 +363,6 @@ class FeedbackSessions(BaseCallback):
             if np.std(learned) > 0 and np.std(view.rewards[fresh]) > 0:
                 corr = np.corrcoef(learned, view.rewards[fresh])[0, 1]
                 ctx.log("reward_correlation", step, float(corr))
-
-    def _margin(self, view: Any) -> float:
-        """B-Pref's margin, mean episode return x H / T: the mean true reward per step of the
-        experience so far times H."""
-        return float(np.mean(view.rewards)) * self.p.segment
 
 
 def view_inputs(model: RewardEnsemble, view: Any) -> np.ndarray:
