@@ -16,6 +16,7 @@ from rewarddesign.preferences import (
     RegretTeacher,
     Segments,
     cut_segments,
+    make_teacher,
     random_pairs,
     rollout,
 )
@@ -186,3 +187,23 @@ def test_the_label_command_takes_an_expert_for_regret_labels(expert, tmp_path, c
         == 2
     )
     assert "no saved agent" in capsys.readouterr().out
+
+
+def test_make_teacher_loads_an_expert_once_per_cache(expert, monkeypatch):
+    """pbrl builds a teacher per feedback session: the critic is loaded once per run."""
+    folder = str(expert_dir(TASK, expert[0]))
+    loads = []
+    from_dir = CriticOracle.from_dir.__func__
+
+    def counted(cls, *args, **kwargs):
+        loads.append(args)
+        return from_dir(cls, *args, **kwargs)
+
+    monkeypatch.setattr(CriticOracle, "from_dir", classmethod(counted))
+    oracles: dict = {}
+    first = make_teacher("regret", TASK, oracles=oracles, expert=folder, n_action_samples=4)
+    again = make_teacher("regret", TASK, oracles=oracles, expert=folder, n_action_samples=4)
+    assert again.oracle is first.oracle and len(loads) == 1
+    assert first.discount == first.oracle.discount and first.oracle.n_action_samples == 4
+    with pytest.raises(ParameterError, match="differs from the oracle's"):
+        make_teacher("regret", TASK, oracles=oracles, expert=folder, discount=0.5)

@@ -255,3 +255,39 @@ def test_ppo_on_a_discrete_observation_space_labels_and_fits():
     assert result.labels_used == 20
     assert [s for s, _ in result.series["labels_charged"]] == [128, 256]
     assert all(0.0 <= v <= 1.0 for _, v in result.series["reward_accuracy"])
+
+
+def test_regret_labels_on_a_tabular_task_come_from_value_iteration(monkeypatch):
+    """No expert on gridworld/delivery: the exact oracle, built once for the whole run
+    (validation and both sessions), as ``rewarddesign label --teacher regret`` uses."""
+    from rewarddesign.preferences import ValueIterationOracle
+
+    built = []
+    from_env = ValueIterationOracle.from_env.__func__
+
+    def counted(cls, env, discount):
+        built.append(discount)
+        return from_env(cls, env, discount)
+
+    monkeypatch.setattr(ValueIterationOracle, "from_env", classmethod(counted))
+    small = {"n_envs": 2, "n_steps": 64, "batch_size": 64}
+    result = rd.run(
+        "gridworld/delivery",
+        "pbrl",
+        "ppo",
+        seed=0,
+        budget=512,
+        agent_preset="fast",
+        agent_overrides=small,
+        eval_episodes=1,
+        labels=20,
+        queries=10,
+        interval=128,
+        seed_steps=100,
+        segment=5,
+        hidden=[16],
+        teacher="regret",
+        teacher_params={"beta": 1.0},
+    )
+    assert result.labels_used == 20
+    assert built == [0.99]  # the default discount of `rewarddesign label --discount`

@@ -5,14 +5,20 @@ bad input."""
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
 from scipy.special import expit
 
 import rewarddesign as rd
-from rewarddesign.errors import ParameterError, UnknownNameError
+from rewarddesign.cli import build_parser, main
+from rewarddesign.cli.data import TEACHER_FLAGS
+from rewarddesign.contract.runspec import RunSpec
+from rewarddesign.errors import ParameterError, RewardDesignError, UnknownNameError
+from rewarddesign.experiment.runner import validate
 from rewarddesign.preferences import (
+    TEACHERS,
     HierarchicalTeacher,
     PartialReturnTeacher,
     PreferenceDataset,
@@ -20,11 +26,14 @@ from rewarddesign.preferences import (
     Segments,
     ValueIterationOracle,
     cut_segments,
+    make_teacher,
     margin_from_returns,
+    margin_from_rewards,
     pairs_from_rewards,
     random_pairs,
     rollout,
 )
+from rewarddesign.preferences.registry import DEFAULT_DISCOUNT
 
 RNG = np.random.default_rng
 
@@ -297,3 +306,88 @@ def test_an_oracle_of_another_task_is_rejected():
     pairs = random_pairs(cut_segments(traj, H=3), 50, RNG(0))
     with pytest.raises(ParameterError, match="the oracle has 5 states but the segments hold"):
         RegretTeacher(oracle, 0.9).label(pairs, RNG(0))
+
+
+@pytest.mark.parametrize(
+    ("teacher", "flags", "params", "match"),
+    [
+        ("regret", ["--eps-skip", "0.1"], {"eps_skip": 0.1}, "unknown option of the 'regret'"),
+        ("hierarchical", ["--beta", "2"], {"beta": 2.0}, r"valid choices: \(none\)"),
+        ("partial-return", ["--beta", "-1"], {"beta": -1.0}, "beta must be >= 0"),
+        ("regret", ["--beta", "-1"], {"beta": -1.0}, "beta must be >= 0"),
+    ],
+)
+def test_label_and_pbrl_refuse_a_bad_teacher_option_alike(
+    teacher, flags, params, match, tmp_path, capsys
+):
+    """One factory (make_teacher): the same option gives the same error type and text."""
+    traj = tmp_path / "t.npz"
+    rollout(rd.make("gridworld/delivery"), None, 100, seed=0).save(traj)
+    argv = ["label", str(traj), "--teacher", teacher, "--pairs", "5", "--out", str(tmp_path)]
+    args = build_parser().parse_args([*argv, *flags])
+    with pytest.raises(RewardDesignError) as cli:
+        args.func(args)
+    spec = RunSpec(
+        task="gridworld/delivery",
+        method="pbrl",
+        agent="ppo",
+        budget=100,
+        method_params={"teacher": teacher, "teacher_params": params},
+    )
+    with pytest.raises(RewardDesignError) as pbrl:
+        validate(spec)
+    assert type(cli.value) is type(pbrl.value) is ParameterError
+    assert str(cli.value) == str(pbrl.value)
+    assert re.search(match, str(pbrl.value))
+    assert main([*argv, *flags]) == 2 and str(cli.value) in " ".join(
+        capsys.readouterr().out.split()
+    )
+
+
+def test_the_registry_and_the_label_flags_agree():
+    """The parser is built without importing the registry: its choices and defaults are
+    written out, and must be the registry's and the teachers' own."""
+    import inspect
+
+    label = build_parser()._subparsers._group_actions[0].choices["label"]
+    actions = {a.dest: a for a in label._actions}
+    assert actions["teacher"].choices == list(TEACHERS)
+    assert {k: actions[k].default for k in TEACHER_FLAGS} == TEACHER_FLAGS
+    assert set(TEACHER_FLAGS) == {o for b in TEACHERS.values() for o in b.options} - {
+        "n_action_samples"
+    }
+    assert TEACHER_FLAGS["discount"] == DEFAULT_DISCOUNT
+    for cls in (PartialReturnTeacher, RegretTeacher):
+        for name, p in inspect.signature(cls).parameters.items():
+            if name in TEACHER_FLAGS and p.default is not p.empty:  # discount: required
+                assert p.default == TEACHER_FLAGS[name], (cls, name)
+
+
+def test_make_teacher_builds_each_teacher_and_caches_the_oracle():
+    oracles: dict = {}
+    regret = make_teacher("regret", "gridworld/delivery", oracles=oracles, discount=0.9)
+    again = make_teacher(
+        "regret", rd.task_spec("gridworld/delivery"), oracles=oracles, discount=0.9
+    )
+    assert again.oracle is regret.oracle and regret.discount == 0.9 and len(oracles) == 1
+    assert isinstance(make_teacher("hierarchical", "gridworld/delivery"), HierarchicalTeacher)
+    noisy = make_teacher("partial-return", "gridworld/delivery", margin=-20.0, eps_skip=0.1)
+    assert isinstance(noisy, PartialReturnTeacher) and noisy.margin == 20.0
+    with pytest.raises(UnknownNameError, match="unknown teacher 'oracle'"):
+        make_teacher("oracle", "gridworld/delivery")
+    with pytest.raises(ParameterError, match=r"needs teacher_params\.expert .* expert train"):
+        make_teacher("regret", "classic/Pendulum-v1")
+    with pytest.raises(ParameterError, match=r"n_action_samples \(4\) is for an expert's critic"):
+        make_teacher("regret", "gridworld/delivery", n_action_samples=4)
+    with pytest.raises(ParameterError, match=r"discount must be in \[0, 1\], got 'x'"):
+        make_teacher("regret", "gridworld/delivery", discount="x")
+
+
+def test_the_margin_from_rewards_is_the_margin_from_episode_returns():
+    traj = rollout(rd.make("gridworld/delivery"), None, 300, seed=0)
+    episode = traj.episode_ids()
+    returns, lengths = np.bincount(episode, weights=traj.rewards), np.bincount(episode)
+    by_episode = margin_from_returns(float(returns.mean()), 3, float(lengths.mean()))
+    assert math.isclose(margin_from_rewards(traj.rewards, 3), by_episode, rel_tol=1e-12)
+    with pytest.raises(ParameterError, match="at least one reward"):
+        margin_from_rewards([], 3)

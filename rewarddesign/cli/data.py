@@ -10,6 +10,21 @@ from typing import Any
 from rewarddesign.cli.common import console
 from rewarddesign.errors import ParameterError, SpecError
 
+#: ``label``'s teacher flags (argparse dests, also make_teacher's option names) and their
+#: defaults, which are the teachers' own. A flag left at its default is not passed on, so
+#: only a flag given to a teacher that does not take it is refused, by make_teacher, with
+#: the error pbrl gives for the same option (the parser is built without importing it).
+TEACHER_FLAGS: dict[str, Any] = {
+    "beta": float("inf"),
+    "myopic_gamma": 1.0,
+    "eps_mistake": 0.0,
+    "eps_skip": 0.0,
+    "eps_equal": 0.0,
+    "discount": 0.99,
+    "form": "deterministic",
+    "expert": None,
+}
+
 
 def cmd_rollout(args: argparse.Namespace) -> int:
     from rewarddesign import agents
@@ -37,53 +52,10 @@ def cmd_rollout(args: argparse.Namespace) -> int:
     return 0
 
 
-def _teacher(args: argparse.Namespace, traj: Any) -> Any:
-    import numpy as np
-
-    from rewarddesign.preferences import (
-        CriticOracle,
-        HierarchicalTeacher,
-        PartialReturnTeacher,
-        RegretTeacher,
-        ValueIterationOracle,
-        margin_from_returns,
-    )
-    from rewarddesign.task.registry import make, task_spec
-
-    if args.teacher == "hierarchical":
-        return HierarchicalTeacher.from_task(task_spec(traj.task))
-    margin = None
-    if args.eps_equal or args.eps_skip:  # B-Pref's margin, from this trajectory's episodes
-        episode = traj.episode_ids()
-        returns = np.bincount(episode, weights=traj.rewards)
-        lengths = np.bincount(episode)
-        margin = margin_from_returns(float(returns.mean()), args.H, float(lengths.mean()))
-    if args.teacher == "partial-return":
-        return PartialReturnTeacher(
-            beta=args.beta,
-            myopic_gamma=args.myopic_gamma,
-            eps_mistake=args.eps_mistake,
-            eps_skip=args.eps_skip,
-            eps_equal=args.eps_equal,
-            margin=margin,
-        )
-    if args.eps_skip:
-        raise SpecError("--eps-skip applies to the partial-return teacher only.")
-    if args.expert:  # continuous control: the expert's critic, at the expert's discount
-        oracle = CriticOracle.from_dir(args.expert, task=traj.task)
-        discount = oracle.discount
-    else:
-        oracle = ValueIterationOracle.from_env(make(traj.task), args.discount)
-        discount = args.discount
-    return RegretTeacher(
-        oracle,
-        discount,
-        beta=args.beta,
-        eps_mistake=args.eps_mistake,
-        eps_equal=args.eps_equal,
-        margin=margin,
-        form=args.form,
-    )
+def teacher_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The teacher options of ``label``'s flags: those given a value other than the
+    default (see :data:`TEACHER_FLAGS`)."""
+    return {k: getattr(args, k) for k, d in TEACHER_FLAGS.items() if getattr(args, k) != d}
 
 
 def cmd_label(args: argparse.Namespace) -> int:
@@ -92,16 +64,25 @@ def cmd_label(args: argparse.Namespace) -> int:
     from rewarddesign.preferences import (
         PreferenceDataset,
         Trajectories,
+        check_teacher_options,
         cut_segments,
+        make_teacher,
+        margin_from_rewards,
         random_pairs,
     )
 
     if args.pairs < 1:
         raise ParameterError(f"--pairs must be >= 1, got {args.pairs}.")
+    options = teacher_options(args)
+    check_teacher_options(args.teacher, options)  # before loading anything
     traj = Trajectories.load(args.trajectories)
+    margin = None
+    if args.eps_equal or args.eps_skip:  # B-Pref's margin, from this trajectory
+        margin = margin_from_rewards(traj.rewards, args.H)
+    teacher = make_teacher(args.teacher, traj.task, margin=margin, **options)
     rng = np.random.default_rng(args.seed)
     pairs = random_pairs(cut_segments(traj, H=args.H), args.pairs, rng)
-    record = _teacher(args, traj).label(pairs, rng)
+    record = teacher.label(pairs, rng)
     data = PreferenceDataset()
     data.append(pairs, record)
     data.save(args.out)
@@ -130,15 +111,21 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     la.add_argument("--pairs", type=int, required=True, help="pairs to label")
     la.add_argument("--H", type=int, default=50, help="segment length (default 50)")
     la.add_argument("--seed", type=int, default=0)
-    la.add_argument("--beta", type=float, default=float("inf"), help="rationality (default inf)")
-    la.add_argument("--myopic-gamma", type=float, default=1.0)
-    la.add_argument("--eps-mistake", type=float, default=0.0)
-    la.add_argument("--eps-skip", type=float, default=0.0)
-    la.add_argument("--eps-equal", type=float, default=0.0)
-    la.add_argument("--discount", type=float, default=0.99, help="regret discount")
-    la.add_argument("--form", default="deterministic", choices=["deterministic", "advantage"])
     la.add_argument(
-        "--expert", default=None, help="regret teacher on continuous control: an expert's folder"
+        "--beta", type=float, default=TEACHER_FLAGS["beta"], help="rationality (default inf)"
+    )
+    la.add_argument("--myopic-gamma", type=float, default=TEACHER_FLAGS["myopic_gamma"])
+    la.add_argument("--eps-mistake", type=float, default=TEACHER_FLAGS["eps_mistake"])
+    la.add_argument("--eps-skip", type=float, default=TEACHER_FLAGS["eps_skip"])
+    la.add_argument("--eps-equal", type=float, default=TEACHER_FLAGS["eps_equal"])
+    la.add_argument(
+        "--discount", type=float, default=TEACHER_FLAGS["discount"], help="regret discount"
+    )
+    la.add_argument("--form", default=TEACHER_FLAGS["form"], choices=["deterministic", "advantage"])
+    la.add_argument(
+        "--expert",
+        default=TEACHER_FLAGS["expert"],
+        help="regret teacher on continuous control: an expert's folder",
     )
     la.add_argument("--out", required=True, help="preference dataset (.npz)")
     la.set_defaults(func=cmd_label)

@@ -19,7 +19,9 @@ The data contract (stable; issues 6-10 consume it):
 - **Teachers**: :class:`PartialReturnTeacher`, :class:`RegretTeacher` (with an oracle
   giving ``V(states)`` and ``Q(states, actions)``: :class:`ValueIterationOracle` for
   tabular tasks, :class:`CriticOracle` from an expert SAC agent for continuous control),
-  :class:`HierarchicalTeacher`. All label a batch with array operations.
+  :class:`HierarchicalTeacher`. All label a batch with array operations. By name:
+  :data:`TEACHERS` and :func:`make_teacher` (``rewarddesign label`` and ``pbrl`` build
+  their teachers there); B-Pref's margin from experience: :func:`margin_from_rewards`.
 - **Selection**: :func:`select_queries` (uniform, disagreement, entropy) given any model
   with ``predict_proba(pairs) -> (members, n)``.
 - **Dataset**: :class:`PreferenceDataset`, appended per batch, budget accounting
@@ -31,6 +33,7 @@ from __future__ import annotations
 from rewarddesign.preferences.dataset import PreferenceDataset
 from rewarddesign.preferences.labels import LabelRecord
 from rewarddesign.preferences.oracles import CriticOracle, ValueIterationOracle
+from rewarddesign.preferences.registry import TEACHERS, check_teacher_options, make_teacher
 from rewarddesign.preferences.segments import (
     DEFAULT_H,
     Pairs,
@@ -47,6 +50,7 @@ from rewarddesign.preferences.teachers import (
     RegretTeacher,
     Teacher,
     margin_from_returns,
+    margin_from_rewards,
     preference_probability,
 )
 from rewarddesign.preferences.trajectories import Trajectories, rollout
@@ -54,6 +58,7 @@ from rewarddesign.preferences.trajectories import Trajectories, rollout
 __all__ = [
     "DEFAULT_H",
     "RULES",
+    "TEACHERS",
     "CriticOracle",
     "HierarchicalTeacher",
     "LabelRecord",
@@ -66,8 +71,11 @@ __all__ = [
     "Teacher",
     "Trajectories",
     "ValueIterationOracle",
+    "check_teacher_options",
     "cut_segments",
+    "make_teacher",
     "margin_from_returns",
+    "margin_from_rewards",
     "pairs_from_rewards",
     "preference_probability",
     "random_pairs",

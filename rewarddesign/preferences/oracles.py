@@ -11,6 +11,21 @@ import numpy as np
 from rewarddesign.common.checks import check_int
 from rewarddesign.errors import ParameterError, SpecError
 
+#: What a tabular env exposes (on its unwrapped env): transitions, rewards, terminal states.
+TABULAR = ("P", "R", "terminal")
+
+
+def is_tabular(env: Any) -> bool:
+    """Whether value iteration applies: the unwrapped env exposes ``P``, ``R`` and
+    ``terminal`` (as ``gridworld/delivery`` and ``gridworld/random-mdp`` do).
+
+    Example:
+        >>> import rewarddesign as rd
+        >>> is_tabular(rd.make("gridworld/delivery")), is_tabular(rd.make("classic/Pendulum-v1"))
+        (True, False)
+    """
+    return all(hasattr(env.unwrapped, k) for k in TABULAR)
+
 
 class ValueIterationOracle:
     """``V*`` and ``Q*`` of a finite MDP by value iteration (exact to ``tol``).
@@ -77,7 +92,7 @@ class ValueIterationOracle:
     def from_env(cls, env: Any, discount: float) -> ValueIterationOracle:
         """The oracle of a tabular env exposing ``P``, ``R`` and ``terminal``."""
         base = env.unwrapped
-        if not all(hasattr(base, k) for k in ("P", "R", "terminal")):
+        if not is_tabular(env):
             raise SpecError(
                 f"{base} is not a tabular task (it exposes no P, R and terminal); regret "
                 "labels for continuous control need an expert's critic."

@@ -42,6 +42,29 @@ def margin_from_returns(mean_episode_return: float, H: int, episode_length: floa
     return float(mean_episode_return) * H / float(episode_length)
 
 
+def margin_from_rewards(rewards: Any, H: int) -> float:
+    """B-Pref's margin from experience: the mean true reward per step times H.
+
+    Over whole episodes this is :func:`margin_from_returns` of the mean episode return and
+    length (their ratio is the mean reward per step); on a window of recent experience,
+    which starts and ends mid-episode, it is still the expected return of H steps. What
+    ``rewarddesign label`` and ``pbrl`` give the teacher for ``eps_equal`` and ``eps_skip``.
+
+    Args:
+        rewards: The true rewards of the experience, any shape.
+        H: Segment length.
+
+    Example:
+        >>> margin_from_rewards([1.0, 2.0, 3.0], H=10)
+        20.0
+    """
+    rewards = np.asarray(rewards, dtype=np.float64)
+    if rewards.size == 0:
+        raise ParameterError("margin needs at least one reward; record experience first.")
+    # a one-step "episode" of the mean reward: scaled by H / 1, exactly mean * H
+    return margin_from_returns(float(np.mean(rewards)), H, 1.0)
+
+
 def preference_probability(
     score_first: np.ndarray, score_second: np.ndarray, beta: float
 ) -> np.ndarray:
@@ -365,5 +388,6 @@ __all__ = [
     "RegretTeacher",
     "Teacher",
     "margin_from_returns",
+    "margin_from_rewards",
     "preference_probability",
 ]

@@ -40,6 +40,7 @@ from rewarddesign.preferences import (
     RULES,
     PreferenceDataset,
     cut_segments,
+    margin_from_rewards,
     random_pairs,
     select_queries,
 )
@@ -297,7 +298,7 @@ class FeedbackSessions(BaseCallback):
         segments = cut_segments(view, H=p.segment, n=2 * n_candidates, rng=ctx.rng)
         candidates = random_pairs(segments, n_candidates, ctx.rng)
         chosen = candidates.take(select_queries(candidates, m, rule, model, ctx.rng))
-        teacher = self.method.teacher(ctx.task, self._margin(view))
+        teacher = self.method.teacher(ctx.task, margin_from_rewards(view.rewards, p.segment))
         record = teacher.label(chosen, ctx.rng)
         self.dataset.append(chosen, record)
         ctx.charge_labels(record.charged)
@@ -324,11 +325,6 @@ class FeedbackSessions(BaseCallback):
             if np.std(learned) > 0 and np.std(view.rewards[fresh]) > 0:
                 corr = np.corrcoef(learned, view.rewards[fresh])[0, 1]
                 ctx.log("reward_correlation", step, float(corr))
-
-    def _margin(self, view: Any) -> float:
-        """B-Pref's margin, mean episode return x H / T: the mean true reward per step of the
-        experience so far times H."""
-        return float(np.mean(view.rewards)) * self.p.segment
 
 
 def view_inputs(model: RewardEnsemble, view: Any) -> np.ndarray:

@@ -6,17 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from rewarddesign.errors import ParameterError, unknown
+from rewarddesign.errors import unknown
 from rewarddesign.methods.pbrl.loop import LoopParams, PreferenceLoop
-from rewarddesign.preferences import (
-    CriticOracle,
-    HierarchicalTeacher,
-    PartialReturnTeacher,
-    RegretTeacher,
-)
+from rewarddesign.preferences import TEACHERS, Teacher, check_teacher_options, make_teacher
 from rewarddesign.task.spec import TaskSpec
-
-TEACHERS = ("partial-return", "regret", "hierarchical")
 
 
 @dataclass(frozen=True)
@@ -25,12 +18,14 @@ class PbrlParams(LoopParams):
 
     Attributes:
         teacher: ``"partial-return"``, ``"regret"`` (an expert's critic as the oracle:
-            ``teacher_params.expert`` is the folder of ``rewarddesign expert train``) or
-            ``"hierarchical"`` (the task's HERON ranking).
+            ``teacher_params.expert`` is the folder of ``rewarddesign expert train``; on a
+            tabular task without one, the exact values of value iteration) or
+            ``"hierarchical"`` (the task's HERON ranking). Built by
+            :func:`~rewarddesign.preferences.make_teacher`, as ``rewarddesign label``'s.
         teacher_params: Options of the teacher (``beta``, ``eps_mistake``, ``eps_equal``;
             partial return also ``myopic_gamma``, ``eps_skip``; regret also ``expert``,
-            ``n_action_samples`` and ``form``); the margin of ``eps_skip`` and
-            ``eps_equal`` comes from the episodes seen so far.
+            ``n_action_samples``, ``discount`` and ``form``; hierarchical none); the
+            margin of ``eps_skip`` and ``eps_equal`` comes from the experience so far.
     """
 
     teacher: str = "partial-return"
@@ -52,39 +47,22 @@ class Pbrl(PreferenceLoop):
     name = "pbrl"
     Params = PbrlParams
 
+    def __init__(self, params: PbrlParams) -> None:
+        super().__init__(params)
+        # the regret teacher's oracles, built once per run (an expert's critic takes
+        # seconds to load; every feedback session builds a teacher)
+        self._oracles: dict[tuple[Any, ...], Any] = {}
+
     def validate(self, task: TaskSpec, agent: str) -> None:
         if self.params.teacher not in TEACHERS:
             raise unknown(f"{self.name} teacher", self.params.teacher, TEACHERS)
         super().validate(task, agent)
 
-    def teacher(self, task: TaskSpec, margin: float | None) -> Any:
+    def teacher(self, task: TaskSpec, margin: float | None) -> Teacher:
         """The teacher for a task (``margin`` feeds B-Pref's skip/equal thresholds)."""
-        if self.params.teacher == "hierarchical":
-            return HierarchicalTeacher.from_task(task)
-        opts = dict(self.params.teacher_params)
-        if opts.get("eps_skip") or opts.get("eps_equal"):
-            opts["margin"] = margin
-        try:
-            if self.params.teacher == "regret":
-                oracle = self._critic(
-                    task, opts.pop("expert", None), opts.pop("n_action_samples", 10)
-                )
-                return RegretTeacher(oracle, oracle.discount, **opts)
-            return PartialReturnTeacher(**opts)
-        except TypeError as exc:
-            raise ParameterError(f"pbrl teacher_params {opts!r}: {exc}.") from exc
-
-    def _critic(self, task: TaskSpec, expert: Any, n_action_samples: Any) -> CriticOracle:
-        """The expert's critic as the regret oracle (loaded once per run)."""
-        if not expert:
-            raise ParameterError(
-                "pbrl teacher 'regret' needs teacher_params.expert, the folder of an expert "
-                f"for {task.id!r} (train one with `rewarddesign expert train {task.id}`)."
-            )
-        key = (str(expert), n_action_samples)
-        if getattr(self, "_critic_key", None) != key:
-            self._oracle = CriticOracle.from_dir(
-                expert, task=task.id, n_action_samples=n_action_samples
-            )
-            self._critic_key = key
-        return self._oracle
+        p = self.params
+        # first: an option named like make_teacher's own keywords (margin) is an unknown one
+        check_teacher_options(p.teacher, p.teacher_params)
+        return make_teacher(
+            p.teacher, task, margin=margin, oracles=self._oracles, **p.teacher_params
+        )
