@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import rewarddesign as rd
+from rewarddesign.errors import ParameterError
 from rewarddesign.task.factors import FACTOR_FUNCTIONS
 
 FN_TASKS = [t for t in rd.tasks() if any(f.fn for f in rd.task_spec(t).factors)]
@@ -32,3 +33,17 @@ def test_batched_function_factors_match_per_step_info(task):
             batched = f.scale * FACTOR_FUNCTIONS[f.fn](o, a, n, **f.args)
             assert batched.shape == (50,), f.name
             np.testing.assert_allclose(batched, reported[:, j], atol=1e-12, err_msg=f.name)
+
+
+def test_a_factor_function_written_for_one_observation_is_refused_when_the_env_is_made(
+    monkeypatch, write_yaml
+):
+    monkeypatch.setitem(FACTOR_FUNCTIONS, "speed_one_obs", lambda obs, action, next_obs: obs[2])
+    spec = {
+        "id": "test/Pendulum-one-obs",
+        "env": {"id": "Pendulum-v1"},
+        "factors": [{"name": "speed", "sign": -1, "source": {"fn": "speed_one_obs"}}],
+        "reward": {"weights": {"speed": -1.0}},
+    }
+    with pytest.raises(ParameterError, match=r"factor 'speed' .*obs\[:, 2\]"):
+        rd.make(write_yaml(spec))

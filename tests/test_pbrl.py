@@ -232,26 +232,29 @@ def test_pebble_pretraining_uses_the_state_entropy_reward_until_the_first_labels
     assert [s for s, _ in ctx.series["labels_charged"]] == [300, 450]
 
 
+# PPO with pbrl on gridworld/delivery: two feedback sessions in 512 steps (a few seconds)
+DELIVERY_PPO = dict(
+    task="gridworld/delivery",
+    method="pbrl",
+    agent="ppo",
+    seed=0,
+    budget=512,
+    agent_preset="fast",
+    agent_overrides={"n_envs": 2, "n_steps": 64, "batch_size": 64},
+    eval_episodes=1,
+    labels=20,
+    queries=10,
+    interval=128,
+    seed_steps=100,
+    segment=5,
+    hidden=[16],
+)
+
+
 def test_ppo_on_a_discrete_observation_space_labels_and_fits():
     """gridworld/delivery: SB3's buffer keeps each state as a column (..., 1); the session's
     segments hold state indices, as a trajectory file does."""
-    small = {"n_envs": 2, "n_steps": 64, "batch_size": 64}
-    result = rd.run(
-        "gridworld/delivery",
-        "pbrl",
-        "ppo",
-        seed=0,
-        budget=512,
-        agent_preset="fast",
-        agent_overrides=small,
-        eval_episodes=1,
-        labels=20,
-        queries=10,
-        interval=128,
-        seed_steps=100,
-        segment=5,
-        hidden=[16],
-    )
+    result = rd.run(**DELIVERY_PPO)
     assert result.labels_used == 20
     assert [s for s, _ in result.series["labels_charged"]] == [128, 256]
     assert all(0.0 <= v <= 1.0 for _, v in result.series["reward_accuracy"])
@@ -270,22 +273,8 @@ def test_regret_labels_on_a_tabular_task_come_from_value_iteration(monkeypatch):
         return from_env(cls, env, discount)
 
     monkeypatch.setattr(ValueIterationOracle, "from_env", classmethod(counted))
-    small = {"n_envs": 2, "n_steps": 64, "batch_size": 64}
     result = rd.run(
-        "gridworld/delivery",
-        "pbrl",
-        "ppo",
-        seed=0,
-        budget=512,
-        agent_preset="fast",
-        agent_overrides=small,
-        eval_episodes=1,
-        labels=20,
-        queries=10,
-        interval=128,
-        seed_steps=100,
-        segment=5,
-        hidden=[16],
+        **DELIVERY_PPO,
         teacher="regret",
         teacher_params={"beta": 1.0},
     )

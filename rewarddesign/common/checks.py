@@ -14,8 +14,10 @@ Example:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
 from rewarddesign.errors import ParameterError, SpecError
@@ -179,3 +181,51 @@ def check_keys(
     missing = required - set(doc)
     if missing:
         raise SpecError(f"missing key(s) {sorted(missing)} in {where}.")
+
+
+BATCHED = (
+    "write it for a batch, one row per env: `lambda obs: -obs[:, 2] ** 2`, not the "
+    "one-observation `lambda obs: -obs[2] ** 2`"
+)
+"""How a user callable is written for a batch, named in every error about its shape."""
+
+
+def probe_batched(
+    fn: Callable, what: str, observation_space: gym.Space, action_space: gym.Space, step: bool
+) -> None:
+    """Call a user's batched callable once on two in-bounds rows, before any env step, so a
+    function written for one observation fails here with the fix, not mid-training.
+
+    Args:
+        fn: ``Phi(obs)`` (``step=False``) or ``f(obs, action, next_obs)`` (``step=True``).
+        what: Its name, for the message.
+        observation_space: One env's observation space (the probe's rows are in it).
+        action_space: One env's action space.
+        step: Whether it takes a whole step.
+
+    Raises:
+        ParameterError: The call fails on a batch, or returns other than one value (or
+            one row of values) per row.
+    """
+    obs = np.stack([_in_bounds(observation_space)] * 2)
+    args = (obs, np.stack([_in_bounds(action_space)] * 2), obs) if step else (obs,)
+    try:
+        out = np.asarray(fn(*args))
+    except (IndexError, TypeError, ValueError) as exc:
+        raise ParameterError(
+            f"{what} fails on a batch of 2 observations ({type(exc).__name__}: {exc}); {BATCHED}."
+        ) from exc
+    if out.ndim not in (1, 2) or len(out) != 2:
+        raise ParameterError(
+            f"{what} returned shape {out.shape} for a batch of 2; it must return one value "
+            f"per row, shape (2,): {BATCHED}."
+        )
+
+
+def _in_bounds(space: gym.Space) -> np.ndarray:
+    """A point of ``space`` without drawing from its generator (seeded runs stay as they are)."""
+    if isinstance(space, gym.spaces.Box):
+        return np.clip(np.zeros(space.shape, space.dtype), space.low, space.high)
+    if isinstance(space, gym.spaces.Discrete):
+        return np.asarray(space.start, dtype=np.int64)
+    return np.zeros(space.shape or (), dtype=space.dtype or np.float64)

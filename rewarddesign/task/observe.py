@@ -8,6 +8,7 @@ adds them to ``info``; :class:`TrueRewardView` makes the true reward the env's r
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 from collections.abc import Callable
@@ -17,9 +18,9 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.utils import RecordConstructorArgs
 
-from rewarddesign.common.checks import check_int
+from rewarddesign.common.checks import check_int, probe_batched
 from rewarddesign.errors import ParameterError
-from rewarddesign.task.factors import weights_vector
+from rewarddesign.task.factors import FACTOR_FUNCTIONS, weights_vector
 from rewarddesign.task.spec import WEIGHTED_SUM, TaskSpec
 
 
@@ -150,6 +151,11 @@ class FactorObserver(gym.Wrapper, RecordConstructorArgs):
         self.task = spec
         self._obs: Any = None
         self._reader = FactorReader(spec)
+        for f in spec.factors:  # a user's function may be written for one observation
+            if f.fn is not None:
+                fn = functools.partial(FACTOR_FUNCTIONS[f.fn], **f.args)
+                what = f"factor {f.name!r} (function {f.fn!r})"
+                probe_batched(fn, what, env.observation_space, env.action_space, step=True)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         obs, info = self.env.reset(seed=seed, options=options)

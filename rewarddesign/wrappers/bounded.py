@@ -25,7 +25,7 @@ import gymnasium as gym
 import numpy as np
 from scipy.special import expit
 
-from rewarddesign.common.checks import check_number, is_int
+from rewarddesign.common.checks import check_number, is_int, probe_batched
 from rewarddesign.errors import ParameterError, SpecError
 from rewarddesign.wrappers.core import (
     RewardTransform,
@@ -33,7 +33,6 @@ from rewarddesign.wrappers.core import (
     Transition,
     WrapContext,
     check_finite,
-    probe_batched,
 )
 from rewarddesign.wrappers.forms import RewardWrapper, forms_of
 
@@ -100,7 +99,13 @@ class CenteredSigmoidTransform(RewardTransform):
         if isinstance(self.reference, RunningQuantile):
             self._windows = [_SortedWindow(self.reference.window) for _ in range(ctx.n_envs)]
         elif callable(self.reference):
-            probe_batched(self.reference, "CenteredSigmoid reference", ctx, step=True)
+            probe_batched(
+                self.reference,
+                "CenteredSigmoid reference",
+                ctx.observation_space,
+                ctx.action_space,
+                step=True,
+            )
 
     def _references(self, t: Transition) -> np.ndarray:
         """References, shape (m, M)."""

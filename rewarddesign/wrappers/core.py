@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 import gymnasium as gym
 import numpy as np
 
+from rewarddesign.common.checks import BATCHED
 from rewarddesign.errors import ParameterError, SpaceMismatchError, SpecError
 from rewarddesign.task.spec import TaskSpec
 
@@ -157,13 +158,6 @@ class RewardTransform(ABC):
         return float(self(t)[0])
 
 
-BATCHED = (
-    "write it for a batch, one row per env: `lambda obs: -obs[:, 2] ** 2`, not the "
-    "one-observation `lambda obs: -obs[2] ** 2`"
-)
-"""How a user callable is written for a batch, named in every error about its shape."""
-
-
 def check_finite(values: np.ndarray, what: str, m: int) -> np.ndarray:
     """``values`` as float64 of shape ``(m,)``, or a clear error if it is not finite."""
     values = np.asarray(values, dtype=np.float64)
@@ -179,44 +173,6 @@ def check_finite(values: np.ndarray, what: str, m: int) -> np.ndarray:
             "make it finite for every state the env can reach."
         )
     return values
-
-
-def probe_batched(fn: Callable, what: str, ctx: WrapContext, step: bool) -> None:
-    """Call a user's batched callable once on two in-bounds rows, before any env step, so a
-    function written for one observation fails here with the fix, not mid-training.
-
-    Args:
-        fn: ``Phi(obs)`` (``step=False``) or ``f(obs, action, next_obs)`` (``step=True``).
-        what: Its name, for the message.
-        ctx: The env(s) it is put on (their spaces give the probe's rows).
-        step: Whether it takes a whole step.
-
-    Raises:
-        ParameterError: The call fails on a batch, or returns other than one value (or
-            one row of values) per row.
-    """
-    obs = np.stack([_in_bounds(ctx.observation_space)] * 2)
-    args = (obs, np.stack([_in_bounds(ctx.action_space)] * 2), obs) if step else (obs,)
-    try:
-        out = np.asarray(fn(*args))
-    except (IndexError, TypeError, ValueError) as exc:
-        raise ParameterError(
-            f"{what} fails on a batch of 2 observations ({type(exc).__name__}: {exc}); {BATCHED}."
-        ) from exc
-    if out.ndim not in (1, 2) or len(out) != 2:
-        raise ParameterError(
-            f"{what} returned shape {out.shape} for a batch of 2; it must return one value "
-            f"per row, shape (2,): {BATCHED}."
-        )
-
-
-def _in_bounds(space: gym.Space) -> np.ndarray:
-    """A point of ``space`` without drawing from its generator (seeded runs stay as they are)."""
-    if isinstance(space, gym.spaces.Box):
-        return np.clip(np.zeros(space.shape, space.dtype), space.low, space.high)
-    if isinstance(space, gym.spaces.Discrete):
-        return np.asarray(space.start, dtype=np.int64)
-    return np.zeros(space.shape or (), dtype=space.dtype or np.float64)
 
 
 def finite_one(values: Any, what: str) -> float:

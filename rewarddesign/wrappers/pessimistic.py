@@ -14,7 +14,7 @@ import math
 import gymnasium as gym
 import numpy as np
 
-from rewarddesign.common.checks import check_number
+from rewarddesign.common.checks import check_number, probe_batched
 from rewarddesign.errors import ParameterError, SpecError
 from rewarddesign.wrappers.core import (
     RewardTransform,
@@ -23,7 +23,6 @@ from rewarddesign.wrappers.core import (
     WrapContext,
     check_finite,
     finite_one,
-    probe_batched,
 )
 from rewarddesign.wrappers.forms import RewardWrapper, forms_of
 
@@ -41,7 +40,13 @@ class PessimisticTransform(RewardTransform):
         self.floor = check_number(floor, "PessimisticReward: floor", 0, 1)
 
     def bind(self, ctx: WrapContext) -> None:
-        probe_batched(self.uncertainty, "PessimisticReward uncertainty", ctx, step=True)
+        probe_batched(
+            self.uncertainty,
+            "PessimisticReward uncertainty",
+            ctx.observation_space,
+            ctx.action_space,
+            step=True,
+        )
 
     def __call__(self, t: Transition) -> np.ndarray:
         u = check_finite(

@@ -13,7 +13,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from rewarddesign.common.checks import check_number
+from rewarddesign.common.checks import check_number, probe_batched
 from rewarddesign.errors import SpecError, unknown
 from rewarddesign.wrappers.core import (
     Index,
@@ -22,7 +22,6 @@ from rewarddesign.wrappers.core import (
     WrapContext,
     check_finite,
     finite_one,
-    probe_batched,
 )
 from rewarddesign.wrappers.forms import RewardWrapper, forms_of
 
@@ -87,7 +86,7 @@ class PotentialTransform(RewardTransform):
             self._phi_fn, self._what = agent_value(pot), f"value of {type(pot).__name__}"
         elif callable(pot):
             self._phi_fn, self._what = pot, f"potential {getattr(pot, '__name__', pot)!r}"
-            probe_batched(pot, self._what, ctx, step=False)
+            probe_batched(pot, self._what, ctx.observation_space, ctx.action_space, step=False)
         else:
             raise SpecError(
                 f"PotentialShaping: potential must be a callable on a batch of observations, "
