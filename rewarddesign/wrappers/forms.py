@@ -1,11 +1,11 @@
 """The three forms of every reward wrapper, all driving one :class:`RewardTransform`.
 
 - :class:`RewardWrapper`: a ``gymnasium.Wrapper`` around one env.
-- :class:`VectorShapingWrapper`: a ``gymnasium.vector.VectorWrapper``. Gymnasium 1.x
+- :class:`VectorRewardWrapper`: a ``gymnasium.vector.VectorWrapper``. Gymnasium 1.x
   autoresets on the *next* step: the step after an episode ends returns the new
   episode's first observation with reward 0; that step is not a transition and is
   passed through unshaped.
-- :class:`VecEnvShapingWrapper`: an SB3 ``VecEnvWrapper`` (what SB3 agents step). SB3
+- :class:`VecEnvRewardWrapper`: an SB3 ``VecEnvWrapper`` (what SB3 agents step). SB3
   resets within the step and keeps the final observation in
   ``info["terminal_observation"]``; ``info["TimeLimit.truncated"]`` tells a time limit
   from a terminal.
@@ -160,7 +160,7 @@ def _params(single: type[RewardWrapper], env: Any, args: tuple, kwargs: dict) ->
     return dict(list(bound.arguments.items())[2:])
 
 
-class VectorShapingWrapper(VectorWrapper):
+class VectorRewardWrapper(VectorWrapper):
     """``gymnasium.vector`` form of a :class:`RewardWrapper` (next-step autoreset)."""
 
     single: ClassVar[type[RewardWrapper]]
@@ -240,7 +240,7 @@ class VectorShapingWrapper(VectorWrapper):
         return obs, out, terminated, truncated, infos
 
 
-class VecEnvShapingWrapper(VecEnvWrapper):
+class VecEnvRewardWrapper(VecEnvWrapper):
     """SB3 ``VecEnv`` form of a :class:`RewardWrapper` (SB3 resets within the step)."""
 
     single: ClassVar[type[RewardWrapper]]
@@ -316,8 +316,8 @@ def forms_of(single: type[RewardWrapper]) -> tuple[type, type]:
     sig = inspect.signature(single.__init__)
     made = []
     for base, module, what in (
-        (VectorShapingWrapper, "rewarddesign.wrappers.vector", "gymnasium.vector"),
-        (VecEnvShapingWrapper, "rewarddesign.wrappers.vec_env", "SB3 VecEnv"),
+        (VectorRewardWrapper, "rewarddesign.wrappers.vector", "gymnasium.vector"),
+        (VecEnvRewardWrapper, "rewarddesign.wrappers.vec_env", "SB3 VecEnv"),
     ):
         cls = type(
             single.__name__,
