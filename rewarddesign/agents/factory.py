@@ -127,8 +127,8 @@ def _own_learner_config(algo: str, preset: str | None, overrides: dict[str, Any]
     hint = f"Agent {algo!r} is set by {OWN_LEARNERS[algo]}; pass those as method parameters."
     if preset is not None:
         raise unknown(f"preset of agent {algo!r}", preset, (), hint)
-    for key in overrides:
-        raise unknown(f"hyperparameter of agent {algo!r}", key, (), hint)
+    if overrides:
+        raise unknown(f"hyperparameter of agent {algo!r}", next(iter(overrides)), (), hint)
 
 
 def _constructor_kwargs(cfg: dict[str, Any], env: gym.Env | VecEnv) -> dict[str, Any]:

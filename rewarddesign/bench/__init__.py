@@ -13,7 +13,7 @@ from rewarddesign.bench.grid import Grid, GridRun, grids, load_grid
 from rewarddesign.bench.keys import run_key
 from rewarddesign.bench.run import GridProgress, grid_results, run_grid
 from rewarddesign.bench.store import ResultsStore
-from rewarddesign.bench.table import Row, mean_ci, summarize
+from rewarddesign.bench.table import Row, summarize
 
 __all__ = [
     "Grid",
@@ -28,7 +28,6 @@ __all__ = [
     "grid_results",
     "grids",
     "load_grid",
-    "mean_ci",
     "run_grid",
     "run_key",
     "summarize",

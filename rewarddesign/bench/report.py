@@ -31,15 +31,12 @@ from rewarddesign.contract.runspec import RunResult
 from rewarddesign.errors import RewardDesignError, SpecError, UnknownNameError
 from rewarddesign.task.registry import task_spec
 
-MethodStats = groups.Cell
-"""One task x method cell (the cell every table shares, :mod:`rewarddesign.bench.groups`)."""
-
 
 @dataclass
 class Report:
     """Everything a report shows; :func:`write_report` renders it."""
 
-    cells: list[MethodStats]
+    cells: list[groups.Cell]  # the cells every table shares
     aggregate: dict[str, dict[str, tuple[float, float, float]]] = field(default_factory=dict)
     improvement: dict[str, tuple[float, float, float]] = field(default_factory=dict)
     figures: dict[str, bytes] = field(default_factory=dict)

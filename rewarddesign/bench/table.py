@@ -5,9 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
-from scipy import stats
-
 from rewarddesign.bench.groups import INTERVAL, REPS, SEED, Cell, cells, ci_text
 from rewarddesign.contract.runspec import RunResult
 
@@ -64,23 +61,3 @@ def row_text(row: Row) -> tuple[str, ...]:
         f"{row.median:.1f}",
         f"{row.wall_time:.1f}",
     )
-
-
-def mean_ci(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float, float]:
-    """Mean and Student-t confidence interval of the mean.
-
-    Not what the tables print (they print stratified-bootstrap CIs, as the report does);
-    kept for callers that want the t interval. With one value no spread can be
-    estimated: the interval is (nan, nan).
-
-    Example:
-        >>> m, lo, hi = mean_ci([1.0, 2.0, 3.0])
-        >>> round(m, 3), round(hi - m, 3)  # t(0.975, 2) * 1 / sqrt(3)
-        (2.0, 2.484)
-    """
-    x = np.asarray(values, dtype=np.float64)
-    mean = float(x.mean())
-    if len(x) < 2:
-        return mean, float("nan"), float("nan")
-    half = float(stats.t.ppf((1 + confidence) / 2, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)))
-    return mean, mean - half, mean + half

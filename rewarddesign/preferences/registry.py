@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from rewarddesign.common.checks import check_probability
 from rewarddesign.errors import ParameterError, unknown
 from rewarddesign.preferences.oracles import CriticOracle, ValueIterationOracle, is_tabular
 from rewarddesign.preferences.teachers import (
@@ -77,12 +78,8 @@ def _regret(
     opts = dict(options)
     expert, samples = opts.pop("expert", None), opts.pop("n_action_samples", None)
     discount = opts.pop("discount", None)
-    if discount is not None and (
-        isinstance(discount, bool)
-        or not isinstance(discount, int | float)
-        or not 0 <= discount <= 1
-    ):
-        raise ParameterError(f"regret teacher: discount must be in [0, 1], got {discount!r}.")
+    if discount is not None:
+        discount = check_probability(discount, "regret teacher: discount")
     if expert:  # continuous control: the expert's critic, at the expert's discount
         if not isinstance(expert, str | os.PathLike):
             raise ParameterError(
@@ -103,7 +100,7 @@ def _regret(
                 f"regret teacher: n_action_samples ({samples!r}) is for an expert's critic; "
                 "pass expert too, or drop it (value iteration is exact)."
             )
-        discount = DEFAULT_DISCOUNT if discount is None else float(discount)
+        discount = DEFAULT_DISCOUNT if discount is None else discount
         key = ("value-iteration", task.id, discount)
         if key not in oracles:
             oracles[key] = _value_iteration(task, discount)
