@@ -8,10 +8,11 @@ from rewarddesign.bench.executors import (
     Outcome,
     RayExecutor,
     SequentialExecutor,
+    Started,
 )
 from rewarddesign.bench.grid import Grid, GridRun, grids, load_grid
 from rewarddesign.bench.keys import run_key
-from rewarddesign.bench.run import GridProgress, grid_results, run_grid
+from rewarddesign.bench.run import GridProgress, PlannedRun, grid_results, plan_grid, run_grid
 from rewarddesign.bench.store import ResultsStore
 from rewarddesign.bench.table import Row, summarize
 
@@ -21,13 +22,16 @@ __all__ = [
     "GridRun",
     "LocalProcessExecutor",
     "Outcome",
+    "PlannedRun",
     "RayExecutor",
     "ResultsStore",
     "Row",
     "SequentialExecutor",
+    "Started",
     "grid_results",
     "grids",
     "load_grid",
+    "plan_grid",
     "run_grid",
     "run_key",
     "summarize",

@@ -4,10 +4,15 @@ An executor never touches the store; the driver alone writes. Every executor run
 same worker function, :func:`run_spec_json`, which takes and returns JSON-safe data:
 in this process, in local worker processes, or as Ray tasks on a cluster
 (:class:`RayExecutor`, the ``distributed`` extra).
+
+Executors hand a worker a run only when it has a free one (no run waits in a queue of
+theirs) and yield :class:`Started` as they do, so the driver records as running only
+runs that are: a driver killed mid-grid leaves the runs it had not started as they were.
 """
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures as cf
 import contextlib
 import ctypes
@@ -35,6 +40,13 @@ class Outcome:
     traceback: str | None = None
 
 
+@dataclass(frozen=True)
+class Started:
+    """A run was handed to a free worker (its :class:`Outcome` comes later)."""
+
+    key: str
+
+
 def run_spec_json(key: str, spec_json: str, device: str) -> dict:
     """Worker entry point: run one spec, never raise; all in and out is JSON-safe data."""
     from rewarddesign.experiment.runner import execute  # imported in the worker process
@@ -57,11 +69,12 @@ def _outcome(data: dict) -> Outcome:
 
 
 class Executor(Protocol):
-    """Runs ``(key, spec)`` pairs and yields an :class:`Outcome` for each as it finishes."""
+    """Runs ``(key, spec)`` pairs: yields :class:`Started` for each as a worker takes it,
+    then its :class:`Outcome` as it finishes."""
 
     workers: int
 
-    def run(self, jobs: Sequence[tuple[str, RunSpec]]) -> Iterator[Outcome]: ...
+    def run(self, jobs: Sequence[tuple[str, RunSpec]]) -> Iterator[Started | Outcome]: ...
 
 
 class SequentialExecutor:
@@ -72,8 +85,9 @@ class SequentialExecutor:
     def __init__(self, device: str = "auto") -> None:
         self.device = device
 
-    def run(self, jobs: Sequence[tuple[str, RunSpec]]) -> Iterator[Outcome]:
+    def run(self, jobs: Sequence[tuple[str, RunSpec]]) -> Iterator[Started | Outcome]:
         for key, spec in jobs:
+            yield Started(key)
             yield _outcome(run_spec_json(key, spec.to_json(), self.device))
 
 
@@ -110,34 +124,50 @@ class LocalProcessExecutor:
         self.workers = workers or available_cores()
         self.device = device
 
-    def run(self, jobs: Sequence[tuple[str, RunSpec]]) -> Iterator[Outcome]:
+    def run(self, jobs: Sequence[tuple[str, RunSpec]]) -> Iterator[Started | Outcome]:
         context = multiprocessing.get_context("spawn")  # no forked torch or file state
-        pool = cf.ProcessPoolExecutor(self.workers, mp_context=context, initializer=_worker_init)
-        processes: list[multiprocessing.process.BaseProcess] = []
+        queued = collections.deque(jobs)
+        running: dict[cf.Future, str] = {}
+        pool: cf.ProcessPoolExecutor | None = None
+        pools: list[cf.ProcessPoolExecutor] = []
+        processes: dict[int, multiprocessing.process.BaseProcess] = {}
         try:
-            futures = {
-                pool.submit(run_spec_json, key, spec.to_json(), self.device): key
-                for key, spec in jobs
-            }
-            processes = list(getattr(pool, "_processes", {}).values())
-            for future in cf.as_completed(futures):
-                try:
-                    yield _outcome(future.result())
-                except Exception as exc:  # a worker died (segfault, out of memory)
-                    yield Outcome(
-                        futures[future],
-                        error=f"{type(exc).__name__}: {exc}",
-                        traceback=traceback.format_exc(),
-                    )
+            while queued or running:
+                while queued and len(running) < self.workers:
+                    if pool is None:
+                        pool = cf.ProcessPoolExecutor(
+                            self.workers, mp_context=context, initializer=_worker_init
+                        )
+                        pools.append(pool)
+                    key, spec = queued[0]
+                    try:
+                        future = pool.submit(run_spec_json, key, spec.to_json(), self.device)
+                    except cf.process.BrokenProcessPool:  # a worker died: the rest go on
+                        pool = None  # in a fresh pool
+                        continue
+                    queued.popleft()
+                    running[future] = key
+                    processes.update(getattr(pool, "_processes", None) or {})
+                    yield Started(key)
+                done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+                for future in done:
+                    key = running.pop(future)
+                    try:
+                        yield _outcome(future.result())
+                    except Exception as exc:  # a worker died (segfault, out of memory)
+                        error = f"{type(exc).__name__}: {exc}"
+                        yield Outcome(key, error=error, traceback=traceback.format_exc())
         finally:
             # On Ctrl-C or a consumer that stops early: drop queued runs, stop workers now.
-            pool.shutdown(wait=False, cancel_futures=True)
-            for process in processes:
+            for old in pools:
+                old.shutdown(wait=False, cancel_futures=True)
+            for process in processes.values():
                 process.terminate()
 
 
 class RayExecutor:
-    """Runs each spec as a Ray task (one CPU each) on a Ray cluster.
+    """Runs each spec as a Ray task (one CPU each) on a Ray cluster, as many at once as
+    the cluster has CPUs (counted again as runs finish, so nodes that join are used).
 
     Workers get a RunSpec as JSON and send the result back as JSON; the driver alone
     writes to the store, so results are the same as the local executors'.
@@ -165,7 +195,7 @@ class RayExecutor:
         self.address, self.device, self.num_cpus = address, device, num_cpus
         self.workers = num_cpus or available_cores()
 
-    def run(self, jobs: Sequence[tuple[str, RunSpec]]) -> Iterator[Outcome]:
+    def run(self, jobs: Sequence[tuple[str, RunSpec]]) -> Iterator[Started | Outcome]:
         import ray
 
         started = not ray.is_initialized()
@@ -176,24 +206,27 @@ class RayExecutor:
                 include_dashboard=False,
                 log_to_driver=False,
             )
-        self.workers = int(ray.cluster_resources().get("CPU", 1))
         task = ray.remote(num_cpus=1, max_retries=0)(run_spec_json)
-        refs = {task.remote(key, spec.to_json(), self.device): key for key, spec in jobs}
-        pending = list(refs)
+        queued = collections.deque(jobs)
+        refs: dict = {}
         try:
-            while pending:
-                done, pending = ray.wait(pending, num_returns=1)
+            while queued or refs:
+                # one task per CPU the cluster has now (nodes that join count at once)
+                self.workers = int(ray.cluster_resources().get("CPU", 1))
+                while queued and len(refs) < self.workers:
+                    key, spec = queued.popleft()
+                    refs[task.remote(key, spec.to_json(), self.device)] = key
+                    yield Started(key)
+                done, _ = ray.wait(list(refs), num_returns=1)
                 for ref in done:
+                    key = refs.pop(ref)
                     try:
                         yield _outcome(ray.get(ref))
                     except Exception as exc:  # the worker died (node lost, out of memory)
-                        yield Outcome(
-                            refs[ref],
-                            error=f"{type(exc).__name__}: {exc}",
-                            traceback=traceback.format_exc(),
-                        )
+                        error = f"{type(exc).__name__}: {exc}"
+                        yield Outcome(key, error=error, traceback=traceback.format_exc())
         finally:
-            for ref in pending:  # Ctrl-C or a consumer that stops early
+            for ref in refs:  # Ctrl-C or a consumer that stops early
                 ray.cancel(ref, force=True)
             if started:
                 ray.shutdown()

@@ -5,13 +5,14 @@ Tables:
 * ``runs``: one row per run key (grid, method label, spec JSON, status, RunResult JSON,
   final return and success, error and traceback, start/finish times, wall time, versions,
   device, attempts). Status is ``running`` while a run is in flight, then ``done`` or
-  ``failed``.
+  ``failed``; ``attempts`` counts the times a worker started it. A complete run rerun
+  (``--force``) stays ``done`` with its old result until the new one replaces it.
 * ``series``: ``(run key, series name, step, value)``; the evaluation curve is stored as
   the series ``true_return`` next to the method's own series.
 
 Every state change is one transaction, so a killed driver leaves the file consistent and
 loses at most the runs that were in flight (they are still ``running`` and rerun next
-time).
+time; a forced rerun in flight leaves the old result, complete).
 
 Example:
     >>> import tempfile, os
@@ -105,47 +106,57 @@ class ResultsStore:
 
     def statuses(self, keys: Iterable[str]) -> dict[str, str]:
         """Status of each known key (keys never run are absent)."""
+        return dict(self._select("key, status", keys))
+
+    def _select(self, columns: str, keys: Iterable[str], where: str = "") -> list[tuple]:
+        """``columns`` of the rows among ``keys`` (in chunks SQLite's limits allow)."""
         keys = list(keys)
-        found: dict[str, str] = {}
+        found: list[tuple] = []
         for i in range(0, len(keys), 500):
             chunk = keys[i : i + 500]
+            marks = ",".join("?" * len(chunk))
             rows = self._db.execute(
-                f"SELECT key, status FROM runs WHERE key IN ({','.join('?' * len(chunk))})", chunk
+                f"SELECT {columns} FROM runs WHERE {where} key IN ({marks})", chunk
             )
-            found.update(dict(rows.fetchall()))
+            found += rows.fetchall()
         return found
 
     def mark_running(self, key: str, grid: str, label: str, spec: RunSpec) -> None:
-        """Record that a run started (a new row, or a rerun of an old one).
+        """Record that a worker started a run (a new row, or a rerun of an old one).
 
-        A rerun keeps its previous result until :meth:`record_result` replaces it, so a
-        driver killed during ``--force`` loses nothing that had finished.
+        A complete run rerun (``--force``) stays ``done`` with its result, reported, until
+        :meth:`record_result` replaces it in one transaction: a driver killed during
+        ``--force`` loses nothing that had finished. Only its attempt count goes up.
         """
         with self._transaction():
             self._db.execute(
                 """INSERT INTO runs (key, grid, method_label, spec, status, started, attempts)
                    VALUES (?, ?, ?, ?, 'running', ?, 1)
-                   ON CONFLICT(key) DO UPDATE SET status = 'running', started = excluded.started,
-                     grid = excluded.grid, method_label = excluded.method_label,
-                     attempts = attempts + 1""",
+                   ON CONFLICT(key) DO UPDATE SET attempts = attempts + 1,
+                     status = CASE WHEN status = 'done' THEN 'done' ELSE 'running' END,
+                     started = CASE WHEN status = 'done' THEN started
+                                    ELSE excluded.started END,
+                     grid = excluded.grid, method_label = excluded.method_label""",
                 (key, grid, label, spec.to_json(), time.time()),
             )
 
     def record_result(self, key: str, result: RunResult) -> None:
-        """Store a finished run and its series in one transaction."""
+        """Store a finished run and its series in one transaction (over an old result)."""
         rows = [(key, "true_return", p.step, p.mean_return) for p in result.curve]
         rows += [(key, name, s, v) for name, pts in result.series.items() for s, v in pts]
+        finished = time.time()
         with self._transaction():
             self._db.execute(
                 """UPDATE runs SET status = 'done', result = ?, final_return = ?,
-                     final_success = ?, finished = ?, wall_time = ?, versions = ?, device = ?,
-                     error = NULL, traceback = NULL
+                     final_success = ?, started = ?, finished = ?, wall_time = ?,
+                     versions = ?, device = ?, error = NULL, traceback = NULL
                    WHERE key = ?""",
                 (
                     result.to_json(),
                     result.final_return,
                     result.final_success,
-                    time.time(),
+                    finished - result.wall_time,
+                    finished,
                     result.wall_time,
                     json.dumps(result.versions),
                     result.device,
@@ -156,13 +167,28 @@ class ResultsStore:
             self._db.executemany("INSERT OR REPLACE INTO series VALUES (?, ?, ?, ?)", rows)
 
     def record_failure(self, key: str, error: str, traceback: str) -> None:
-        """Store the error and traceback of a run that raised."""
+        """Store the error and traceback of a run that raised.
+
+        A forced rerun of a complete run that fails keeps the old result, ``done``; its
+        error and traceback are stored beside it.
+        """
         with self._transaction():
             self._db.execute(
-                "UPDATE runs SET status = 'failed', error = ?, traceback = ?, finished = ? "
-                "WHERE key = ?",
+                """UPDATE runs SET error = ?, traceback = ?,
+                     finished = CASE WHEN status = 'done' THEN finished ELSE ? END,
+                     status = CASE WHEN status = 'done' THEN 'done' ELSE 'failed' END
+                   WHERE key = ?""",
                 (error, traceback, time.time(), key),
             )
+
+    def attempts(self, keys: Iterable[str]) -> dict[str, int]:
+        """How many times a worker started each known key."""
+        return dict(self._select("key, attempts", keys))
+
+    def wall_times(self) -> list[tuple[RunSpec, float]]:
+        """``(spec, wall time in seconds)`` of every complete run."""
+        rows = self._db.execute("SELECT spec, wall_time FROM runs WHERE status = 'done'")
+        return [(RunSpec.from_json(spec), wall) for spec, wall in rows.fetchall()]
 
     def results(self) -> list[tuple[str, RunResult]]:
         """``(method label, result)`` of every finished run."""
@@ -173,17 +199,8 @@ class ResultsStore:
 
     def results_by_key(self, keys: Iterable[str]) -> list[tuple[str, RunResult]]:
         """``(key, result)`` of the finished runs among ``keys``."""
-        keys = list(keys)
-        found = []
-        for i in range(0, len(keys), 500):
-            chunk = keys[i : i + 500]
-            rows = self._db.execute(
-                f"SELECT key, result FROM runs WHERE status = 'done' "
-                f"AND key IN ({','.join('?' * len(chunk))})",
-                chunk,
-            )
-            found += [(k, RunResult.from_json(text)) for k, text in rows.fetchall()]
-        return found
+        rows = self._select("key, result", keys, "status = 'done' AND")
+        return [(k, RunResult.from_json(text)) for k, text in rows]
 
     def failures(self, keys: Iterable[str] | None = None) -> list[tuple[str, str, str]]:
         """``(key, error, traceback)`` of the failed runs (among ``keys``, if given)."""
