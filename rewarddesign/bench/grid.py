@@ -40,10 +40,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rewarddesign.common.checks import check_keys, is_int, require_list, require_mapping
+from rewarddesign.common.checks import (
+    check_int,
+    check_keys,
+    is_int,
+    require_list,
+    require_mapping,
+)
 from rewarddesign.common.files import data_dir, load_yaml
 from rewarddesign.contract.runspec import EvalSpec, RunSpec
-from rewarddesign.errors import SpecError, unknown
+from rewarddesign.errors import ParameterError, RewardDesignError, SpecError, unknown
 
 _TOP = {
     "name",
@@ -114,10 +120,28 @@ def _seeds(seeds: Any, where: str) -> list[int]:
         raise SpecError(
             f"{where} seeds must be a non-empty list or a positive integer, got {seeds!r}."
         )
+    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+    if repeated:  # two identical runs would be merged into one, silently
+        raise SpecError(
+            f"{where} seeds {seeds!r} list seed {repeated[0]!r} more than once; "
+            "list each seed once."
+        )
     return seeds
 
 
-def load_grid(grid: str | Path, preset: str | None = None) -> Grid:
+def _first_seeds(seeds: list[int], n: int) -> list[int]:
+    """``--seeds n``: the first ``n`` seeds, continued after the largest if ``n`` is more."""
+    extra = range(max(seeds) + 1, max(seeds) + 1 + n - len(seeds))
+    return [*seeds[:n], *extra]
+
+
+def load_grid(
+    grid: str | Path,
+    preset: str | None = None,
+    *,
+    seeds: int | None = None,
+    budget: int | None = None,
+) -> Grid:
     """Load and expand a grid (packaged name or file path) into runs.
 
     Runs are ordered task-major, then method, then seed.
@@ -126,10 +150,28 @@ def load_grid(grid: str | Path, preset: str | None = None) -> Grid:
         grid: A packaged grid name or a grid YAML path.
         preset: A name under the grid's ``presets``; its keys replace the grid's
             top-level keys (e.g. ``{seeds: 1, budget: 500}`` for a smoke test).
+        seeds: Run only the first ``seeds`` seeds of every task (after the preset); a
+            task with fewer continues after its largest (``[0, 1, 2]`` and 5: 0..4). The
+            runs kept are the full grid's, so their results count for it later.
+        budget: Replace every run's budget, task, method and cell ones included (after
+            the preset). Schedules are not rescaled: a run whose evaluation interval,
+            agent warm-up or PPO rollout the budget cannot hold is refused, and the
+            message names the grid's ``smoke`` preset, sized to work.
 
     Raises:
         SpecError: On a malformed grid; the message names the bad key or value.
+        ParameterError: On a bad ``seeds`` or ``budget``, or a run ``budget`` makes
+            impossible.
+
+    Example:
+        >>> grid = load_grid("pbrl_pendulum", seeds=2, budget=3000)
+        >>> sorted({(r.spec.seed, r.spec.budget) for r in grid.runs})
+        [(0, 3000), (1, 3000)]
     """
+    if seeds is not None:
+        check_int(seeds, "--seeds", 1)
+    if budget is not None:
+        check_int(budget, "--budget", 1)
     path = grid_path(grid)
     where = f"grid {str(path)!r}"
     doc = require_mapping(load_yaml(path), where)
@@ -141,7 +183,7 @@ def load_grid(grid: str | Path, preset: str | None = None) -> Grid:
         chosen = require_mapping(presets[preset], f"{where} preset {preset!r}")
         check_keys(chosen, f"{where} preset {preset!r}", _TOP - {"presets", "name"})
         doc = {**doc, **chosen}
-    seeds = _seeds(doc.get("seeds", [0]), where)
+    grid_seeds = _seeds(doc.get("seeds", [0]), where)
     defaults = {
         "agent": doc.get("agent", "sac"),
         "agent_preset": doc.get("agent_preset"),
@@ -205,6 +247,8 @@ def load_grid(grid: str | Path, preset: str | None = None) -> Grid:
             cfg.update({k: m[k] for k in m if k in _OVERRIDABLE})
             cell = cells.get((t["task"], label), {})
             cfg.update({k: v for k, v in cell.items() if k != "params"})
+            if budget is not None:
+                cfg["budget"] = budget
             run_where = f"{where} run {t['task']!r} x {label!r}"
             overrides = require_mapping(cfg["agent_overrides"], f"{run_where} agent_overrides")
             # a cell's params refine its method's, key by key
@@ -220,8 +264,10 @@ def load_grid(grid: str | Path, preset: str | None = None) -> Grid:
                 }
             )
             task_seeds = (
-                _seeds(t["seeds"], f"{where} task {t['task']!r}") if "seeds" in t else seeds
+                _seeds(t["seeds"], f"{where} task {t['task']!r}") if "seeds" in t else grid_seeds
             )
+            if seeds is not None:
+                task_seeds = _first_seeds(task_seeds, seeds)
             for seed in task_seeds:
                 spec = RunSpec(
                     task=t["task"],
@@ -235,9 +281,60 @@ def load_grid(grid: str | Path, preset: str | None = None) -> Grid:
                     eval=evaluation,
                 )
                 spec.validate()
+                if budget is not None:
+                    check_budget(spec, f"{run_where} seed {seed}", _budget_fix(presets, preset))
                 runs.append(GridRun(spec=spec, method_label=label))
     return Grid(
         name=str(doc.get("name", path.stem)),
         description=str(doc.get("description", "")),
         runs=tuple(runs),
+    )
+
+
+def _budget_fix(presets: dict[str, Any], preset: str | None) -> str:
+    if preset == "smoke":
+        return "the smoke preset's own budgets fit: drop --budget"
+    if "smoke" in presets:
+        return "the grid's smoke preset is sized for short runs: --preset smoke"
+    return "this grid has no smoke preset; raise --budget"
+
+
+def check_budget(spec: RunSpec, where: str, fix: str) -> None:
+    """Refuse a run that ``--budget`` (``spec.budget``) makes impossible.
+
+    Impossible: no evaluation before the end of the budget (``eval.every`` longer), an
+    off-policy agent that never learns (``learning_starts`` as long), or whatever the
+    run's own check refuses (:func:`rewarddesign.experiment.runner.validate`: a PPO
+    rollout longer than the budget, a method's schedule).
+
+    Args:
+        spec: The run, with the budget ``--budget`` gave it.
+        where: The run, for the message.
+        fix: What to do instead (the grid's ``smoke`` preset, where it has one).
+
+    Raises:
+        ParameterError: Naming the run, what does not fit, the smallest budget it needs
+            where known, and ``fix``.
+    """
+    from rewarddesign import agents
+    from rewarddesign.experiment.runner import validate  # the runs' whole stack: lazily
+
+    need, why = None, None
+    cfg = agents.config(spec.agent, spec.task, spec.agent_preset, **spec.agent_overrides)
+    starts = (cfg or {}).get("learning_starts")
+    if spec.eval.every is not None and spec.eval.every > spec.budget:
+        need, why = spec.eval.every, f"is shorter than its evaluation interval {spec.eval.every}"
+    elif is_int(starts) and starts >= spec.budget:
+        need, why = starts + 1, f"ends before its agent learns (learning_starts {starts})"
+    else:
+        try:
+            validate(spec)
+        except RewardDesignError as exc:
+            why = f"is refused: {exc}"
+    if why is None:
+        return
+    if need is not None:
+        why += f"; it needs a budget of at least {need}"
+    raise ParameterError(
+        f"{where}: --budget {spec.budget} {why} (schedules are not rescaled); {fix}."
     )
