@@ -124,36 +124,46 @@ def run_grid(
 
 @dataclass(frozen=True)
 class PlannedRun:
-    """One distinct run of a grid as ``bench --dry-run`` lists it."""
+    """One distinct run of a grid as ``bench --dry-run`` lists it.
+
+    Attributes:
+        key: The run key.
+        run: The grid run (spec and method label).
+        status: Its status in the store (``done``, ``failed``, ``running``), None if new.
+        runs: Whether :func:`run_grid` would run it (not complete, or ``force``).
+        estimate: Seconds it would take, from the store's like runs (None: none there).
+    """
 
     key: str
     run: GridRun
-    complete: bool
-    estimate: float | None  # seconds, None where the store has no like run
+    status: str | None
+    runs: bool
+    estimate: float | None
 
 
-def plan_grid(grid: Grid, store: ResultsStore, *, force: bool = False) -> list[PlannedRun]:
+def plan_grid(
+    grid: Grid, store: ResultsStore | None, *, force: bool = False
+) -> list[PlannedRun]:
     """What :func:`run_grid` would do, without running anything.
 
-    Each distinct run with its key, whether it is complete in ``store`` (skipped unless
-    ``force``) and an estimate of its wall time: the median seconds per env step of the
-    store's complete runs of the same task and method, times its budget (None where the
-    store has none).
+    Each distinct run with its key, its status in ``store`` (None: no store yet), whether
+    it would run and an estimate of its wall time: the median seconds per env step of
+    the store's complete runs of the same task and method, times its budget (None where
+    the store has none).
     """
     _, keyed = _keyed(grid)
-    status = store.statuses(keyed)
+    status = store.statuses(keyed) if store is not None else {}
     per_step: dict[tuple[str, str], list[float]] = {}
-    for spec, wall in store.wall_times():
-        if wall is not None and spec.budget > 0:
+    for spec, wall in store.wall_times() if store is not None else []:
+        if wall is not None:
             per_step.setdefault((spec.task, spec.method), []).append(wall / spec.budget)
     plan = []
     for key, run in keyed.items():
         rates = per_step.get((run.spec.task, run.spec.method))
         estimate = statistics.median(rates) * run.spec.budget if rates else None
-        complete = status.get(key) == DONE
-        plan.append(PlannedRun(key, run, complete and not force, estimate))
+        runs = force or status.get(key) != DONE
+        plan.append(PlannedRun(key, run, status.get(key), runs, estimate))
     return plan
-
 
 def grid_results(
     grid: Grid, store: ResultsStore, keys: list[str] | None = None

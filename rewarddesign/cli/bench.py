@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
 from pathlib import Path
 
@@ -25,70 +26,147 @@ def _print_table(rows, title: str) -> None:
     console.print(table)
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    from rewarddesign.bench import (
-        LocalProcessExecutor,
-        ResultsStore,
-        SequentialExecutor,
-        load_grid,
-        run_grid,
-        run_key,
-        summarize,
-    )
+def _executor(args: argparse.Namespace):
+    from rewarddesign.bench import LocalProcessExecutor, SequentialExecutor
 
-    grid = load_grid(args.grid, args.preset)
-    if args.workers is not None and args.workers < 1:
-        raise ParameterError(f"--workers must be at least 1, got {args.workers}.")
-    store_path = Path(args.store)
-    if args.store == DEFAULT_STORE:
-        store_path.parent.mkdir(parents=True, exist_ok=True)
-    store = ResultsStore(store_path)
     if args.executor == "ray":
         from rewarddesign.bench import RayExecutor
 
-        executor = RayExecutor(args.address, args.device, num_cpus=args.workers)
-    elif args.address is not None:
+        return RayExecutor(args.address, args.device, num_cpus=args.workers)
+    if args.address is not None:
         raise ParameterError("--address is for --executor ray; the local executor needs none.")
-    elif args.workers == 1:
-        executor = SequentialExecutor(args.device)
+    if args.workers == 1:
+        return SequentialExecutor(args.device)
+    return LocalProcessExecutor(args.workers, args.device)
+
+
+def _dry_run(grid, store_path: Path, args: argparse.Namespace) -> int:
+    """List the runs, their keys and status, and the time left from stored wall times."""
+    from rewarddesign.bench import ResultsStore, plan_grid
+    from rewarddesign.bench.executors import available_cores
+    from rewarddesign.cli.progress_lines import duration
+
+    store = ResultsStore(store_path) if store_path.is_file() else None  # creates nothing
+    try:
+        plan = plan_grid(grid, store, force=args.force)
+    finally:
+        if store is not None:
+            store.close()
+    table = Table(title=f"{grid.name}: runs (dry run, nothing runs)")
+    for col in ("task", "method", "seed", "budget", "key", "in store", "estimate"):
+        table.add_column(col, justify="right" if col in ("seed", "budget", "estimate") else "left")
+    for p in plan:
+        state = {None: "-", "done": "complete"}.get(p.status, p.status)
+        if p.status == "done":
+            state += ", reruns (--force)" if p.runs else ", skipped"
+        estimate = duration(p.estimate) if p.runs else "-"
+        spec = p.run.spec
+        table.add_row(
+            spec.task, p.run.method_label, str(spec.seed), str(spec.budget), p.key, state, estimate
+        )
+    console.print(table)
+    todo = [p for p in plan if p.runs]
+    known = [p.estimate for p in todo if p.estimate is not None]
+    workers = args.workers or available_cores()
+    if not todo:
+        left = "nothing to run"
+    elif not known:
+        left = "time left unknown (the store has no complete run of these tasks and methods)"
     else:
-        executor = LocalProcessExecutor(args.workers, args.device)
+        left = (
+            f"time left about {duration(sum(known) / workers)} with {workers} worker(s), from "
+            "the median seconds per env step of the store's complete runs of each task and "
+            "method"
+        )
+        if len(known) < len(todo):
+            left += f", plus {len(todo) - len(known)} run(s) of unknown time"
+    console.print(
+        f"{len(plan)} runs: {len(plan) - len(todo)} complete and skipped, {len(todo)} to run; "
+        f"{left}."
+    )
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from rewarddesign.bench import ResultsStore, load_grid, run_grid, run_key, summarize
+    from rewarddesign.cli.progress_lines import ProgressLines, duration
+
+    grid = load_grid(args.grid, args.preset, seeds=args.seeds, budget=args.budget)
+    if args.workers is not None and args.workers < 1:
+        raise ParameterError(f"--workers must be at least 1, got {args.workers}.")
+    if args.progress_every <= 0:
+        raise ParameterError(f"--progress-every must be positive, got {args.progress_every}.")
+    store_path = Path(args.store)
+    if args.dry_run:
+        if args.executor == "ray" or args.address is not None:
+            raise ParameterError("--dry-run runs nothing; leave out --executor and --address.")
+        return _dry_run(grid, store_path, args)
+    if args.store == DEFAULT_STORE:
+        store_path.parent.mkdir(parents=True, exist_ok=True)
+    store = ResultsStore(store_path)
+    try:
+        executor = _executor(args)
+    except BaseException:
+        store.close()
+        raise
     console.print(
         f"grid [bold]{grid.name}[/]: {len(grid.runs)} runs, {executor.workers} worker(s), "
         f"store {store_path}. {grid.description}"
     )
     start = time.perf_counter()
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[counts]}"),
-        console=console,
-    ) as bar:
-        tid = bar.add_task("runs", total=len(grid.runs), counts="")
+    state: dict = {}
 
-        def update(p, outcome) -> None:
-            eta = p.eta(executor.workers)
-            running = min(executor.workers, p.submitted - p.done - p.failed)
-            counts = (
-                f"done {p.done} | skipped {p.skipped} | running {running} | failed {p.failed} "
-                f"| remaining {p.remaining} | ETA {'-' if eta is None else f'{eta:.0f}s'}"
-            )
-            bar.update(tid, total=p.total, completed=p.total - p.remaining, counts=counts)
-            if outcome is not None and outcome.error:
-                console.print(f"[red]run failed[/] {outcome.key}: {outcome.error}")
+    def counts(p) -> str:
+        return (
+            f"done {p.done} | skipped {p.skipped} | running {p.running} | failed {p.failed} "
+            f"| remaining {p.remaining} | ETA {duration(p.eta(executor.workers))}"
+        )
 
+    def line() -> str:
+        p = state.get("progress")
+        if p is None:
+            return f"{grid.name}: starting"
+        return (
+            f"{grid.name}: {p.done + p.failed}/{p.total - p.skipped} runs finished "
+            f"({p.skipped} complete before), {p.failed} failed, {p.running} running, "
+            f"elapsed {duration(p.elapsed)}, time left {duration(p.eta(executor.workers))}"
+        )
+
+    if args.quiet:
+        display = contextlib.nullcontext()
+    elif console.is_terminal:
+        display = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[counts]}"),
+            console=console,
+        )
+    else:  # a log (CI, nohup, a pipe): a line every few seconds
+        display = ProgressLines(line, console.print, args.progress_every)
+    bar = display if isinstance(display, Progress) else None
+    tid = bar.add_task("runs", total=len(grid.runs), counts="") if bar else None
+
+    def update(p, outcome) -> None:
+        state["progress"] = p
+        if bar is not None:
+            bar.update(tid, total=p.total, completed=p.total - p.remaining, counts=counts(p))
+        if outcome is not None and outcome.error:
+            console.print(f"[red]run failed[/] {outcome.key}: {outcome.error}")
+
+    with display:
         try:
             results = run_grid(grid, store, executor, force=args.force, on_update=update)
             failed = store.failures(run_key(r.spec) for r in grid.runs)
         finally:
             store.close()
+    failures = max(len(failed), state["progress"].failed)
     _print_table(summarize(results), f"{grid.name}: final true return over seeds")
     console.print(
         f"total wall time {time.perf_counter() - start:.0f}s; {len(results)} complete runs"
-        + (f", {len(failed)} failed (errors and tracebacks are in the store)" if failed else "")
+        + (f", {failures} failed (errors and tracebacks are in the store)" if failures else "")
     )
-    return 1 if failed else 0
+    return 1 if failures else 0
 
 
 def _pair(text: str) -> tuple[str, str]:
@@ -143,8 +221,42 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         default=DEFAULT_STORE,
         help=f"SQLite results store; complete runs are skipped (default: {DEFAULT_STORE})",
     )
-    b.add_argument("--force", action="store_true", help="rerun runs already complete in the store")
+    b.add_argument(
+        "--force",
+        action="store_true",
+        help="rerun runs already complete in the store (each old result stays until its "
+        "new one is complete)",
+    )
     b.add_argument("--preset", default=None, help="a named preset of the grid (its `presets`)")
+    b.add_argument(
+        "--seeds",
+        type=int,
+        default=None,
+        metavar="N",
+        help="only the first N seeds of every task (a subset of the full grid's runs)",
+    )
+    b.add_argument(
+        "--budget",
+        type=int,
+        default=None,
+        metavar="B",
+        help="replace every run's budget (schedules are not rescaled; a run B cannot hold "
+        "is refused)",
+    )
+    b.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="list the runs, their keys, which are complete in the store and the time "
+        "left; run nothing",
+    )
+    b.add_argument("--quiet", action="store_true", help="no progress bar or progress lines")
+    b.add_argument(
+        "--progress-every",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="seconds between progress lines where stdout is not a terminal (default 10)",
+    )
     b.add_argument(
         "--workers",
         type=int,
