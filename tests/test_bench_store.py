@@ -17,6 +17,8 @@ from rewarddesign.bench import (
     LocalProcessExecutor,
     ResultsStore,
     SequentialExecutor,
+    Started,
+    grid_results,
     load_grid,
     run_grid,
     run_key,
@@ -141,8 +143,9 @@ def test_a_rerun_keeps_the_previous_result_until_replaced(tmp_path, write_yaml):
     ((_, first),) = run_grid(grid, store, SequentialExecutor("cpu"))
     key = run_key(grid.runs[0].spec)
     store.mark_running(key, "g", "true", grid.runs[0].spec)  # as --force does
-    (result,) = store._db.execute("SELECT result FROM runs WHERE key = ?", (key,)).fetchone()
-    assert result == first.to_json()  # a kill now would lose nothing
+    row = store._db.execute("SELECT status, result FROM runs WHERE key = ?", (key,)).fetchone()
+    assert row == ("done", first.to_json())  # a kill now would lose nothing
+    assert store.results() == [("true", first)]  # and report still shows it
 
 
 def test_duplicate_task_entries_are_rejected(write_yaml):
@@ -267,3 +270,105 @@ def test_run_key_follows_the_methods_default_parameters(monkeypatch):
     )
     monkeypatch.setattr(Pbrl, "Params", changed)
     assert run_key(spec) != before
+
+
+class StopsAfterFirstStart:
+    """The in-process executor, stopped dead (as by kill -9) once it started one run."""
+
+    workers = 1
+
+    def run(self, jobs):
+        for event in SequentialExecutor("cpu").run(jobs):
+            yield event
+            if isinstance(event, Started):
+                raise KeyboardInterrupt  # the driver dies with the run in flight
+
+
+def store_rows(store):
+    rows = store._db.execute("SELECT key, status, attempts, result FROM runs").fetchall()
+    return {key: (status, attempts, result) for key, status, attempts, result in rows}
+
+
+def test_an_interrupted_force_keeps_every_result_complete(tmp_path, write_yaml):
+    grid = load_grid(grid_file(write_yaml, seeds=[0, 1, 2]))
+    store = ResultsStore(tmp_path / "s.sqlite")
+    before = run_grid(grid, store, SequentialExecutor("cpu"))
+    rows = store_rows(store)
+    with pytest.raises(KeyboardInterrupt):
+        run_grid(grid, store, StopsAfterFirstStart(), force=True)
+    first, *queued = (run_key(r.spec) for r in grid.runs)
+    after = store_rows(store)
+    assert after[first] == ("done", 2, rows[first][2])  # started: one more attempt, old result
+    assert {k: after[k] for k in queued} == {k: rows[k] for k in queued}  # queued: untouched
+    assert grid_results(grid, store) == before == [(label, r) for label, r in store.results()]
+    started = []
+
+    class Records(SequentialExecutor):
+        def run(self, jobs):
+            started.extend(k for k, _ in jobs)
+            return super().run(jobs)
+
+    assert run_grid(grid, store, Records("cpu")) == before and started == []  # nothing reruns
+
+
+def test_kill_9_during_force_leaves_the_old_results_reported(tmp_path, write_yaml):
+    grid_path = grid_file(write_yaml, seeds=[0, 1])
+    grid = load_grid(grid_path)
+    store_path = tmp_path / "force.sqlite"
+    store = ResultsStore(store_path)
+    run_grid(grid, store, SequentialExecutor("cpu"))
+    rows = store_rows(store)
+    store.close()
+    cmd = [sys.executable, "-m", "rewarddesign.cli", "bench", grid_path, "--store"]
+    cmd += [str(store_path), "--workers", "1", "--device", "cpu", "--force"]
+    driver = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline, attempts = time.time() + 120, {}
+    while time.time() < deadline and 2 not in attempts.values():
+        time.sleep(0.02)
+        with sqlite3.connect(store_path) as db:
+            attempts = dict(db.execute("SELECT key, attempts FROM runs").fetchall())
+    os.kill(driver.pid, signal.SIGKILL)  # the first forced run is in flight
+    driver.wait()
+    assert sorted(attempts.values()) == [1, 2], "the kill came too late"
+    store = ResultsStore(store_path)
+    after = store_rows(store)
+    assert {status for status, _, _ in after.values()} == {"done"}
+    assert len(store.results()) == 2 and len(grid_results(grid, store)) == 2
+    for key, (_, tries, result) in after.items():
+        if tries == 1:  # the queued run: not marked running, not charged an attempt
+            assert result == rows[key][2]
+
+
+def test_a_forced_rerun_that_fails_keeps_the_old_result(tmp_path, write_yaml, monkeypatch):
+    grid = load_grid(grid_file(write_yaml, seeds=[0]))
+    store = ResultsStore(tmp_path / "s.sqlite")
+    before = run_grid(grid, store, SequentialExecutor("cpu"))
+    import rewarddesign.bench.executors as executors
+
+    monkeypatch.setattr(
+        executors, "run_spec_json", lambda key, *_: {"key": key, "error": "E", "traceback": "T"}
+    )
+    assert run_grid(grid, store, SequentialExecutor("cpu"), force=True) == before
+    (row,) = store._db.execute("SELECT status, attempts, error, traceback FROM runs").fetchall()
+    assert row == ("done", 2, "E", "T")
+
+
+def test_only_started_runs_are_marked_running(tmp_path, write_yaml):
+    grid = load_grid(grid_file(write_yaml, seeds=[0, 1, 2]))
+    store = ResultsStore(tmp_path / "s.sqlite")
+    seen = []
+
+    def update(progress, outcome):
+        seen.append((progress.started, progress.running, sorted(store_rows(store).values())))
+
+    with pytest.raises(KeyboardInterrupt):
+        run_grid(grid, store, StopsAfterFirstStart(), on_update=update)
+    assert seen == [(0, 0, []), (1, 1, [("running", 1, None)])]  # queued runs: no row
+
+
+def test_duplicate_seeds_are_refused_naming_the_seed(write_yaml):
+    with pytest.raises(SpecError, match=r"seeds \[0, 1, 0\] list seed 0 more than once"):
+        load_grid(grid_file(write_yaml, seeds=[0, 1, 0]))
+    task = {"task": "classic/CartPole-v1", "seeds": [4, 4]}
+    with pytest.raises(SpecError, match=r"task 'classic/CartPole-v1' seeds \[4, 4\] list seed 4"):
+        load_grid(grid_file(write_yaml, tasks=[task]))

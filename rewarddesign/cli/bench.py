@@ -126,11 +126,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         p = state.get("progress")
         if p is None:
             return f"{grid.name}: starting"
-        return (
-            f"{grid.name}: {p.done + p.failed}/{p.total - p.skipped} runs finished "
-            f"({p.skipped} complete before), {p.failed} failed, {p.running} running, "
-            f"elapsed {duration(p.elapsed)}, time left {duration(p.eta(executor.workers))}"
-        )
+        finished = f"{p.done + p.failed}/{p.total - p.skipped} runs finished"
+        return f"{grid.name}: {finished} | {counts(p)} | elapsed {duration(p.elapsed)}"
 
     if args.quiet:
         display = contextlib.nullcontext()
