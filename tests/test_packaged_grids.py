@@ -84,14 +84,15 @@ def test_budget_replaces_every_budget_and_no_schedule(tmp_path):
             "pbrl_pendulum",
             2000,
             "run 'classic/Pendulum-v1' x 'true' seed 0: --budget 2000 is shorter than its "
-            "evaluation interval 3000; it needs a budget of at least 3000 (schedules are not "
-            "rescaled); the grid's smoke preset is sized for short runs: --preset smoke.",
+            "evaluation interval 3000; it needs a budget of at least 3000. Schedules are not "
+            "rescaled by --budget; the grid's smoke preset is sized for short runs: "
+            "--preset smoke.",
         ),
         (
             "quick",
             500,
-            "interval 1000; it needs a budget of at least 1000 (schedules are not "
-            "rescaled); this grid has no smoke preset; raise --budget.",
+            "interval 1000; it needs a budget of at least 1000. Schedules are not rescaled by "
+            "--budget; this grid has no smoke preset; raise --budget.",
         ),
     ],
 )

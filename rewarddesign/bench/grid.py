@@ -330,11 +330,11 @@ def check_budget(spec: RunSpec, where: str, fix: str) -> None:
         try:
             validate(spec)
         except RewardDesignError as exc:
-            why = f"is refused: {exc}"
+            why = f"is refused: {str(exc).rstrip('.')}"
     if why is None:
         return
     if need is not None:
         why += f"; it needs a budget of at least {need}"
     raise ParameterError(
-        f"{where}: --budget {spec.budget} {why} (schedules are not rescaled); {fix}."
+        f"{where}: --budget {spec.budget} {why}. Schedules are not rescaled by --budget; {fix}."
     )
