@@ -141,9 +141,7 @@ class PlannedRun:
     estimate: float | None
 
 
-def plan_grid(
-    grid: Grid, store: ResultsStore | None, *, force: bool = False
-) -> list[PlannedRun]:
+def plan_grid(grid: Grid, store: ResultsStore | None, *, force: bool = False) -> list[PlannedRun]:
     """What :func:`run_grid` would do, without running anything.
 
     Each distinct run with its key, its status in ``store`` (None: no store yet), whether
@@ -164,6 +162,7 @@ def plan_grid(
         runs = force or status.get(key) != DONE
         plan.append(PlannedRun(key, run, status.get(key), runs, estimate))
     return plan
+
 
 def grid_results(
     grid: Grid, store: ResultsStore, keys: list[str] | None = None
