@@ -146,3 +146,22 @@ def test_bad_overrides_are_refused(seeds, budget, message):
     with pytest.raises(ParameterError) as info:
         load_grid("quick", seeds=seeds, budget=budget)
     assert str(info.value) == message
+
+
+def test_a_budget_before_the_first_feedback_session_is_refused(tmp_path):
+    path = tmp_path / "g.yaml"
+    params = {"labels": 20, "queries": 10, "seed_steps": 600, "pretrain_steps": 200}
+    doc = {
+        "agent": "sac",
+        "eval": {"every": 100},
+        "tasks": ["classic/Pendulum-v1"],
+        "methods": [{"method": "pbrl", "params": params}],
+    }
+    path.write_text(yaml.safe_dump(doc))
+    with pytest.raises(ParameterError) as info:
+        load_grid(path, budget=800)
+    assert (
+        "--budget 800 ends before its method's schedule starts (method 'pbrl'); it needs a "
+        "budget of at least 801." in str(info.value)
+    )
+    assert [r.spec.budget for r in load_grid(path, budget=801).runs] == [801]

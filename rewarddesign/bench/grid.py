@@ -303,9 +303,10 @@ def check_budget(spec: RunSpec, where: str, fix: str) -> None:
     """Refuse a run that ``--budget`` (``spec.budget``) makes impossible.
 
     Impossible: no evaluation before the end of the budget (``eval.every`` longer), an
-    off-policy agent that never learns (``learning_starts`` as long), or whatever the
-    run's own check refuses (:func:`rewarddesign.experiment.runner.validate`: a PPO
-    rollout longer than the budget, a method's schedule).
+    off-policy agent that never learns (``learning_starts`` as long), whatever the run's
+    own check refuses (:func:`rewarddesign.experiment.runner.validate`: a PPO rollout
+    longer than the budget) or a budget under the method's ``min_budget`` (a preference
+    loop's first feedback session).
 
     Args:
         spec: The run, with the budget ``--budget`` gave it.
@@ -328,9 +329,13 @@ def check_budget(spec: RunSpec, where: str, fix: str) -> None:
         need, why = starts + 1, f"ends before its agent learns (learning_starts {starts})"
     else:
         try:
-            validate(spec)
+            least = validate(spec).min_budget(spec.agent)
         except RewardDesignError as exc:
             why = f"is refused: {str(exc).rstrip('.')}"
+        else:
+            if least is not None and spec.budget < least:
+                need = least
+                why = f"ends before its method's schedule starts (method {spec.method!r})"
     if why is None:
         return
     if need is not None:

@@ -169,6 +169,12 @@ class Method(ABC):
     def validate(self, task: TaskSpec, agent: str) -> None:  # noqa: B027 - optional hook
         """Check the parameters against the task and agent before the run starts (optional)."""
 
+    def min_budget(self, agent: str) -> int | None:
+        """The smallest budget in env steps at which this method's schedule does anything
+        (e.g. asks its first labels) with ``agent``; None: any budget (optional hook).
+        ``bench --budget`` refuses a shorter one rather than run a degenerate run."""
+        return None
+
     def save(self, folder: Path) -> None:  # noqa: B027 - optional hook
         """Save what the method learned besides the policy, after :meth:`train` (optional)."""
 

@@ -163,6 +163,11 @@ class PreferenceLoop(SB3Method):
         if self.params.standardize:
             model.standardize_output(view_inputs(model, view))
 
+    def min_budget(self, agent: str) -> int | None:
+        """One step past the first feedback session (the seed and pre-training steps)."""
+        p = self.params
+        return max(p.seed_steps + p.pretrain_steps, p.segment) + 1
+
     def setup(self, ctx: RunContext) -> None:
         p = self.params
         probe = make(ctx.task)
