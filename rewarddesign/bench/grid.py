@@ -30,8 +30,10 @@ A method entry may also override ``agent``, ``agent_preset``, ``agent_overrides`
     presets:                     # named variants of the grid's top-level keys
       smoke: {seeds: 1, budget: 600}   # rewarddesign bench GRID --preset smoke
 
-A cell wins over its method and task entries. Packaged grids live in
-``benchmarks/grids/`` and are addressed by name; any other file by its path.
+A cell wins over its method and task entries. ``load_grid``'s ``seeds`` and ``budget``
+(``bench --seeds N --budget B``) override everything after the preset. A seed listed
+twice is an error. Packaged grids live in ``benchmarks/grids/`` and are addressed by
+name; any other file by its path.
 """
 
 from __future__ import annotations
