@@ -63,7 +63,12 @@ def test_budget_replaces_every_budget_and_no_schedule(tmp_path):
                 "tasks": [{"task": "classic/Pendulum-v1", "budget": 9000}],
                 "methods": [
                     "true",
-                    {"method": "pbrl", "label": "p", "budget": 7000, "params": {"interval": 800}},
+                    {
+                        "method": "pbrl",
+                        "label": "p",
+                        "budget": 7000,
+                        "params": {"interval": 800, "seed_steps": 200},
+                    },
                 ],
                 "cells": [{"task": "classic/Pendulum-v1", "method": "p", "budget": 8000}],
             }
