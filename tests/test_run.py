@@ -220,3 +220,36 @@ def test_shaping_gamma_other_than_the_agents_warns(write_yaml):
         assert method.gamma(ctx) == 0.5
     method, ctx = shaping_context(write_yaml, agent="ppo")
     assert method.gamma(ctx) == rd.agents.config("ppo").get("gamma", 0.99)
+
+
+@pytest.mark.parametrize(
+    ("agent", "budget", "overrides"),
+    [("ppo", 512, {"n_steps": 64}), ("sac", 300, {"learning_starts": 100})],
+)
+def test_the_final_return_is_the_saved_policys(tmp_path, agent, budget, overrides):
+    """PPO updates on its last rollout and SAC takes its last gradient step after the last
+    env step: the final evaluation is made after them, of the policy that is saved."""
+    from rewarddesign.contract.evaluation import Evaluator
+    from rewarddesign.methods.base import sb3_predict
+
+    task = "classic/Pendulum-v1"
+    result = rd.run(
+        task,
+        "true",
+        agent,
+        seed=0,
+        budget=budget,
+        agent_preset="fast",
+        agent_overrides=overrides,
+        eval_every=budget // 2,
+        eval_episodes=1,
+        device="cpu",
+        save_dir=tmp_path,
+    )
+    assert [p.step for p in result.curve] == [budget // 2, budget]
+    model = rd.agents.load(tmp_path / "model", rd.make(task), device="cpu")
+    evaluator = Evaluator(rd.task_spec(task), result.spec.eval.episodes, result.spec.eval.seed)
+    returns = evaluator(sb3_predict(model)).returns
+    evaluator.close()
+    assert returns.tolist() == result.curve[-1].returns
+    assert float(returns.mean()) == result.final_return

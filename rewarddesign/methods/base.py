@@ -102,10 +102,15 @@ class RunContext:
         return point
 
     def maybe_evaluate(self, step: int, predict: Predict) -> None:
-        """Evaluate if ``step`` reached the next point of the schedule; report progress."""
+        """Evaluate if ``step`` reached the next point of the schedule; report progress.
+
+        Once the budget is reached it does not evaluate: the agent may still update
+        (PPO trains on its last rollout, an off-policy agent takes its last gradient
+        steps), so the final point is :meth:`finish`'s, after training ends.
+        """
         self.env_steps = int(step)
         last = self.curve[-1].step if self.curve else 0
-        if step - last >= self.spec.eval_every:
+        if step < self.spec.budget and step - last >= self.spec.eval_every:
             self.evaluate(step, predict)
         if self.progress is not None:
             self.progress(
@@ -113,10 +118,12 @@ class RunContext:
             )
 
     def finish(self, step: int, predict: Predict) -> None:
-        """Make sure the last evaluation is at the final step ("final" = last evaluation)."""
+        """Evaluate the trained policy, after its last update: the final point, which is
+        the policy that is saved. Call it once, when training has ended."""
         self.env_steps = int(step)
-        if not self.curve or self.curve[-1].step != step:
-            self.evaluate(step, predict)
+        if self.curve and self.curve[-1].step == step:  # made before the last updates
+            self.curve.pop()
+        self.evaluate(step, predict)
         if self.progress is not None:
             self.progress(int(step), self.spec.budget, self.curve[-1].mean_return)
 
