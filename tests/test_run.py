@@ -342,7 +342,7 @@ def test_run_shows_progress_in_a_terminal_only_and_verbose_0_turns_it_off(
     scripted_spec_path, monkeypatch, no_forced_terminal
 ):
     shown = []
-    for stream, verbose in ((_Terminal(), 1), (_Terminal(), 0), (io.StringIO(), 1)):
+    for stream, verbose in ((_Terminal(), 1), (_Terminal(), False), (io.StringIO(), 1)):
         monkeypatch.setattr(sys, "stderr", stream)
         _tiny_run(scripted_spec_path, verbose=verbose)
         shown.append(stream.getvalue())

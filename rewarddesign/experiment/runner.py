@@ -231,8 +231,8 @@ def run(
         progress: Optional progress hook (it replaces the progress bar).
         on_eval: Optional hook called with each evaluation as it is made.
         save_dir: Folder to save the policy and ``result.json`` to.
-        verbose: 1 (default) shows a progress bar on stderr when it is a terminal;
-            0 shows nothing.
+        verbose: 1 (default; or True) shows a progress bar on stderr when it is a
+            terminal; 0 (or False) shows nothing.
         method_params: The method's parameters as a dict (for names that clash with
             this function's own arguments).
         **params: The method's parameters (e.g. ``weights=...`` for ``blend``).
@@ -258,7 +258,7 @@ def run(
         agent_overrides=dict(agent_overrides or {}),
         eval=EvalSpec(every=eval_every, episodes=eval_episodes),
     )
-    check_int(verbose, "verbose", 0)
+    check_int(int(verbose) if isinstance(verbose, bool) else verbose, "verbose", 0)
     if progress is not None or not verbose:
         return execute(spec, device=device, progress=progress, on_eval=on_eval, save_dir=save_dir)
     with terminal_progress(f"{task} {method} {agent} seed {seed}", budget) as bar:
