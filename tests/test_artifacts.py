@@ -4,7 +4,9 @@ a labelled dataset) loaded back with identical predictions.
 
 ``data/run_keys_before_rooms.json`` and ``data/before_rooms/`` were written by the code
 before the Rooms reorganisation (commit a8b6dfd); a change of a run key means a results
-store would rerun what it has, so it must be deliberate (and said in RESULTS.md).
+store would rerun what it has, so it must be deliberate (and said in RESULTS.md). Since
+then the keys changed once on purpose, by the results version (``RESULTS_VERSION``: the
+final evaluation is of the saved policy); without it they are still the stored ones.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import yaml
 
 import rewarddesign as rd
 from rewarddesign.bench import load_grid, run_key
+from rewarddesign.bench.keys import RESULTS_VERSION, digest, resolved
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
@@ -26,15 +29,31 @@ BEFORE = DATA / "before_rooms"
 TASK = "classic/Pendulum-v1"
 
 
+def _key_without_results_version(spec):
+    run = resolved(spec)
+    assert run.pop("results") == RESULTS_VERSION
+    return digest(run)
+
+
 @pytest.mark.parametrize("grid_preset", sorted(KEYS))
-def test_every_packaged_run_keeps_its_key(grid_preset):
+def test_every_packaged_run_keeps_its_key_but_for_the_results_version(grid_preset):
     path, preset = grid_preset.split("|")
     grid = load_grid(ROOT / path, preset or None)
     got = [
-        {"task": r.spec.task, "method": r.method_label, "seed": r.spec.seed, "key": run_key(r.spec)}
+        {
+            "task": r.spec.task,
+            "method": r.method_label,
+            "seed": r.spec.seed,
+            "key": _key_without_results_version(r.spec),
+        }
         for r in grid.runs
     ]
     assert got == KEYS[grid_preset]
+    # the results version is in every key: none of the old keys is reused
+    assert RESULTS_VERSION == 2
+    new_keys = {run_key(r.spec) for r in grid.runs}
+    assert len(new_keys) == len(grid.runs)
+    assert not new_keys & {row["key"] for rows in KEYS.values() for row in rows}
 
 
 def test_every_packaged_grid_and_preset_is_in_the_key_list():

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
+import sys
 
 import numpy as np
 import pytest
@@ -220,3 +223,195 @@ def test_shaping_gamma_other_than_the_agents_warns(write_yaml):
         assert method.gamma(ctx) == 0.5
     method, ctx = shaping_context(write_yaml, agent="ppo")
     assert method.gamma(ctx) == rd.agents.config("ppo").get("gamma", 0.99)
+
+
+@pytest.mark.parametrize(
+    ("agent", "budget", "overrides"),
+    [("ppo", 512, {"n_steps": 64}), ("sac", 300, {"learning_starts": 100})],
+)
+def test_the_final_return_is_the_saved_policys(tmp_path, agent, budget, overrides):
+    """PPO updates on its last rollout and SAC takes its last gradient step after the last
+    env step: the final evaluation is made after them, of the policy that is saved."""
+    from rewarddesign.contract.evaluation import Evaluator
+    from rewarddesign.methods.base import sb3_predict
+
+    task = "classic/Pendulum-v1"
+    result = rd.run(
+        task,
+        "true",
+        agent,
+        seed=0,
+        budget=budget,
+        agent_preset="fast",
+        agent_overrides=overrides,
+        eval_every=budget // 2,
+        eval_episodes=1,
+        device="cpu",
+        save_dir=tmp_path,
+    )
+    assert [p.step for p in result.curve] == [budget // 2, budget]
+    model = rd.agents.load(tmp_path / "model", rd.make(task), device="cpu")
+    evaluator = Evaluator(rd.task_spec(task), result.spec.eval.episodes, result.spec.eval.seed)
+    returns = evaluator(sb3_predict(model)).returns
+    evaluator.close()
+    assert returns.tolist() == result.curve[-1].returns
+    assert float(returns.mean()) == result.final_return
+
+
+def test_tensorboard_log_gets_the_true_eval_return_and_the_training_reward(
+    tmp_path, scripted_spec_path
+):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    # trained on factor a = t of 5-step episodes: every 10 steps the rewards 1..5 twice
+    result = rd.run(
+        scripted_spec_path,
+        "blend",
+        "sac",
+        seed=0,
+        budget=20,
+        agent_preset="fast",
+        agent_overrides={"tensorboard_log": str(tmp_path / "tb"), "learning_starts": 5},
+        eval_every=10,
+        eval_episodes=1,
+        device="cpu",
+        weights={"a": 1.0},
+    )
+    (run_dir,) = (tmp_path / "tb").iterdir()
+    assert run_dir.name == "test_Scripted-v0_blend_sac_s0_1"
+    events = EventAccumulator(str(run_dir))
+    events.Reload()
+    assert {"eval/true_return", "train_reward/mean", "train_reward/std"} <= set(
+        events.Tags()["scalars"]
+    )
+    written = [(e.step, e.value) for e in events.Scalars("eval/true_return")]
+    assert [p.step for p in result.curve] == [10, 20]
+    assert written == [(p.step, np.float32(p.mean_return)) for p in result.curve]
+    means = [(e.step, e.value) for e in events.Scalars("train_reward/mean")]
+    stds = [(e.step, e.value) for e in events.Scalars("train_reward/std")]
+    assert means == [(10, 3.0), (20, 3.0)]
+    assert stds == [(10, np.float32(np.sqrt(2))), (20, np.float32(np.sqrt(2)))]
+
+
+def test_a_missing_tensorboard_is_refused_before_the_run(monkeypatch):
+    from rewarddesign.experiment import runner
+
+    monkeypatch.setattr(runner, "_has_tensorboard", lambda: False)
+    spec = RunSpec(
+        task="classic/Pendulum-v1",
+        method="true",
+        agent="sac",
+        budget=100,
+        agent_overrides={"tensorboard_log": "runs/tb"},
+    )
+    with pytest.raises(ParameterError, match=r"tensorboard_log='runs/tb' needs tensorboard"):
+        validate(spec)
+
+
+class _Terminal(io.StringIO):
+    """A text stream that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def _tiny_run(task, **kwargs):
+    return rd.run(
+        task,
+        "true",
+        "sac",
+        budget=10,
+        agent_preset="fast",
+        agent_overrides={"learning_starts": 5},
+        eval_episodes=1,
+        device="cpu",
+        **kwargs,
+    )
+
+
+@pytest.fixture
+def no_forced_terminal(monkeypatch):
+    """Terminal detection by isatty alone (rich also honours these variables), and a
+    terminal wide enough for the bar's title (a tmp path)."""
+    for name in ("FORCE_COLOR", "TTY_COMPATIBLE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("COLUMNS", "300")
+
+
+def test_run_shows_progress_in_a_terminal_only_and_verbose_0_turns_it_off(
+    scripted_spec_path, monkeypatch, no_forced_terminal
+):
+    shown = []
+    for stream, verbose in ((_Terminal(), 1), (_Terminal(), False), (io.StringIO(), 1)):
+        monkeypatch.setattr(sys, "stderr", stream)
+        _tiny_run(scripted_spec_path, verbose=verbose)
+        shown.append(stream.getvalue())
+    monkeypatch.undo()
+    assert f"{scripted_spec_path} true sac seed 0" in shown[0] and "10/10" in shown[0]
+    assert shown[1:] == ["", ""]
+    with pytest.raises(ParameterError, match="verbose must be an integer >= 0, got -1"):
+        _tiny_run(scripted_spec_path, verbose=-1)
+
+
+def test_train_shows_a_bar_in_a_terminal_quiet_hides_it_and_a_pipe_gets_two_lines(
+    tmp_path, scripted_spec_path, monkeypatch, no_forced_terminal
+):
+    from rewarddesign.cli import main
+
+    argv = ["train", scripted_spec_path, "--budget", "10", "--preset", "fast"]
+    argv += ["--agent-param", "learning_starts=5", "--eval-episodes", "1", "--device", "cpu"]
+    shown = []
+    for i, (stream, flags) in enumerate(
+        ((_Terminal(), []), (_Terminal(), ["--quiet"]), (io.StringIO(), []))
+    ):
+        monkeypatch.setattr(sys, "stdout", stream)
+        assert main([*argv, "--out", str(tmp_path / f"run{i}"), *flags]) == 0
+        shown.append(stream.getvalue())
+    monkeypatch.undo()
+    assert "10/10" in shown[0] and "true return" in shown[0]
+    for text, i in ((shown[1], 1), (shown[2], 2)):
+        lines = text.splitlines()
+        assert len(lines) == 2 and "10/10" not in text
+        assert lines[0].startswith("final true return ")
+        assert lines[1] == f"saved model and result.json to {tmp_path / f'run{i}'}"
+    assert "\x1b" not in shown[2]  # no control codes in a pipe
+
+
+def _file(path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("x")
+
+
+@pytest.mark.parametrize(
+    ("make", "given", "bad"),
+    [
+        (lambda d: _file(d / "taken"), "taken", "taken"),
+        (lambda d: _file(d / "taken"), "taken/run", "taken"),
+        (lambda d: _file(d / "run" / "model"), "run", "run/model"),
+        (lambda d: (d / "run" / "result.json").mkdir(parents=True), "run", "run/result.json"),
+    ],
+)
+def test_a_save_dir_that_cannot_be_written_is_refused_before_training(tmp_path, make, given, bad):
+    make(tmp_path)
+    calls = []
+    with pytest.raises(ParameterError, match=re.escape(repr(str(tmp_path / bad)))):
+        rd.run(
+            "classic/Pendulum-v1",
+            budget=10,
+            save_dir=tmp_path / given,
+            progress=lambda *args: calls.append(args),
+        )
+    assert calls == []  # refused before the first env step
+
+
+def test_train_out_an_existing_file_exits_2_before_training(tmp_path, capsys):
+    from rewarddesign.cli import main
+
+    taken = tmp_path / "taken.txt"
+    taken.write_text("keep me")
+    argv = ["train", "classic/Pendulum-v1", "--budget", "200", "--out", str(taken)]
+    assert main(argv) == 2
+    out = " ".join(capsys.readouterr().out.split())  # the console wraps a long tmp path
+    assert f"error: {str(taken)!r} is an existing file, not a folder" in out
+    assert "Traceback" not in out
+    assert taken.read_text() == "keep me"

@@ -11,6 +11,12 @@ from rewarddesign.common.version import package_version
 from rewarddesign.contract.runspec import RunSpec
 from rewarddesign.task.registry import task_spec
 
+# What a stored result means, part of every key: raise it when the same run would now
+# report different numbers, so stores rerun their runs instead of mixing old and new.
+# 2: the final evaluation is of the policy that is saved, after the agent's last updates
+# (it was made before PPO's last rollout update and an off-policy agent's last steps).
+RESULTS_VERSION = 2
+
 
 def _version() -> str:
     # part of every key: an installed package's value is its metadata's, as it always
@@ -23,7 +29,8 @@ def resolved(spec: RunSpec) -> dict:
 
     The run spec, the task spec's content (not its file name), the method's parameters
     with its defaults filled in and the agent's merged hyperparameters (so a changed
-    default or an edited agent YAML gives new keys) and the package version.
+    default or an edited agent YAML gives new keys), the package version and
+    :data:`RESULTS_VERSION`.
     """
     task = dataclasses.asdict(task_spec(spec.task))
     task.pop("path")
@@ -35,6 +42,7 @@ def resolved(spec: RunSpec) -> dict:
         "method": params,
         "agent": agent,
         "rewarddesign": _version(),
+        "results": RESULTS_VERSION,
     }
 
 
@@ -50,5 +58,10 @@ def run_key(spec: RunSpec) -> str:
         >>> run_key(a) == run_key(b)
         False
     """
-    text = json.dumps(resolved(spec), sort_keys=True, default=repr)
+    return digest(resolved(spec))
+
+
+def digest(resolved_run: dict) -> str:
+    """The 20-hex-digit key of a resolved run (as :func:`resolved` gives it)."""
+    text = json.dumps(resolved_run, sort_keys=True, default=repr)
     return hashlib.sha256(text.encode()).hexdigest()[:20]

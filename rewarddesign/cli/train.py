@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
 from pathlib import Path
 
-from rewarddesign.cli.common import console, hook, key_values, progress
+from rewarddesign.cli.common import console, key_values
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     from rewarddesign.contract.runspec import EvalSpec, RunSpec
-    from rewarddesign.experiment.runner import execute
+    from rewarddesign.experiment.progress import terminal_progress
+    from rewarddesign.experiment.runner import check_save_dir, execute
 
     spec = RunSpec(
         task=args.task,
@@ -31,9 +33,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         else Path("runs")
         / (f"{args.task.replace('/', '_')}_{args.method}_{args.agent}_s{args.seed}_{stamp}")
     )
-    with progress() as bar:
-        tid = bar.add_task(f"{args.task} {args.method} {args.agent}", total=args.budget, ret="-")
-        result = execute(spec, device=args.device, progress=hook(bar, tid), save_dir=out)
+    check_save_dir(out)  # before the bar and the training, not after them
+    title = f"{args.task} {args.method} {args.agent} seed {args.seed}"
+    # a bar only in a terminal: a log or a pipe gets the result lines alone
+    bar = contextlib.nullcontext() if args.quiet else terminal_progress(title, args.budget, console)
+    with bar as hook:
+        result = execute(spec, device=args.device, progress=hook, save_dir=out)
     console.print(
         f"final true return {result.final_return:.2f}"
         + ("" if result.final_success is None else f", success {result.final_success:.0%}")
@@ -70,4 +75,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     tr.add_argument("--eval-episodes", type=int, default=5)
     tr.add_argument("--device", default="auto", help="auto (cuda if available), cpu or cuda")
     tr.add_argument("--out", default=None, help="run folder (default: runs/<task>_<...>)")
+    tr.add_argument(
+        "--quiet", action="store_true", help="no progress bar (shown only in a terminal anyway)"
+    )
     tr.set_defaults(func=cmd_train)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import importlib.metadata
+import importlib.util
 import platform
 import time
 from pathlib import Path
@@ -15,11 +16,13 @@ import torch
 from stable_baselines3.common.utils import set_random_seed
 
 from rewarddesign import agents
+from rewarddesign.common.checks import check_int
 from rewarddesign.common.files import write_atomic
 from rewarddesign.common.version import package_version
 from rewarddesign.contract.evaluation import Evaluator
 from rewarddesign.contract.runspec import EvalSpec, RunResult, RunSpec
 from rewarddesign.errors import ParameterError, SpecError, unknown
+from rewarddesign.experiment.progress import terminal_progress
 from rewarddesign.methods import Method, RunContext, get
 from rewarddesign.methods.base import OnEval, Progress
 from rewarddesign.task.registry import make, task_spec
@@ -58,6 +61,11 @@ def validate(spec: RunSpec) -> Method:
     cfg = agents.config(spec.agent, spec.task, spec.agent_preset, **spec.agent_overrides)
     if cfg is not None:  # an SB3 agent (a method's own learner has no config)
         agents.check_action_space(spec.agent, _action_space(spec.task))
+        if cfg.get("tensorboard_log") is not None and not _has_tensorboard():
+            raise ParameterError(
+                f"tensorboard_log={cfg['tensorboard_log']!r} needs tensorboard, which is not "
+                "installed; pip install 'rewarddesign[tensorboard]' (or tensorboard)."
+            )
         rollout = int(cfg.get("n_envs", 1)) * int(cfg.get("n_steps", 1))
         if spec.agent == "ppo" and spec.budget < rollout:
             raise ParameterError(
@@ -65,6 +73,37 @@ def validate(spec: RunSpec) -> Method:
                 f"{rollout}); raise the budget or override n_steps."
             )
     return method
+
+
+def _has_tensorboard() -> bool:
+    return importlib.util.find_spec("tensorboard") is not None
+
+
+def check_save_dir(save_dir: str | Path) -> None:
+    """Refuse a run folder that cannot be written, before training rather than after it.
+
+    Raises:
+        ParameterError: If the folder, or one above it, is an existing file, or the
+            ``model`` folder or ``result.json`` inside it is of the other kind.
+    """
+    folder = Path(save_dir)
+    for above in (folder, *folder.parents):
+        if above.exists():
+            if not above.is_dir():
+                where = "" if above == folder else f" (in save_dir {str(folder)!r})"
+                raise ParameterError(
+                    f"{str(above)!r}{where} is an existing file, not a folder; give a new "
+                    "or existing folder for the run."
+                )
+            break
+    for inside, is_folder in (("model", True), ("result.json", False)):
+        path = folder / inside
+        if path.exists() and path.is_dir() != is_folder:
+            kind = "a file" if path.is_dir() else "a folder"
+            raise ParameterError(
+                f"save_dir {str(folder)!r}: {str(path)!r} must be {kind} to save the run "
+                "there; remove it or give another folder."
+            )
 
 
 @functools.cache  # a grid validates many runs of few tasks; build each env once
@@ -103,6 +142,8 @@ def execute(
         The result, with the evaluation curve on the true reward.
     """
     method = validate(spec)
+    if save_dir is not None:
+        check_save_dir(save_dir)
     threads = torch.get_num_threads()
     if torch_threads is not None:
         torch.set_num_threads(torch_threads)
@@ -170,6 +211,7 @@ def run(
     progress: Progress | None = None,
     on_eval: OnEval | None = None,
     save_dir: str | Path | None = None,
+    verbose: int = 1,
     method_params: dict[str, Any] | None = None,
     **params: Any,
 ) -> RunResult:
@@ -186,9 +228,11 @@ def run(
         eval_every: Evaluate every this many env steps (default budget // 10).
         eval_episodes: Deterministic episodes per evaluation.
         device: ``"auto"`` (cuda when available), ``"cpu"`` or ``"cuda"``.
-        progress: Optional progress hook.
+        progress: Optional progress hook (it replaces the progress bar).
         on_eval: Optional hook called with each evaluation as it is made.
         save_dir: Folder to save the policy and ``result.json`` to.
+        verbose: 1 (default; or True) shows a progress bar on stderr when it is a
+            terminal; 0 (or False) shows nothing.
         method_params: The method's parameters as a dict (for names that clash with
             this function's own arguments).
         **params: The method's parameters (e.g. ``weights=...`` for ``blend``).
@@ -214,7 +258,11 @@ def run(
         agent_overrides=dict(agent_overrides or {}),
         eval=EvalSpec(every=eval_every, episodes=eval_episodes),
     )
-    return execute(spec, device=device, progress=progress, on_eval=on_eval, save_dir=save_dir)
+    check_int(int(verbose) if isinstance(verbose, bool) else verbose, "verbose", 0)
+    if progress is not None or not verbose:
+        return execute(spec, device=device, progress=progress, on_eval=on_eval, save_dir=save_dir)
+    with terminal_progress(f"{task} {method} {agent} seed {seed}", budget) as bar:
+        return execute(spec, device=device, progress=bar, on_eval=on_eval, save_dir=save_dir)
 
 
 def _merge_params(given: dict[str, Any] | None, keywords: dict[str, Any]) -> dict[str, Any]:

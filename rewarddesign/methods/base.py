@@ -15,12 +15,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.logger import Logger, TensorBoardOutputFormat
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv
 
@@ -31,6 +32,9 @@ from rewarddesign.errors import ParameterError, SpecError, unknown
 from rewarddesign.task.observe import TrueRewardView
 from rewarddesign.task.registry import make
 from rewarddesign.task.spec import TaskSpec
+
+if TYPE_CHECKING:  # tensorboard is an optional extra
+    from torch.utils.tensorboard import SummaryWriter
 
 Progress = Callable[[int, int, float | None], None]
 """Progress hook ``(env_steps_done, budget, last_mean_true_return_or_None)``."""
@@ -102,10 +106,15 @@ class RunContext:
         return point
 
     def maybe_evaluate(self, step: int, predict: Predict) -> None:
-        """Evaluate if ``step`` reached the next point of the schedule; report progress."""
+        """Evaluate if ``step`` reached the next point of the schedule; report progress.
+
+        Once the budget is reached it does not evaluate: the agent may still update
+        (PPO trains on its last rollout, an off-policy agent takes its last gradient
+        steps), so the final point is :meth:`finish`'s, after training ends.
+        """
         self.env_steps = int(step)
         last = self.curve[-1].step if self.curve else 0
-        if step - last >= self.spec.eval_every:
+        if step < self.spec.budget and step - last >= self.spec.eval_every:
             self.evaluate(step, predict)
         if self.progress is not None:
             self.progress(
@@ -113,10 +122,12 @@ class RunContext:
             )
 
     def finish(self, step: int, predict: Predict) -> None:
-        """Make sure the last evaluation is at the final step ("final" = last evaluation)."""
+        """Evaluate the trained policy, after its last update: the final point, which is
+        the policy that is saved. Call it once, when training has ended."""
         self.env_steps = int(step)
-        if not self.curve or self.curve[-1].step != step:
-            self.evaluate(step, predict)
+        if self.curve and self.curve[-1].step == step:  # made before the last updates
+            self.curve.pop()
+        self.evaluate(step, predict)
         if self.progress is not None:
             self.progress(int(step), self.spec.budget, self.curve[-1].mean_return)
 
@@ -126,16 +137,57 @@ def sb3_predict(model: BaseAlgorithm) -> Predict:
     return lambda obs: model.predict(obs, deterministic=True)[0]
 
 
+def tensorboard_writer(logger: Logger) -> SummaryWriter | None:
+    """The TensorBoard writer of an SB3 logger (an agent given ``tensorboard_log``), if any."""
+    for output in logger.output_formats:
+        if isinstance(output, TensorBoardOutputFormat):
+            return output.writer
+    return None
+
+
 class RunCallback(BaseCallback):
-    """SB3 callback that evaluates on the run's schedule and reports progress."""
+    """SB3 callback that evaluates on the run's schedule and reports progress.
+
+    When the agent logs to TensorBoard (``tensorboard_log``) it also writes, at every
+    evaluation's step, the true return (``eval/true_return``, ``eval/success_rate``) and
+    the mean and std of the reward the agent was trained on since the evaluation before
+    (``train_reward/mean``, ``train_reward/std``: the learned reward for pbrl and heron,
+    the designed one for blend or shaping). SB3's own ``rollout/ep_rew_mean`` is the true
+    return of the training episodes, as Monitor sits inside the reward wrapper.
+    """
 
     def __init__(self, ctx: RunContext) -> None:
         super().__init__()
         self.ctx = ctx
+        self.writer: SummaryWriter | None = None
+        self._rewards: list[np.ndarray] = []  # the agent's rewards since the last point
+        self._written = 0  # curve points written to TensorBoard
+
+    def _on_training_start(self) -> None:
+        self.writer = tensorboard_writer(self.model.logger)
 
     def _on_step(self) -> bool:
+        if self.writer is not None:
+            self._rewards.append(np.array(self.locals["rewards"], dtype=np.float64))
         self.ctx.maybe_evaluate(self.num_timesteps, sb3_predict(self.model))
+        self.write_tensorboard()
         return True
+
+    def write_tensorboard(self) -> None:
+        """Write the evaluations not yet written (and the reward statistics before them)."""
+        if self.writer is None:
+            return
+        for point in self.ctx.curve[self._written :]:
+            self.writer.add_scalar("eval/true_return", point.mean_return, point.step)
+            if point.success_rate is not None:
+                self.writer.add_scalar("eval/success_rate", point.success_rate, point.step)
+            if self._rewards:
+                rewards = np.concatenate(self._rewards)
+                self.writer.add_scalar("train_reward/mean", rewards.mean(), point.step)
+                self.writer.add_scalar("train_reward/std", rewards.std(), point.step)
+                self._rewards = []
+            self.writer.flush()
+        self._written = len(self.ctx.curve)
 
 
 @dataclass(frozen=True)
@@ -253,8 +305,14 @@ class SB3Method(Method):
         )
         ctx.device = str(model.device)  # what SB3 actually uses
         ctx.model = model
+        run = RunCallback(ctx)
         model.learn(
-            total_timesteps=spec.budget, callback=[RunCallback(ctx), *self.callbacks(ctx, model)]
+            total_timesteps=spec.budget,
+            callback=[run, *self.callbacks(ctx, model)],
+            # TensorBoard's run folder (with tensorboard_log): one per run of a grid
+            tb_log_name=f"{ctx.task.id.replace('/', '_')}_{spec.method}_{spec.agent}_s{spec.seed}",
         )
         ctx.finish(model.num_timesteps, sb3_predict(model))
+        run.write_tensorboard()
+        model.logger.close()  # TensorBoard's event file, if any
         env.close()
