@@ -116,7 +116,8 @@ def _spec_file(path: str | Path, verify: bool) -> TaskSpec:
 
         reward_identity(spec, record(spec, VERIFY_STEPS, seed=0))
         _VERIFIED.add(digest)
-    _FROM_FILES[spec.id] = spec
+    if verify:  # an unchecked spec (rd.check_task's) is not what its id stands for
+        _FROM_FILES[spec.id] = spec
     return spec
 
 
