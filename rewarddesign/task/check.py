@@ -292,9 +292,10 @@ def _index_args(args: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
 
 
 def check_observation_indices(spec: TaskSpec, observation_space: gym.Space) -> None:
-    """Every observation index in the spec's factor functions and potentials lies in the
-    observation (its last axis), so ``obs[17]`` on an 11-dim observation fails when the env
-    is built, naming the factor, the index and the dimension, not mid-training.
+    """Every observation index in the spec's factor functions, potentials and success
+    function lies in the observation (its last axis), so ``obs[17]`` on an 11-dim
+    observation fails when the env is built, naming the factor, the index and the
+    dimension, not mid-training.
 
     Raises:
         SpecError: An index that is no integer or lies outside the observation.
@@ -304,6 +305,8 @@ def check_observation_indices(spec: TaskSpec, observation_space: gym.Space) -> N
     dim = observation_space.shape[-1]
     named = [(f"factor {f.name!r}", f.fn, f.args) for f in spec.factors if f.fn is not None]
     named += [(f"potential {k!r}", p.fn, p.args) for k, p in spec.potentials.items()]
+    if spec.success is not None and spec.success.fn is not None:
+        named.append(("success", spec.success.fn, spec.success.args))
     for what, fn, args in named:
         for key, index in _index_args(args):
             if not is_int(index) or not -dim <= index < dim:

@@ -180,8 +180,9 @@ def task_ref(task: str | TaskSpec) -> str:
 
 
 def horizon(task: str | TaskSpec) -> int | None:
-    """The longest episode of a task: the spec's ``horizon``, else its env's registered
-    ``max_episode_steps`` (None where neither is set, or the env's suite is not imported).
+    """The longest episode of a task in agent steps: the spec's ``horizon`` (or its env
+    kwargs' ``max_episode_steps``), else its env's registered ``max_episode_steps``, over
+    the action repeat (None where neither is set, or the env's suite is not imported).
 
     Example:
         >>> horizon("classic/Pendulum-v1")
@@ -191,7 +192,7 @@ def horizon(task: str | TaskSpec) -> int | None:
     steps = spec.env_kwargs.get("max_episode_steps", spec.horizon)
     if steps is None and spec.env_id in gym.registry:
         steps = gym.registry[spec.env_id].max_episode_steps
-    return steps
+    return None if steps is None else -(-steps // spec.action_repeat)
 
 
 def resolve_task_ref(task: str, relative_to: str | Path | None = None) -> str:
