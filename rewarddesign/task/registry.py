@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
+import yaml
 
 from rewarddesign.common.files import data_dir, load_yaml
 from rewarddesign.errors import ParameterError, SpecError, UnknownNameError, unknown
@@ -98,9 +99,25 @@ def is_spec_path(task: str) -> bool:
     return str(task).endswith((".yaml", ".yml"))
 
 
+@functools.lru_cache(maxsize=64)
+def _parse_file(path: str, text: str) -> TaskSpec:
+    """The spec of a file's text, parsed once (a run loads its task many times, and
+    parsing YAML costs more than all the rest)."""
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError:
+        doc = load_yaml(path)  # its SpecError names the line and column
+    return parse_task_spec(doc, path)
+
+
 def _spec_file(path: str | Path, verify: bool) -> TaskSpec:
-    doc = load_yaml(path)  # a missing or malformed file is a clear SpecError
-    spec = parse_task_spec(doc, path)
+    try:
+        text = Path(path).read_text()
+    except OSError:
+        text = None
+    spec = _parse_file(str(path), text) if text is not None else None
+    if spec is None:  # a missing file or a folder: load_yaml's clear SpecError
+        spec = parse_task_spec(load_yaml(path), path)
     packaged = _registry().get(spec.id)
     if packaged is not None and _content(packaged) != _content(spec):
         raise SpecError(
