@@ -25,6 +25,7 @@ _LAZY = {
     "EvalSpec": "rewarddesign.contract.runspec",
     "RunResult": "rewarddesign.contract.runspec",
     "RunSpec": "rewarddesign.contract.runspec",
+    "check_task": "rewarddesign.task.check",
     "execute": "rewarddesign.experiment.runner",
     "run": "rewarddesign.experiment.runner",
     "make": "rewarddesign.task.registry",
@@ -45,6 +46,7 @@ __all__ = [
     "RunSpec",
     "__version__",
     "agents",
+    "check_task",
     "errors",
     "execute",
     "make",
@@ -76,5 +78,6 @@ if TYPE_CHECKING:  # for type checkers and IDEs
     from rewarddesign import agents, errors, models, preferences, tuning, wrappers
     from rewarddesign.contract.runspec import EvalSpec, RunResult, RunSpec
     from rewarddesign.experiment.runner import execute, run
+    from rewarddesign.task.check import check_task
     from rewarddesign.task.registry import make, task_spec, tasks
     from rewarddesign.tuning import tune

@@ -207,3 +207,54 @@ def test_make_teacher_loads_an_expert_once_per_cache(expert, monkeypatch):
     assert first.discount == first.oracle.discount and first.oracle.n_action_samples == 4
     with pytest.raises(ParameterError, match="differs from the oracle's"):
         make_teacher("regret", TASK, oracles=oracles, expert=folder, discount=0.5)
+
+
+@pytest.fixture
+def own_pendulum(tmp_path):
+    """A spec file of one's own: the packaged Pendulum under another id."""
+    import yaml
+
+    with open(rd.task_spec(TASK).path) as f:
+        doc = yaml.safe_load(f) | {"id": "my/Pendulum-v1"}
+    path = tmp_path / "specs" / "my_pendulum.yaml"
+    path.parent.mkdir()
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+def test_an_expert_of_an_own_spec_serves_the_regret_teacher(own_pendulum, tmp_path):
+    record = train_expert(
+        str(own_pendulum), steps=100, device="cpu", root=tmp_path, preset="fast", eval_episodes=1
+    )
+    assert record["task"] == "my/Pendulum-v1" and record["task_ref"] == str(own_pendulum)
+    folder = expert_dir("my/Pendulum-v1", tmp_path)
+    teacher = make_teacher("regret", str(own_pendulum), expert=str(folder))
+    assert teacher.oracle.task == str(own_pendulum)  # the run's task: the spec's path
+
+
+def test_label_finds_the_task_a_trajectory_file_records(
+    own_pendulum, tmp_path, monkeypatch, capsys
+):
+    def said():  # the console wraps long lines
+        return " ".join(capsys.readouterr().out.split())
+
+    traj, labels = tmp_path / "traj.npz", tmp_path / "labels.npz"
+    monkeypatch.chdir(own_pendulum.parent)  # a relative path, recorded absolute
+    assert main(["rollout", "my_pendulum.yaml", "--steps", "300", "--out", str(traj)]) == 0
+    assert rd.preferences.Trajectories.load(traj).task == str(own_pendulum)
+    monkeypatch.chdir(tmp_path)
+    label = ["label", str(traj), "--teacher", "partial-return", "--pairs", "5"]
+    assert main([*label, "--out", str(labels)]) == 0
+    assert "wrote 5 pairs" in said()
+    assert main([*label, "--H", "201", "--out", str(labels)]) == 2
+    assert (
+        "--H 201 is longer than the horizon of task 'my/Pendulum-v1' (200 steps), so no "
+        "episode holds a segment; give --H 200 or less." in said()
+    )
+    moved = tmp_path / "moved.yaml"
+    own_pendulum.rename(moved)
+    assert main([*label, "--out", str(labels)]) == 2
+    assert f"records task '{own_pendulum}'; pass --task" in said()
+    assert main([*label, "--task", str(moved), "--out", str(labels)]) == 0
+    assert main([*label, "--task", "classic/CartPole-v1", "--out", str(labels)]) == 2
+    assert "has factors ['theta_sq', 'theta_dot_sq', 'u_sq'], task 'classic/CartPole-v1'" in said()

@@ -47,3 +47,43 @@ def test_rgb_array_frames_where_an_opengl_backend_works(task):
     _, h, w, c, dtype, std = line.replace("(", "").replace(")", "").replace(",", "").split()
     assert int(h) > 0 and int(w) > 0 and int(c) == 3 and dtype == "uint8"
     assert float(std) > 0  # a picture, not a blank buffer
+
+
+DMC_SCRIPT = """
+import os, rewarddesign as rd
+env = rd.make("dmc/cartpole-swingup")
+env.reset(seed=0)
+from dm_control import _render
+print("BACKEND", _render.BACKEND, os.environ.get("MUJOCO_GL"))
+"""
+
+
+def _dmc_in_subprocess(**env_vars):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "MUJOCO_GL")}
+    env.pop("WAYLAND_DISPLAY", None)
+    env.pop("PYOPENGL_PLATFORM", None)
+    proc = subprocess.run(
+        [sys.executable, "-c", DMC_SCRIPT],
+        env={**env, **env_vars},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+def test_a_dmc_task_on_a_headless_machine_picks_a_backend_without_a_glfw_warning():
+    from rewarddesign.task.suites.dmc import headless_gl_backend
+
+    proc = _dmc_in_subprocess()
+    assert "GLFWError" not in proc.stderr and "DISPLAY" not in proc.stderr
+    picked = headless_gl_backend()  # egl where libEGL loads (this machine), else osmesa
+    if picked is not None:
+        assert f"BACKEND {picked} {picked}" in proc.stdout
+
+
+def test_an_explicit_mujoco_gl_is_respected():
+    proc = _dmc_in_subprocess(MUJOCO_GL="disable")  # dm_control's "no renderer"
+    assert "BACKEND off disable" in proc.stdout
+    assert "GLFWError" not in proc.stderr

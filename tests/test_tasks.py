@@ -8,6 +8,14 @@ import pytest
 
 import rewarddesign as rd
 from rewarddesign.errors import ParameterError, SpecError, UnknownNameError
+from rewarddesign.task.check import (
+    finite_factors,
+    float32_observations,
+    record,
+    reward_identity,
+    seeded_resets,
+    success_type,
+)
 
 ALL_TASKS = rd.tasks()
 
@@ -37,91 +45,45 @@ def test_required_tasks_are_registered():
     assert required <= set(ALL_TASKS)
 
 
+# The invariants are the package's own (rewarddesign/task/check.py), which `rewarddesign
+# check` runs on any task; each raises a SpecError naming the step and the values.
+
+
 @pytest.mark.parametrize("task", ALL_TASKS)
 def test_observations_are_fresh_float32_arrays_and_success_is_boolean(task):
-    spec = rd.task_spec(task)
-    env = rd.make(task)
-    env.action_space.seed(0)
-    first, _ = env.reset(seed=0)
-    kept = np.array(first, copy=True)
-    box = isinstance(env.observation_space, gym.spaces.Box)
-    previous = first
-    for _ in range(30):
-        obs, _, terminated, truncated, info = env.step(env.action_space.sample())
-        if box:  # (MetaWorld's observations leave its declared bounds: shape and dtype only)
-            assert obs.shape == env.observation_space.shape
-            assert obs.dtype == np.float32 and env.observation_space.dtype == np.float32
-            assert not np.shares_memory(obs, previous)
-        if spec.success is not None:
-            assert info["success"] in (0.0, 1.0)
-        previous = obs
-        if terminated or truncated:
-            previous, _ = env.reset()
-    np.testing.assert_array_equal(first, kept)  # later steps did not write into it
-    env.close()
+    # (MetaWorld's observations leave its declared bounds: shape and dtype only)
+    spec, run = rd.task_spec(task), record(task, 30, seed=0)
+    float32_observations(spec, run)
+    success_type(spec, run)
 
 
 @pytest.mark.parametrize("task", ALL_TASKS)
 def test_task_makes_resets_and_steps_with_finite_factors(task):
-    env = rd.make(task)
-    spec = rd.task_spec(task)
-    env.action_space.seed(0)
-    env.reset(seed=0)
-    for _ in range(100):
-        _, _, terminated, truncated, info = env.step(env.action_space.sample())
-        assert info["factors"].shape == (len(spec.factors),)
-        assert info["factors"].dtype == np.float64
-        assert np.all(np.isfinite(info["factors"]))
-        assert np.isfinite(info["true_reward"])
-        if terminated or truncated:
-            env.reset()
-    env.close()
+    finite_factors(rd.task_spec(task), record(task, 100, seed=0))
+
+
+def _goal_seeking(env_id):
+    """A policy that reaches the goal of the MountainCars often enough for their goal
+    factors to be checked (None elsewhere: the seeded action space's samples)."""
+    if env_id == "MountainCarContinuous-v0":
+        return lambda obs, rng: np.array([1.0], np.float32) if rng.random() < 0.5 else None
+    if env_id == "MountainCar-v0":  # pump energy into the swing: reaches the flag
+        return lambda obs, rng: (2 if obs[1] >= 0 else 0) if rng.random() < 0.9 else None
+    return None
 
 
 @pytest.mark.parametrize("task", ALL_TASKS)
 def test_reward_formula_reproduces_env_reward(task):
-    """The declared formula applied to the factors equals the env's own reward."""
+    """The declared formula applied to the factors equals the env's own reward, batched
+    and step by step."""
     spec = rd.task_spec(task)
-    env = rd.make(task)
-    env.action_space.seed(1)
-    rng = np.random.default_rng(1)
-    factors, rewards = [], []
-    obs, _ = env.reset(seed=1)
-    for _ in range(600):
-        if spec.env_id == "MountainCarContinuous-v0" and rng.random() < 0.5:
-            action = np.array([1.0], np.float32)  # push right often enough to reach the goal
-        elif spec.env_id == "MountainCar-v0" and rng.random() < 0.9:
-            action = 2 if obs[1] >= 0 else 0  # pump energy into the swing: reaches the flag
-        else:
-            action = env.action_space.sample()
-        obs, reward, terminated, truncated, info = env.step(action)
-        factors.append(info["factors"])
-        rewards.append(reward)
-        if terminated or truncated:
-            env.reset()
-    formed = spec.reward.compute(np.array(factors), spec.factor_names)
-    np.testing.assert_allclose(formed, np.array(rewards), rtol=0, atol=1e-6)
-    # batched and per-step computation agree
-    np.testing.assert_allclose(
-        formed[:5], [spec.reward.compute(f, spec.factor_names) for f in factors[:5]], atol=1e-12
-    )
+    run = record(task, 600, seed=1, policy=_goal_seeking(spec.env_id))
+    reward_identity(spec, run)
 
 
 @pytest.mark.parametrize("task", ALL_TASKS)
 def test_seeded_reset_reproduces(task):
-    def rollout():
-        env = rd.make(task)
-        env.action_space.seed(3)
-        obs, _ = env.reset(seed=3)
-        trace = [obs]
-        for _ in range(20):
-            obs, r, terminated, truncated, _ = env.step(env.action_space.sample())
-            trace.append(np.append(obs, r))
-            if terminated or truncated:
-                break
-        return np.concatenate([np.ravel(x) for x in trace])
-
-    np.testing.assert_array_equal(rollout(), rollout())
+    seeded_resets(rd.task_spec(task), record(task, 20, seed=3), record(task, 20, seed=3))
 
 
 def test_pendulum_factors_match_hand_computation():
@@ -190,10 +152,9 @@ def test_custom_spec_errors_are_clear(write_yaml, scripted_spec_path):
         rd.make(write_yaml(doc | {"env": {"id": "X-v0", "module": "no_such_suite"}}, "b.yaml"))
     with pytest.raises(SpecError, match="cannot read YAML file"):
         rd.make("missing/task.yaml")
-    env = rd.make(write_yaml(doc | {"success": {"info": "sucess"}}, "c.yaml"))
-    env.reset(seed=0)
+    # the spec file's check rollout reads it, so the typo fails on load, not mid-run
     with pytest.raises(SpecError, match=r"success reads info\['sucess'\]"):
-        env.step(np.zeros(1, np.float32))
+        rd.make(write_yaml(doc | {"success": {"info": "sucess"}}, "c.yaml"))
 
 
 def test_action_repeat_sums_rewards_and_factors_over_the_repeated_steps():
@@ -219,3 +180,36 @@ def test_a_dmc_adapter_on_another_env_is_refused():
 
     with pytest.raises(SpecError, match="needs a shimmy dm-control env"):
         DmcAdapter(gym.make("Pendulum-v1"))
+
+
+def test_check_task_runs_every_invariant_on_a_packaged_task():
+    from rewarddesign.task.check import CHECK_NAMES
+
+    results = rd.check_task("gridworld/delivery", steps=50)
+    assert [(r.name, r.passed) for r in results] == [(n, True) for n in CHECK_NAMES]
+    by_name = {r.name: r.detail for r in results}
+    assert by_name["float32 observations"].startswith("not a Box observation space (Discrete)")
+    assert by_name["success type"] == "success is 0.0 or 1.0 on 50 steps"
+
+
+def test_the_check_command_prints_one_line_per_check_and_exits_2_on_a_failure(write_yaml, capsys):
+    from rewarddesign.cli import main
+
+    assert main(["check", "classic/Pendulum-v1", "--steps", "30"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "ok   reward identity: declared reward == env reward on 30 steps (atol 1e-06)"
+    assert out[-1] == "classic/Pendulum-v1: all 5 checks pass" and len(out) == 6
+    # a float64 env without the float32 adapter, and a reward that is not the env's
+    doc = {
+        "id": "my/Pendulum-unadapted",
+        "env": {"id": "InvertedDoublePendulum-v5"},
+        "factors": [{"name": "survive", "sign": 1, "source": {"info": "reward_survive"}}],
+        "reward": {"weights": {"survive": 1.0}},
+    }
+    assert main(["check", write_yaml(doc, "unadapted.yaml"), "--steps", "30"]) == 2
+    out = capsys.readouterr().out
+    assert "FAIL reward identity" in out and "gives 10 at step 0" in out
+    assert "FAIL float32 observations" in out and "dtype is float64, not float32" in out
+    assert "2 check(s) failed: reward identity, float32 observations" in out
+    assert main(["check", "classic/Pendulum-v9"]) == 2  # an unknown id: one line
+    assert "error: unknown task 'classic/Pendulum-v9'" in capsys.readouterr().out

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import rewarddesign as rd
 from rewarddesign.errors import RewardDesignError, SpecError
+from rewarddesign.task.check import CHECK_NAMES
 from rewarddesign.task.factors import FORMULAS
 from rewarddesign.task.parse import parse_task_spec
 from tests.conftest import SCRIPTED_SPEC
 
 
-def spec_with(**changes):
-    doc = copy.deepcopy(SCRIPTED_SPEC)
+def spec_with_doc(base, **changes):
+    doc = copy.deepcopy(base)
     doc.update(changes)
     return doc
+
+
+def spec_with(**changes):
+    return spec_with_doc(SCRIPTED_SPEC, **changes)
 
 
 def test_valid_spec_parses_with_defaults():
@@ -143,3 +149,129 @@ def test_reward_expression_is_vectorised_and_matches_hand_computation():
     expected = [(3 + 1) / 4 + 1.0, 0.0 + 0.125 / 0.625, 0.0]  # hamacher(0, 0) = 0
     np.testing.assert_allclose(spec.reward.compute(factors, spec.factor_names), expected)
     assert spec.reward.compute(factors[1], spec.factor_names) == pytest.approx(expected[1])
+
+
+# A user's own specs of real envs (the new-user trial of the issue): MuJoCo's
+# InvertedDoublePendulum-v5 (9-dim observation) and Reacher-v5 (10-dim).
+IDP_SPEC = {
+    "id": "my/InvertedDoublePendulum-v5",
+    "env": {"id": "InvertedDoublePendulum-v5", "adapter": "float32"},
+    "horizon": 1000,
+    "factors": [
+        {"name": "survive", "sign": 1, "source": {"info": "reward_survive"}},
+        {"name": "distance", "sign": -1, "source": {"info": "distance_penalty", "scale": -1.0}},
+        {"name": "velocity", "sign": -1, "source": {"info": "velocity_penalty", "scale": -1.0}},
+        {"name": "cart_sq", "sign": -1, "source": {"fn": "obs_sq", "args": {"index": 0}}},
+    ],
+    "reward": {"weights": {"survive": 1.0, "distance": -1.0, "velocity": -1.0}},
+}
+REACHER_SPEC = {
+    "id": "my/Reacher-v5",
+    "env": {"id": "Reacher-v5", "adapter": "float32"},
+    "factors": [
+        {"name": "dist", "sign": -1, "source": {"info": "reward_dist", "scale": -1.0}},
+        {"name": "ctrl", "sign": -1, "source": {"info": "reward_ctrl", "scale": -1.0}},
+    ],
+    "reward": {"weights": {"dist": -1.0, "ctrl": -1.0}},
+    "potentials": {"near": {"fn": "neg_distance", "args": {"target": [0, 0], "indices": [8, 9]}}},
+}
+
+
+def test_own_specs_of_real_envs_load_and_pass_every_check(write_yaml):
+    for doc in (IDP_SPEC, REACHER_SPEC):
+        path = write_yaml(doc, doc["id"].split("/")[1] + ".yaml")
+        assert rd.task_spec(path).id == doc["id"]
+        results = rd.check_task(path, steps=50)
+        assert [r.name for r in results if r.passed] == list(CHECK_NAMES)
+
+
+def test_a_wrong_reward_formula_is_refused_on_load_with_both_numbers(write_yaml):
+    wrong = spec_with_doc(IDP_SPEC, reward={"weights": {"survive": 1.0, "distance": -5.0}})
+    with pytest.raises(
+        SpecError,
+        match=r"'.*idp_wrong\.yaml' \(id 'my/InvertedDoublePendulum-v5'\): its reward formula "
+        r"gives 6\.74068 at step 0 .* the env's reward is 9\.33707",
+    ):
+        rd.task_spec(write_yaml(wrong, "idp_wrong.yaml"))
+    # `check` reports it as a failed check instead (the file loads unchecked there)
+    results = {r.name: r for r in rd.check_task(write_yaml(wrong, "idp_wrong.yaml"), steps=20)}
+    assert not results["reward identity"].passed and results["seeded resets"].passed
+    assert "gives 6.74068 at step 0" in results["reward identity"].detail
+
+
+def test_a_spec_file_is_checked_once_per_content(write_yaml, monkeypatch):
+    from rewarddesign.task import check
+
+    calls = []
+    real = check.record
+    monkeypatch.setattr(check, "record", lambda *a, **k: calls.append(a) or real(*a, **k))
+    doc = spec_with_doc(IDP_SPEC, id="my/IDP-once")
+    first = write_yaml(doc, "once.yaml")
+    rd.task_spec(first)
+    rd.task_spec(first)
+    rd.task_spec(write_yaml(doc, "same_content.yaml"))
+    assert len(calls) == 1
+    rd.task_spec(write_yaml(spec_with_doc(doc, horizon=500), "other_content.yaml"))
+    assert len(calls) == 2
+
+
+def test_observation_indices_are_checked_against_the_observation_space(write_yaml):
+    factors = [
+        *IDP_SPEC["factors"][:3],
+        {"name": "far", "sign": -1, "source": {"fn": "obs_sq", "args": {"index": 17}}},
+    ]
+    with pytest.raises(
+        SpecError,
+        match=r"factor 'far' \(fn 'obs_sq'\) reads observation index index=17, but the "
+        r"observation has 9 entries",
+    ):
+        rd.make(write_yaml(spec_with_doc(IDP_SPEC, factors=factors), "idp17.yaml"))
+    potentials = {"near": {"fn": "neg_distance", "args": {"target": [0, 0], "indices": [8, 10]}}}
+    with pytest.raises(
+        SpecError,
+        match=r"potential 'near' \(fn 'neg_distance'\) reads observation index "
+        r"indices=10, but the observation has 10 entries \(indices 0\.\.9\)",
+    ):
+        rd.make(write_yaml(spec_with_doc(REACHER_SPEC, potentials=potentials), "r10.yaml"))
+
+
+def test_a_packaged_id_with_other_content_is_refused(write_yaml):
+    pendulum = rd.task_spec("classic/Pendulum-v1")
+    import yaml
+
+    with open(pendulum.path) as f:
+        doc = yaml.safe_load(f)
+    copy_path = write_yaml(doc, "pendulum_copy.yaml")
+    assert rd.task_spec(copy_path).id == "classic/Pendulum-v1"  # the same task: fine
+    assert rd.task_spec(copy_path).path == copy_path
+    changed = write_yaml(spec_with_doc(doc, horizon=100), "pendulum_short.yaml")
+    with pytest.raises(
+        SpecError,
+        match=r"task spec '.*pendulum_short\.yaml' declares id 'classic/Pendulum-v1', a "
+        r"packaged task's, but its content differs .* rename the id",
+    ):
+        rd.task_spec(changed)
+
+
+def test_task_ref_is_the_id_of_a_packaged_task_and_the_path_of_an_own_spec(write_yaml):
+    from rewarddesign.task.registry import task_ref
+
+    path = write_yaml(spec_with_doc(IDP_SPEC, id="my/IDP-ref"), "ref.yaml")
+    assert task_ref("classic/Pendulum-v1") == "classic/Pendulum-v1"
+    assert task_ref(path) == str(Path(path).resolve())
+    # once loaded, the id of a spec file resolves in this process (a saved agent's task)
+    assert rd.task_spec("my/IDP-ref").path == path
+
+
+def test_a_relative_spec_path_in_a_grid_is_taken_from_cwd_or_the_grid_folder(tmp_path, monkeypatch):
+    from rewarddesign.task.registry import resolve_task_ref
+
+    (tmp_path / "grids").mkdir()
+    (tmp_path / "grids" / "mine.yaml").write_text("x: 1\n")
+    (tmp_path / "here.yaml").write_text("x: 1\n")
+    monkeypatch.chdir(tmp_path)
+    grid = tmp_path / "grids" / "grid.yaml"
+    assert resolve_task_ref("mine.yaml", grid) == str(tmp_path / "grids" / "mine.yaml")
+    assert resolve_task_ref("here.yaml", grid) == "here.yaml"  # the working directory's
+    assert resolve_task_ref("classic/Pendulum-v1", grid) == "classic/Pendulum-v1"
+    assert resolve_task_ref("nowhere.yaml", grid) == "nowhere.yaml"  # fails on load

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from rewarddesign.cli.common import console
-from rewarddesign.errors import ParameterError, SpecError
+from rewarddesign.common.checks import check_int
+from rewarddesign.errors import ParameterError, RewardDesignError, SpecError
 
 #: ``label``'s teacher flags (argparse dests, also make_teacher's option names) and their
 #: defaults, which are the teachers' own. A flag left at its default is not passed on, so
@@ -58,6 +59,41 @@ def teacher_options(args: argparse.Namespace) -> dict[str, Any]:
     return {k: getattr(args, k) for k, d in TEACHER_FLAGS.items() if getattr(args, k) != d}
 
 
+def _trajectory_task(traj: Any, path: str, override: str | None) -> Any:
+    """The spec of the task a trajectory file was recorded on (``--task`` overrides the
+    one it records), refused if its factors are not the file's."""
+    from rewarddesign.task.registry import task_spec
+
+    try:
+        spec = task_spec(override or traj.task)
+    except RewardDesignError as exc:
+        if override is not None:
+            raise
+        raise type(exc)(
+            f"{exc} (trajectory file {path!r} records task {traj.task!r}; pass --task with "
+            "its id or spec file)"
+        ) from exc
+    if traj.factor_names and tuple(traj.factor_names) != spec.factor_names:
+        raise SpecError(
+            f"trajectory file {path!r} has factors {list(traj.factor_names)}, task "
+            f"{spec.id!r} has {list(spec.factor_names)}; pass --task with the task it was "
+            "recorded on."
+        )
+    return spec
+
+
+def _check_segment_length(task: Any, H: int) -> None:
+    """Refuse a segment longer than every episode of the task can be."""
+    from rewarddesign.task.registry import horizon, task_spec
+
+    longest = horizon(task)
+    if longest is not None and longest < H:
+        raise ParameterError(
+            f"--H {H} is longer than the horizon of task {task_spec(task).id!r} ({longest} "
+            f"steps), so no episode holds a segment; give --H {longest} or less."
+        )
+
+
 def cmd_label(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -73,13 +109,18 @@ def cmd_label(args: argparse.Namespace) -> int:
 
     if args.pairs < 1:
         raise ParameterError(f"--pairs must be >= 1, got {args.pairs}.")
+    check_int(args.H, "--H (segment length)", 1)
     options = teacher_options(args)
     check_teacher_options(args.teacher, options)  # before loading anything
+    if args.task is not None:
+        _check_segment_length(args.task, args.H)
     traj = Trajectories.load(args.trajectories)
+    task = _trajectory_task(traj, args.trajectories, args.task)
+    _check_segment_length(task, args.H)
     margin = None
     if args.eps_equal or args.eps_skip:  # B-Pref's margin, from this trajectory
         margin = margin_from_rewards(traj.rewards, args.H)
-    teacher = make_teacher(args.teacher, traj.task, margin=margin, **options)
+    teacher = make_teacher(args.teacher, task, margin=margin, **options)
     rng = np.random.default_rng(args.seed)
     pairs = random_pairs(cut_segments(traj, H=args.H), args.pairs, rng)
     record = teacher.label(pairs, rng)
@@ -96,7 +137,7 @@ def cmd_label(args: argparse.Namespace) -> int:
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     """Add the ``rollout`` and ``label`` commands to the sub-parsers ``sub``."""
     ro = sub.add_parser("rollout", help="record transitions of a policy to a trajectory file")
-    ro.add_argument("task", help="task id (see `rewarddesign tasks`)")
+    ro.add_argument("task", help="task id (see `rewarddesign tasks`) or spec file (.yaml)")
     ro.add_argument("--policy", default="random", help="random, or a saved agent's folder")
     ro.add_argument("--steps", type=int, required=True, help="transitions to record")
     ro.add_argument("--seed", type=int, default=0)
@@ -109,6 +150,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "--teacher", required=True, choices=["partial-return", "regret", "hierarchical"]
     )
     la.add_argument("--pairs", type=int, required=True, help="pairs to label")
+    la.add_argument(
+        "--task",
+        default=None,
+        help="task id or spec file (default: the one the trajectory file records)",
+    )
     la.add_argument("--H", type=int, default=50, help="segment length (default 50)")
     la.add_argument("--seed", type=int, default=0)
     la.add_argument(

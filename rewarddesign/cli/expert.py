@@ -31,7 +31,9 @@ def cmd_expert(args: argparse.Namespace) -> int:
         console.print(table)
         return 0
     if not args.task:
-        raise ParameterError("expert train needs a task id: rewarddesign expert train TASK.")
+        raise ParameterError(
+            "expert train needs a task id or spec file: rewarddesign expert train TASK."
+        )
     with progress() as bar:
         tid = bar.add_task(f"expert {args.task}", total=args.steps, ret="-")
         record = train_expert(
@@ -55,7 +57,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     """Add the ``expert`` command to the sub-parsers ``sub``."""
     ex = sub.add_parser("expert", help="train or list expert SAC agents (regret labels' critic)")
     ex.add_argument("action", choices=["train", "list"])
-    ex.add_argument("task", nargs="?", help="task id to train an expert for")
+    ex.add_argument("task", nargs="?", help="task id or spec file (.yaml) to train an expert for")
     ex.add_argument("--steps", type=int, default=100_000, help="env steps (default: 100000)")
     ex.add_argument("--seed", type=int, default=0)
     ex.add_argument("--preset", default=None, help="agent preset (default: the task's settings)")

@@ -7,12 +7,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from rewarddesign.cli import bench, data, expert, tasks, train, tune
+from rewarddesign.cli import bench, check, data, expert, tasks, train, tune
 from rewarddesign.cli.common import console
 from rewarddesign.errors import RewardDesignError
 
 # the order of `rewarddesign --help`
-GROUPS = (tasks, train, bench, tune, data, expert)
+GROUPS = (tasks, check, train, bench, tune, data, expert)
 
 
 def build_parser() -> argparse.ArgumentParser:

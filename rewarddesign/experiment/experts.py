@@ -20,7 +20,7 @@ from typing import Any
 from rewarddesign.common.checks import check_int
 from rewarddesign.common.files import write_atomic
 from rewarddesign.experiment.runner import run
-from rewarddesign.task.registry import task_spec
+from rewarddesign.task.registry import task_ref, task_spec
 
 DEFAULT_ROOT = Path("experts")
 
@@ -43,7 +43,7 @@ def train_expert(
     """Train SAC on ``task``'s true reward and save it as the task's expert.
 
     Args:
-        task: A registered task id.
+        task: A registered task id or the path of a task-spec file of your own.
         steps: Env steps of training (> 0).
         seed: Run seed.
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
@@ -59,7 +59,7 @@ def train_expert(
     check_int(steps, "expert steps", 1)
     folder = expert_dir(spec.id, root)
     result = run(
-        spec.id,
+        task_ref(spec),  # a spec file of your own by its path: the run reloads it
         "true",
         "sac",
         seed=seed,
@@ -72,6 +72,7 @@ def train_expert(
     )
     record = {
         "task": spec.id,
+        "task_ref": task_ref(spec),
         "algo": "sac",
         "steps": steps,
         "seed": seed,

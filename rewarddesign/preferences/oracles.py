@@ -167,7 +167,7 @@ class CriticOracle:
         import json
 
         from rewarddesign import agents
-        from rewarddesign.task.registry import make
+        from rewarddesign.task.registry import make, task_ref, task_spec
 
         folder = Path(folder)
         model_dir = folder / "model" if (folder / "model").is_dir() else folder
@@ -180,10 +180,12 @@ class CriticOracle:
             ) from exc
         if cfg.get("algo") != "sac":
             raise SpecError(f"the expert in {str(folder)!r} is {cfg.get('algo')!r}, not SAC.")
-        if task is not None and cfg.get("task") != task:
+        trained = cfg.get("task")  # the run's task: an id, or a spec file's path
+        if task is not None and trained != task and task_spec(trained).id != task_spec(task).id:
             raise SpecError(
                 f"the expert in {str(folder)!r} was trained for task {cfg.get('task')!r}, not "
-                f"{task!r}; train one for {task!r} with `rewarddesign expert train {task}`."
+                f"{task!r}; train one for {task!r} with "
+                f"`rewarddesign expert train {task_ref(task)}`."
             )
         env = make(cfg["task"])
         try:

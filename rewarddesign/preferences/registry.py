@@ -33,6 +33,7 @@ from rewarddesign.preferences.teachers import (
     RegretTeacher,
     Teacher,
 )
+from rewarddesign.task.registry import task_ref
 
 if TYPE_CHECKING:
     from rewarddesign.task.spec import TaskSpec
@@ -84,7 +85,7 @@ def _regret(
         if not isinstance(expert, str | os.PathLike):
             raise ParameterError(
                 f"regret teacher: expert must be the folder of an expert, got {expert!r}; "
-                f"train one with `rewarddesign expert train {task.id}`."
+                f"train one with `rewarddesign expert train {task_ref(task)}`."
             )
         samples = DEFAULT_ACTION_SAMPLES if samples is None else samples
         # repr: the key must hash whatever was passed (CriticOracle checks the value)
@@ -112,14 +113,14 @@ def _value_iteration(task: TaskSpec, discount: float) -> ValueIterationOracle:
     """The exact oracle of a tabular task; a clear error naming the fix elsewhere."""
     from rewarddesign.task.registry import make
 
-    env = make(task.id)
+    env = make(task)
     try:
         if not is_tabular(env):
             raise ParameterError(
                 f"the regret teacher on {task.id!r} needs teacher_params.expert (pbrl; "
                 "--expert of `rewarddesign label`), the folder of an expert for the task: "
                 "value iteration applies to tabular tasks only. Train one with "
-                f"`rewarddesign expert train {task.id}`."
+                f"`rewarddesign expert train {task_ref(task)}`."
             )
         return ValueIterationOracle.from_env(env, discount)
     finally:

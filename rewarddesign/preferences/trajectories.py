@@ -15,7 +15,8 @@ key                       dtype, shape         meaning
 ``terminated``            bool (N,)            the step reached a terminal state
 ``truncated``             bool (N,)            the episode was cut there (a time limit)
 ``episode_starts``        bool (N,)            the step is the first of an episode
-``task``                  str ()               task id
+``task``                  str ()               where the task came from: its id, or
+                                               the path of a spec file of your own
 ``factor_names``          str (K,)             factor names
 ========================  ===================  ==========================================
 """
@@ -31,6 +32,7 @@ import numpy as np
 from rewarddesign.common.checks import check_int
 from rewarddesign.common.files import write_atomic
 from rewarddesign.errors import ParameterError, SpecError
+from rewarddesign.task.registry import task_ref
 
 ARRAY_KEYS = (
     "obs",
@@ -163,7 +165,8 @@ def rollout(env: Any, policy: Any, steps: int, seed: int) -> Trajectories:
             arrays[key] = arrays[key].astype(np.float32)
         elif arrays[key].dtype.kind in "iu":
             arrays[key] = arrays[key].astype(np.int64)
-    return Trajectories(**arrays, task=task.id, factor_names=task.factor_names)
+    # the task by a reference another process resolves: a spec file of your own by its path
+    return Trajectories(**arrays, task=task_ref(task), factor_names=task.factor_names)
 
 
 __all__ = ["ARRAY_KEYS", "Trajectories", "rollout"]

@@ -9,7 +9,11 @@ reproduces the env's reward.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import ctypes.util
+import os
+import warnings
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import gymnasium as gym
@@ -98,6 +102,39 @@ def _reacher(physics: Any, task: Any) -> dict[str, float]:
     return {"at_target": tolerance(dist, (0, radii)), "distance": dist}
 
 
+def headless_gl_backend() -> str | None:
+    """The OpenGL backend MuJoCo renders with where there is no display and ``MUJOCO_GL``
+    is unset: ``"egl"`` where libEGL loads, else ``"osmesa"`` where libOSMesa does, else
+    None (then nothing renders, as before)."""
+    for backend, library in (("egl", "EGL"), ("osmesa", "OSMesa")):
+        if ctypes.util.find_library(library):
+            return backend
+    return None
+
+
+@contextlib.contextmanager
+def quiet_headless_glfw() -> Iterator[None]:
+    """On a headless machine with ``MUJOCO_GL`` (and ``PYOPENGL_PLATFORM``) unset, set
+    ``MUJOCO_GL`` to :func:`headless_gl_backend` before dm_control is imported, and silence
+    GLFW's ``X11: The DISPLAY environment variable is missing`` meanwhile.
+
+    Left alone, dm_control picks GLFW, which prints that warning (it reads as a failure)
+    and cannot render without a display: MuJoCo then refuses to make a context. As
+    dm-control users do, a headless run renders with EGL (or OSMesa). Where a display or
+    ``MUJOCO_GL`` is set, nothing changes.
+    """
+    display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    if display or os.environ.get("MUJOCO_GL") or os.environ.get("PYOPENGL_PLATFORM"):
+        yield
+        return
+    backend = headless_gl_backend()
+    if backend is not None:
+        os.environ["MUJOCO_GL"] = backend
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*DISPLAY environment variable is missing")
+        yield
+
+
 TERMS: dict[str, Callable[[Any, Any], dict[str, float]]] = {
     "walker": _walker,
     "cheetah": _cheetah,
@@ -163,4 +200,4 @@ class DmcAdapter(gym.Wrapper, RecordConstructorArgs):
         return self._flat(obs), reward, terminated, truncated, info
 
 
-__all__ = ["TERMS", "DmcAdapter"]
+__all__ = ["TERMS", "DmcAdapter", "headless_gl_backend", "quiet_headless_glfw"]
