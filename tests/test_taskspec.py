@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 import rewarddesign as rd
 from rewarddesign.errors import RewardDesignError, SpecError
@@ -237,7 +238,6 @@ def test_observation_indices_are_checked_against_the_observation_space(write_yam
 
 def test_a_packaged_id_with_other_content_is_refused(write_yaml):
     pendulum = rd.task_spec("classic/Pendulum-v1")
-    import yaml
 
     with open(pendulum.path) as f:
         doc = yaml.safe_load(f)
@@ -275,3 +275,26 @@ def test_a_relative_spec_path_in_a_grid_is_taken_from_cwd_or_the_grid_folder(tmp
     assert resolve_task_ref("here.yaml", grid) == "here.yaml"  # the working directory's
     assert resolve_task_ref("classic/Pendulum-v1", grid) == "classic/Pendulum-v1"
     assert resolve_task_ref("nowhere.yaml", grid) == "nowhere.yaml"  # fails on load
+
+
+def test_a_grid_runs_an_own_spec_beside_it_and_refuses_a_missing_one_at_load(tmp_path):
+    from rewarddesign.bench import load_grid
+
+    (tmp_path / "grids").mkdir()
+    spec = tmp_path / "grids" / "idp.yaml"
+    spec.write_text(yaml.safe_dump(IDP_SPEC))
+    grid = tmp_path / "grids" / "grid.yaml"
+    grid.write_text(
+        yaml.safe_dump(
+            {
+                "tasks": ["idp.yaml"],
+                "methods": ["true"],
+                "cells": [{"task": "idp.yaml", "method": "true", "budget": 300}],
+            }
+        )
+    )
+    (run,) = load_grid(grid).runs
+    assert (run.spec.task, run.spec.budget) == (str(spec), 300)
+    grid.write_text(yaml.safe_dump({"tasks": ["nowhere.yaml"], "methods": ["true"]}))
+    with pytest.raises(SpecError, match=r"nowhere\.yaml"):
+        load_grid(grid)
