@@ -58,12 +58,27 @@ print("BACKEND", _render.BACKEND, os.environ.get("MUJOCO_GL"))
 """
 
 
-def _dmc_in_subprocess(**env_vars):
+# A machine where libEGL is found but no context can be made: its renderer's import fails
+BROKEN_EGL = """
+import sys
+import rewarddesign.task.suites.dmc as dmc
+
+class NoPyOpenGL:
+    def find_spec(self, name, path=None, target=None):
+        if name.startswith("dm_control._render.pyopengl"):
+            raise ImportError("no EGL device")
+
+sys.meta_path.insert(0, NoPyOpenGL())
+dmc.headless_gl_backend = lambda: "egl"
+"""
+
+
+def _dmc_in_subprocess(prelude: str = "", **env_vars):
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "MUJOCO_GL")}
     env.pop("WAYLAND_DISPLAY", None)
     env.pop("PYOPENGL_PLATFORM", None)
     proc = subprocess.run(
-        [sys.executable, "-c", DMC_SCRIPT],
+        [sys.executable, "-c", prelude + DMC_SCRIPT],
         env={**env, **env_vars},
         capture_output=True,
         text=True,
@@ -85,5 +100,11 @@ def test_a_dmc_task_on_a_headless_machine_picks_a_backend_without_a_glfw_warning
 
 def test_an_explicit_mujoco_gl_is_respected():
     proc = _dmc_in_subprocess(MUJOCO_GL="disable")  # dm_control's "no renderer"
+    assert "BACKEND off disable" in proc.stdout
+    assert "GLFWError" not in proc.stderr
+
+
+def test_a_backend_found_that_cannot_make_a_context_falls_back_to_no_rendering():
+    proc = _dmc_in_subprocess(BROKEN_EGL)  # the env still builds and steps, as before
     assert "BACKEND off disable" in proc.stdout
     assert "GLFWError" not in proc.stderr

@@ -20,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-import importlib
 import json
 from pathlib import Path
 from typing import Any
@@ -243,13 +242,12 @@ def make(task: str | TaskSpec, action_repeat: int | None = None, **kwargs: Any) 
         below it, :class:`ActionRepeat` above it where actions repeat).
     """
     from rewarddesign.task.check import check_observation_indices
-    from rewarddesign.task.suites.dmc import quiet_headless_glfw
+    from rewarddesign.task.suites.dmc import import_headless, quiet_headless_glfw
 
     spec = task_spec(task)
     if spec.env_module:
         try:
-            with quiet_headless_glfw():  # dm_control's renderer is picked on import
-                importlib.import_module(spec.env_module)  # registers the suite's env ids
+            import_headless(spec.env_module)  # dm_control's renderer is picked on import
         except ImportError as exc:
             raise SpecError(
                 f"task {spec.id!r} needs module {spec.env_module!r}, which cannot be imported "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes.util
+import importlib
 import os
 import warnings
 from collections.abc import Callable, Iterator
@@ -113,7 +114,7 @@ def headless_gl_backend() -> str | None:
 
 
 @contextlib.contextmanager
-def quiet_headless_glfw() -> Iterator[None]:
+def quiet_headless_glfw() -> Iterator[str | None]:
     """On a headless machine with ``MUJOCO_GL`` (and ``PYOPENGL_PLATFORM``) unset, set
     ``MUJOCO_GL`` to :func:`headless_gl_backend` before dm_control is imported, and silence
     GLFW's ``X11: The DISPLAY environment variable is missing`` meanwhile.
@@ -125,14 +126,33 @@ def quiet_headless_glfw() -> Iterator[None]:
     """
     display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
     if display or os.environ.get("MUJOCO_GL") or os.environ.get("PYOPENGL_PLATFORM"):
-        yield
+        yield None
         return
     backend = headless_gl_backend()
     if backend is not None:
         os.environ["MUJOCO_GL"] = backend
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r".*DISPLAY environment variable is missing")
-        yield
+        yield backend
+
+
+def import_headless(module: str) -> None:
+    """Import a suite's module (it registers the suite's env ids) inside
+    :func:`quiet_headless_glfw`.
+
+    Where the backend picked there is found but cannot make a context (libEGL without a
+    usable device), dm_control refuses to import at all; the module is then imported with
+    rendering disabled, so everything but rendering works, as it did before a backend was
+    picked.
+    """
+    with quiet_headless_glfw() as picked:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            if picked is None:
+                raise
+            os.environ["MUJOCO_GL"] = "disable"
+            importlib.import_module(module)
 
 
 TERMS: dict[str, Callable[[Any, Any], dict[str, float]]] = {
@@ -200,4 +220,4 @@ class DmcAdapter(gym.Wrapper, RecordConstructorArgs):
         return self._flat(obs), reward, terminated, truncated, info
 
 
-__all__ = ["TERMS", "DmcAdapter", "headless_gl_backend", "quiet_headless_glfw"]
+__all__ = ["TERMS", "DmcAdapter", "headless_gl_backend", "import_headless", "quiet_headless_glfw"]
