@@ -109,10 +109,15 @@ def check_failure_handling(heartbeat: int, grace: int | None, retries: int) -> N
         )
 
 
-def storage_url(storage: str | None = None) -> str:
+def storage_url(storage: str | Path | None = None) -> str:
     """The storage's URL: a file path becomes ``sqlite:///ABSOLUTE_PATH`` (None:
     ``runs/tune.sqlite``); the form ``optuna-dashboard URL`` takes."""
-    url = storage or DEFAULT_STORAGE
+    if storage is not None and not isinstance(storage, str | Path):
+        raise ParameterError(
+            f"storage must be a URL or a SQLite file path, got {type(storage).__name__} "
+            f"{storage!r}."
+        )
+    url = str(storage or DEFAULT_STORAGE)
     if "://" not in url:
         url = f"sqlite:///{Path(url).expanduser().resolve()}"
     return url

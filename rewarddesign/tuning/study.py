@@ -21,6 +21,7 @@ import optuna
 from optuna.storages import fail_stale_trials
 from optuna.trial import TrialState
 
+from rewarddesign.agents import resolve_device
 from rewarddesign.common.checks import check_int, require_mapping
 from rewarddesign.contract.runspec import EvalSpec, RunSpec
 from rewarddesign.errors import ParameterError, RewardDesignError, SpecError, unknown
@@ -167,7 +168,8 @@ def tune(
     check_int(trials, "trials", 1)
     for name, value in (("seeds", seeds), ("workers", workers)):
         check_int(value, name, 1)
-    check_int(seed_base, "seed_base", 0)
+    # every tuning seed (seed_base .. seed_base + seeds - 1) must be one numpy takes
+    check_int(seed_base, "seed_base", 0, 2**32 - seeds)
     check_int(sampler_seed, "sampler_seed", 0)
     worker_id = default_worker_id() if worker_id is None else check_worker_id(worker_id)
     check_failure_handling(heartbeat, grace, retries)
@@ -199,6 +201,7 @@ def tune(
         device=device,
     )
     _validate(config)
+    resolve_device(device)  # a device torch cannot use fails here, not in the first trial
     storage_args = {"storage": storage, "heartbeat": heartbeat, "grace": grace, "retries": retries}
     rdb = open_storage(**storage_args)
     attrs = config.study_attrs()
