@@ -190,6 +190,7 @@ def test_two_local_workers_share_a_sqlite_study(tmp_path):
         ({"device": "tpu"}, ParameterError, "unknown torch device 'tpu'"),
         ({"storage": 5}, ParameterError, "storage must be a URL or a SQLite file path, got int 5"),
         ({"verbose": "yes"}, ParameterError, "verbose must be True or False, got 'yes'"),
+        ({"progress_every": 0}, ParameterError, "progress_every must be a positive finite"),
         ({"study": " "}, ParameterError, "study must be a non-empty name"),
         ({"factors": "theta_sq"}, ParameterError, "factors must be a list .* got 'theta_sq'"),
         ({"ranges": {"u_sq": "0.1:1"}}, ParameterError, r"range of 'u_sq' must be \[low, high\]"),
@@ -291,7 +292,7 @@ def _params(db: str, name: str) -> list[float]:
     return [t.params["weight.theta_sq"] for t in trials]
 
 
-def test_a_resumed_study_never_repeats_a_trial(tmp_path, capsys):
+def test_a_resumed_study_never_repeats_a_trial(tmp_path, capsys, no_forced_terminal):
     db = str(tmp_path / "r.sqlite")
     call = {"storage": db, "factors": ["theta_sq"], "worker_id": "laptop", **TINY}
     first = tune(PENDULUM, trials=1, **call)
@@ -368,7 +369,14 @@ def _config(**kwargs) -> TuneConfig:
     )
 
 
-def test_progress_lines_in_a_log(tmp_path):
+@pytest.fixture
+def no_forced_terminal(monkeypatch):
+    """rich takes any stream for a terminal under these: not the case tested."""
+    for name in ("FORCE_COLOR", "TTY_COMPATIBLE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_progress_lines_in_a_log(tmp_path, no_forced_terminal):
     study = optuna.create_study(
         study_name="s", storage=storage_url(str(tmp_path / "p.sqlite")), direction="maximize"
     )
@@ -395,7 +403,8 @@ class _Terminal(io.StringIO):
         return True
 
 
-def test_progress_in_a_terminal_is_one_live_line(tmp_path):
+def test_progress_in_a_terminal_is_one_live_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("TERM", "xterm")  # rich draws nothing live in a dumb terminal
     study = optuna.create_study(study_name="t", storage=storage_url(str(tmp_path / "t.sqlite")))
     screen = _Terminal()
     with StudyProgress(study, 1, stream=screen, every=0.05, clock=lambda: 0.0):
@@ -454,6 +463,7 @@ def test_the_printed_train_command_runs(tmp_path, capsys):
         (["--worker-id", ""], "worker_id must be a non-empty string"),
         (["--sampler-seed", "-1"], "sampler_seed must be an integer >= 0"),
         (["--grace", "30"], r"grace must be more seconds than the heartbeat \(60\)"),
+        (["--progress-every", "-1"], "progress_every must be a positive finite number, got -1.0"),
     ],
 )
 def test_bad_tune_flags_exit_2_before_a_study_exists(tmp_path, capsys, extra, match):

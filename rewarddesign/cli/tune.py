@@ -104,6 +104,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
         grace=args.grace,
         device=args.device,
         verbose=not args.quiet,
+        progress_every=args.progress_every,
     )
     out = args.out or f"runs/tuned_{study.study_name.replace('/', '_').replace(':', '_')}.yaml"
     Path(out).parent.mkdir(parents=True, exist_ok=True)
@@ -205,6 +206,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "--quiet",
         action="store_true",
         help="no progress (default: a line every 10 s in a log, a live line in a terminal)",
+    )
+    tu.add_argument(
+        "--progress-every",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="seconds between progress lines where stdout is not a terminal (default 10)",
     )
     tu.add_argument(
         "--out", default=None, help="YAML of the best weights (default runs/tuned_*.yaml)"

@@ -33,7 +33,8 @@ class StudyProgress:
     """Reports a study's finished trials, its best value and the time elapsed.
 
     Used as a context manager around the trials: to a stream that is not a terminal (a
-    CI or ``nohup`` log) it writes a line every ``every`` seconds; in a terminal it keeps
+    CI or ``nohup`` log; rich's test, which also honours ``FORCE_COLOR`` and
+    ``TTY_COMPATIBLE``) it writes a line every ``every`` seconds; in a terminal it keeps
     one live line. Either way it writes a last line on exit.
 
     Args:
@@ -120,9 +121,8 @@ class StudyProgress:
     def __enter__(self) -> StudyProgress:
         self.stream = self.stream if self.stream is not None else sys.stdout
         self._start = self.clock()
-        isatty = getattr(self.stream, "isatty", None)
-        if isatty is not None and isatty():
-            console = Console(file=self.stream)
+        console = Console(file=self.stream)
+        if console.is_terminal:
             self._status = console.status(self.line())
             self._status.start()
         self._thread = threading.Thread(target=self._loop, name="tune-progress", daemon=True)

@@ -22,13 +22,13 @@ from optuna.storages import fail_stale_trials
 from optuna.trial import TrialState
 
 from rewarddesign.agents import resolve_device
-from rewarddesign.common.checks import check_int, require_mapping
+from rewarddesign.common.checks import check_int, check_number, require_mapping
 from rewarddesign.contract.runspec import EvalSpec, RunSpec
 from rewarddesign.errors import ParameterError, RewardDesignError, SpecError, unknown
 from rewarddesign.experiment.runner import validate
 from rewarddesign.task.registry import task_spec
 from rewarddesign.tuning.objective import Objective, TuneConfig
-from rewarddesign.tuning.progress import StudyProgress
+from rewarddesign.tuning.progress import PROGRESS_EVERY, StudyProgress
 from rewarddesign.tuning.sampler import check_worker_id, default_worker_id, sampler, worker_seed
 from rewarddesign.tuning.space import Dimension, search_space, suggest
 from rewarddesign.tuning.storage import check_failure_handling, open_storage, redact
@@ -117,6 +117,7 @@ def tune(
     retries: int = 2,
     device: str = "auto",
     verbose: bool = True,
+    progress_every: float = PROGRESS_EVERY,
 ) -> optuna.Study:
     """Tune a reward method's weights (and parameters) with Optuna; returns the study.
 
@@ -149,8 +150,10 @@ def tune(
             with a fixed one (and the same storage history).
         heartbeat, grace, retries: Failure handling (:func:`open_storage`).
         device: Torch device of the agents.
-        verbose: Show progress: a line every 10 s when stdout is not a terminal (a CI
-            or ``nohup`` log), a live line in a terminal; False shows none.
+        verbose: Show progress: a line every ``progress_every`` seconds when stdout is
+            not a terminal (a CI or ``nohup`` log), a live line in a terminal; False
+            shows none.
+        progress_every: Seconds between two progress lines (default 10).
 
     Raises:
         ParameterError, UnknownNameError, SpecError, StorageError: On bad input, before
@@ -175,6 +178,7 @@ def tune(
     check_failure_handling(heartbeat, grace, retries)
     if not isinstance(verbose, bool):
         raise ParameterError(f"verbose must be True or False, got {verbose!r}.")
+    check_number(progress_every, "progress_every", 0, low_open=True)
     if study is not None and (not isinstance(study, str) or not study.strip()):
         raise ParameterError(f"study must be a non-empty name, got {study!r}.")
     if pruner not in PRUNERS:
@@ -238,7 +242,7 @@ def tune(
         except BaseException:
             optuna.delete_study(study_name=name, storage=rdb)
             raise
-    with StudyProgress(s, trials) if verbose else nullcontext():
+    with StudyProgress(s, trials, every=progress_every) if verbose else nullcontext():
         if workers == 1:
             work(s, config, trials)
         else:
