@@ -147,12 +147,10 @@ def _wait(proc: subprocess.Popen, timeout: float = 300) -> None:
 
 def test_two_workers_share_a_postgres_study(postgres_url, tmp_path):
     # a long grace: a busy machine may starve a live worker's heartbeat thread for seconds,
-    # and this test kills nobody
+    # and this test kills nobody. The README's command as written, on every machine: the
+    # workers' default ids (host and pid) keep their draws apart
     workers = [
-        _tune_worker(
-            postgres_url, "shared", 3, tmp_path / f"w{i}.yaml", "--sampler-seed", str(i), grace=60
-        )
-        for i in range(2)
+        _tune_worker(postgres_url, "shared", 3, tmp_path / f"w{i}.yaml", grace=60) for i in range(2)
     ]
     for proc in workers:
         _wait(proc)

@@ -1,7 +1,16 @@
 """Optuna tuning: the search space, a real small study, pruning, the Pareto front, local
-workers sharing a SQLite study, the tuned-weights YAML, and bad input leaving no study."""
+workers sharing a SQLite study, the tuned-weights YAML, and bad input leaving no study;
+workers' seeds (no trial repeated on resuming or by workers started apart), progress
+lines, default study names and the printed train command."""
 
 from __future__ import annotations
+
+import io
+import itertools
+import json
+import re
+import shlex
+import threading
 
 import optuna
 import pytest
@@ -22,9 +31,15 @@ from rewarddesign.tuning import (
     work,
     write_best,
 )
+from rewarddesign.tuning.progress import StudyProgress
+from rewarddesign.tuning.sampler import worker_seed
+from rewarddesign.tuning.space import suggest
+from rewarddesign.tuning.study import default_study_name
 
 PENDULUM = "classic/Pendulum-v1"
 SMALL = {"budget": 200, "agent_preset": "fast", "eval_episodes": 1, "eval_every": 100}
+# one evaluation per run: the cheapest real trial (about 1 s)
+TINY = {"budget": 100, "agent_preset": "fast", "eval_episodes": 1, "eval_every": 100}
 
 
 def test_search_space_signs_ranges_and_params():
@@ -159,6 +174,50 @@ def test_two_local_workers_share_a_sqlite_study(tmp_path):
         ({"cost": "fuel"}, UnknownNameError, "fuel"),
         ({"pruner": "hyperband"}, UnknownNameError, "hyperband"),
         ({"budget": -5}, ParameterError, "budget"),
+        ({"sampler_seed": -1}, ParameterError, "sampler_seed must be an integer >= 0, got -1"),
+        ({"seed_base": -3}, ParameterError, r"seed_base must be an integer in \[0, 4294967295\]"),
+        (
+            {"seed_base": 2**32 - 1, "seeds": 2},
+            ParameterError,
+            r"seed_base must be an integer in \[0, 4294967294\], got 4294967295",
+        ),
+        ({"worker_id": ""}, ParameterError, "worker_id must be a non-empty string"),
+        ({"worker_id": 7}, ParameterError, "worker_id must be a non-empty string.*got 7"),
+        ({"heartbeat": 0}, ParameterError, r"heartbeat \(seconds\) must be an integer >= 1"),
+        ({"heartbeat": "60"}, ParameterError, "heartbeat .* got '60'"),
+        ({"heartbeat": 10, "grace": 5}, ParameterError, "grace must be more seconds .* got 5"),
+        ({"retries": -1}, ParameterError, "retries must be an integer >= 0, got -1"),
+        ({"device": "tpu"}, ParameterError, "unknown torch device 'tpu'"),
+        ({"storage": 5}, ParameterError, "storage must be a URL or a SQLite file path, got int 5"),
+        ({"verbose": "yes"}, ParameterError, "verbose must be True or False, got 'yes'"),
+        ({"progress_every": 0}, ParameterError, "progress_every must be a positive finite"),
+        ({"study": " "}, ParameterError, "study must be a non-empty name"),
+        ({"factors": "theta_sq"}, ParameterError, "factors must be a list .* got 'theta_sq'"),
+        ({"ranges": {"u_sq": "0.1:1"}}, ParameterError, r"range of 'u_sq' must be \[low, high\]"),
+        ({"ranges": {"u_sq": 1.0}}, ParameterError, r"range of 'u_sq' must be .* got 1.0"),
+        ({"method_params": "weights"}, SpecError, "method_params must be a YAML mapping"),
+        (
+            {"method_params": {"weights": {"u_sq": -1.0}}},
+            ParameterError,
+            "'weights' is both fixed .* and searched",
+        ),
+        (
+            {"method": "weighted", "params": {"beta": [0.1, 1]}, "method_params": {"beta": 0.5}},
+            ParameterError,
+            "'beta' is both fixed",
+        ),
+        # the middle (1.0) is a beta weighted takes, the upper end is not
+        (
+            {"method": "weighted", "params": {"beta": [0.5, 1.5]}},
+            ParameterError,
+            r"upper end \{'beta': 1.5\} is refused: weighted: beta must be in \(0, 1\]",
+        ),
+        ({"method": "weighted", "params": {"beta": 0.5}}, ParameterError, "must be .* got 0.5"),
+        (
+            {"method": "pbrl", "params": {"labels": [10.5, 100]}},
+            ParameterError,
+            r"'labels' is an integer parameter .* whole bounds, got \[10.5, 100.0\]",
+        ),
     ],
 )
 def test_bad_input_fails_before_a_study_exists(tmp_path, kwargs, error, match):
@@ -215,3 +274,213 @@ def test_tune_on_the_command_line(tmp_path, capsys):
     assert set(result.spec.method_params) == {"weights"}
     assert main(["tune", PENDULUM, "--trials", "0", "--storage", str(tmp_path / "z")]) == 2
     assert main(["tune", PENDULUM, "--trials", "1", "--range", "u_sq=1"]) == 2
+
+
+def test_worker_seeds_differ_by_every_input_and_repeat_for_the_same():
+    assert worker_seed(0, 0, "a") == worker_seed(0, 0, "a", 0) == 2105058137
+    # another local index, trials at start, worker id or sampler seed: another seed
+    assert worker_seed(0, 0, "a", 1) == 3053727204
+    assert worker_seed(0, 2, "a") == 3110586673
+    assert worker_seed(0, 0, "b") == 2583708560
+    assert worker_seed(1, 0, "a") == 2935200624
+    with pytest.raises(ParameterError, match="sampler_seed must be an integer >= 0"):
+        worker_seed(-1, 0, "a")
+
+
+def _params(db: str, name: str) -> list[float]:
+    trials = optuna.load_study(study_name=name, storage=storage_url(db)).trials
+    return [t.params["weight.theta_sq"] for t in trials]
+
+
+def test_a_resumed_study_never_repeats_a_trial(tmp_path, capsys, no_forced_terminal):
+    db = str(tmp_path / "r.sqlite")
+    call = {"storage": db, "factors": ["theta_sq"], "worker_id": "laptop", **TINY}
+    first = tune(PENDULUM, trials=1, **call)
+    # the default progress: one last line even when the trials took under 10 s
+    out = capsys.readouterr().out
+    assert re.fullmatch(
+        rf"study {re.escape(first.study_name)}: 1/1 trials finished, best \S+ \(trial 0\), "
+        r"0:00:\d\d elapsed\n",
+        out,
+    )
+    # the same call, resumed to 2 trials (as after an interrupted run): a new parameter
+    # (a sampler seeded as at the start drew trial 0's again)
+    again = tune(PENDULUM, trials=2, verbose=False, **call)
+    assert again.study_name == first.study_name and capsys.readouterr().out == ""
+    params = _params(db, first.study_name)
+    assert len(params) == 2 and params[0] != params[1]
+    # the same call with the same worker id on an empty study draws the same trial again
+    fresh = str(tmp_path / "f.sqlite")
+    tune(PENDULUM, trials=1, verbose=False, **{**call, "storage": fresh})
+    assert _params(fresh, first.study_name) == params[:1]
+
+
+def test_workers_started_apart_on_one_study_draw_different_trials(tmp_path):
+    db = str(tmp_path / "apart.sqlite")
+    errors = []
+
+    def worker(name: str) -> None:  # as `rewarddesign tune ... --worker-id NAME` does
+        try:
+            call = {"storage": db, "factors": ["theta_sq"], "verbose": False, **TINY}
+            tune(PENDULUM, trials=2, worker_id=name, **call)
+        except Exception as exc:  # reported below: a thread's exception would be lost
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in ("host-a", "host-b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    (name,) = optuna.get_all_study_names(storage_url(db))
+    params = _params(db, name)
+    # each worker's first draw: the same one with samplers seeded alike
+    assert 2 <= len(params) <= 3 and len(set(params)) == len(params)
+
+
+def test_default_study_names_keep_searches_apart(tmp_path):
+    db = str(tmp_path / "n.sqlite")
+    plain = tune(PENDULUM, trials=1, storage=db, factors=["u_sq"], verbose=False, **TINY)
+    # the README's `--cost u_sq` search after a plain one: its own study, not a refusal
+    costed = tune(
+        PENDULUM, trials=1, storage=db, factors=["u_sq"], cost="u_sq", verbose=False, **TINY
+    )
+    attrs = plain.user_attrs["rewarddesign"]
+    assert plain.study_name == default_study_name(PENDULUM, "blend", attrs)
+    assert re.fullmatch(r"classic/Pendulum-v1:blend:[0-9a-f]{8}", plain.study_name)
+    assert costed.study_name != plain.study_name
+    assert sorted(optuna.get_all_study_names(storage_url(db))) == sorted(
+        [plain.study_name, costed.study_name]
+    )
+
+
+def _config(**kwargs) -> TuneConfig:
+    return TuneConfig(
+        task=PENDULUM,
+        method="blend",
+        agent="sac",
+        budget=100,
+        seeds=(1000,),
+        space=tuple(search_space(PENDULUM, factors=["theta_sq"])),
+        agent_preset="fast",
+        eval_every=100,
+        eval_episodes=1,
+        **kwargs,
+    )
+
+
+@pytest.fixture
+def no_forced_terminal(monkeypatch):
+    """rich takes any stream for a terminal under these: not the case tested."""
+    for name in ("FORCE_COLOR", "TTY_COMPATIBLE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_progress_lines_in_a_log(tmp_path, no_forced_terminal):
+    study = optuna.create_study(
+        study_name="s", storage=storage_url(str(tmp_path / "p.sqlite")), direction="maximize"
+    )
+    log = io.StringIO()  # not a terminal, as a CI or nohup log
+    times = itertools.chain([0.0], itertools.repeat(65.0))
+    with StudyProgress(study, 2, stream=log, every=0.05, clock=lambda: next(times)):
+        work(study, _config(), trials=2)
+    lines = log.getvalue().splitlines()
+    best = study.best_trial
+    assert lines[-1] == (
+        f"study s: 2/2 trials finished, best {best.value:.6g} (trial {best.number}), "
+        "0:01:05 elapsed"
+    )
+    # a line every 0.05 s while the trials ran (about 1 s each)
+    assert len(lines) >= 5
+    assert all(line.startswith("study s: ") and line.endswith(" elapsed") for line in lines)
+    done = [int(re.match(r"study s: (\d)/2", line)[1]) for line in lines]
+    assert done == sorted(done) and done[0] < 2
+    assert any(", 1 running, " in line for line in lines)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_in_a_terminal_is_one_live_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("TERM", "xterm")  # rich draws nothing live in a dumb terminal
+    study = optuna.create_study(study_name="t", storage=storage_url(str(tmp_path / "t.sqlite")))
+    screen = _Terminal()
+    with StudyProgress(study, 1, stream=screen, every=0.05, clock=lambda: 0.0):
+        work(study, _config(), trials=1)
+    text = screen.getvalue()
+    best = study.best_trial
+    assert "\x1b[" in text  # redrawn in place, not one line after another
+    assert text.endswith(
+        f"study t: 1/1 trials finished, best {best.value:.6g} (trial 0), 0:00:00 elapsed\n"
+    )
+
+
+def test_an_integer_parameter_is_searched_over_integers():
+    (dim,) = search_space(PENDULUM, "pbrl", params={"labels": [10, 100]})
+    assert dim == Dimension("param", "labels", 10.0, 100.0, False, 1.0, integer=True)
+    assert dim.stored()["integer"] is True
+    # float dimensions are stored as before integer ones existed, so old studies resume
+    assert (
+        "integer" not in search_space(PENDULUM, "weighted", params={"beta": [0.1, 1]})[0].stored()
+    )
+    study = optuna.create_study()
+    for _ in range(5):
+        _, params = suggest(study.ask(), [dim])
+        assert type(params["labels"]) is int and 10 <= params["labels"] <= 100
+
+
+def test_the_printed_train_command_runs(tmp_path, capsys):
+    from rewarddesign.cli import main
+
+    out = tmp_path / "beta.yaml"
+    args = ["tune", PENDULUM, "--method", "weighted", "--trials", "1", "--search", "beta=0.1:1"]
+    args += ["--storage", str(tmp_path / "c.sqlite"), "--budget", "100", "--eval-every", "100"]
+    args += ["--preset", "fast", "--eval-episodes", "1", "--out", str(out), "--quiet"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "trials finished" not in printed  # --quiet
+    command = re.search(r"train on it: (.*)\n", printed)[1]
+    beta = yaml.safe_load(out.read_text())["params"]["beta"]
+    assert command == (
+        f"rewarddesign train {PENDULUM} --method weighted --preset fast --param beta={beta!r}"
+    )
+    run_dir = tmp_path / "run"
+    words = shlex.split(command)[1:]
+    assert main([*words, "--budget", "100", "--eval-episodes", "1", "--out", str(run_dir)]) == 0
+    result = json.loads((run_dir / "result.json").read_text())
+    assert result["spec"]["method"] == "weighted"
+    assert result["spec"]["method_params"] == {"beta": beta}
+
+
+@pytest.mark.parametrize(
+    ("extra", "match"),
+    [
+        (["--out", "."], "--out '.' is a folder"),
+        (["--range", "u_sq=0.1:1:log"], "--range expects FACTOR=LOW:HIGH"),
+        (["--search", "beta=0.1:1", "--search", "beta=0.2:1"], "--search beta is given twice"),
+        (["--worker-id", ""], "worker_id must be a non-empty string"),
+        (["--sampler-seed", "-1"], "sampler_seed must be an integer >= 0"),
+        (["--grace", "30"], r"grace must be more seconds than the heartbeat \(60\)"),
+        (["--progress-every", "-1"], "progress_every must be a positive finite number, got -1.0"),
+    ],
+)
+def test_bad_tune_flags_exit_2_before_a_study_exists(tmp_path, capsys, extra, match):
+    from rewarddesign.cli import main
+
+    db = tmp_path / "bad.sqlite"
+    method = ["--method", "weighted"] if "--search" in extra else []
+    code = main(["tune", PENDULUM, "--trials", "1", "--storage", str(db), *method, *extra])
+    assert code == 2
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert re.search(match, lines[-1]) and lines[-1].startswith("error:")
+    assert not db.exists() or not optuna.get_all_study_names(storage_url(str(db)))
+
+
+def test_a_folder_or_a_file_path_is_no_storage(tmp_path):
+    with pytest.raises(StorageError, match="is a folder; give a SQLite file in it"):
+        open_storage(str(tmp_path))
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(StorageError, match="a parent of it is a file"):
+        open_storage(str(tmp_path / "file" / "t.sqlite"))

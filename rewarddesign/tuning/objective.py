@@ -40,7 +40,7 @@ class TuneConfig:
         """What makes two studies the same search (stored with the study)."""
         attrs = asdict(self)
         attrs.pop("device")
-        attrs["space"] = [asdict(d) for d in self.space]
+        attrs["space"] = [d.stored() for d in self.space]
         return json.loads(json.dumps(attrs))  # tuples -> lists, as stored
 
 

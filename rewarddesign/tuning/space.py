@@ -16,7 +16,7 @@ from typing import Any
 import optuna
 
 from rewarddesign import methods
-from rewarddesign.common.checks import is_number
+from rewarddesign.common.checks import is_number, require_mapping
 from rewarddesign.errors import ParameterError, unknown
 from rewarddesign.task.registry import task_spec
 
@@ -35,6 +35,7 @@ class Dimension:
         high: Upper bound.
         log: Sample on a log scale.
         sign: Sign applied to the sample (the factor's sign in the task spec).
+        integer: Sample integers (an ``int`` method parameter).
     """
 
     kind: str
@@ -43,6 +44,15 @@ class Dimension:
     high: float
     log: bool = True
     sign: float = 1.0
+    integer: bool = False
+
+    def stored(self) -> dict[str, Any]:
+        """The dimension as the study stores it (``integer`` only when set, so studies
+        stored before integer dimensions existed still resume)."""
+        out = dataclasses.asdict(self)
+        if not self.integer:
+            out.pop("integer")
+        return out
 
     @property
     def key(self) -> str:
@@ -66,7 +76,8 @@ def search_space(
             non-zero weight in the task's reward).
         ranges: ``{factor: [low, high]}`` magnitude ranges replacing the default
             ``[|w| / 10, |w| * 10]`` (needed for a factor the reward does not weight).
-        params: ``{method parameter: [low, high]}`` or ``[low, high, "log"]``.
+        params: ``{method parameter: [low, high]}`` or ``[low, high, "log"]``; an
+            ``int`` parameter is searched over the integers (its bounds must be whole).
 
     Raises:
         UnknownNameError: A factor or parameter the task or method does not have.
@@ -81,7 +92,10 @@ def search_space(
     """
     spec = task_spec(task)
     cls = methods.get(method)
-    ranges, params = dict(ranges or {}), dict(params or {})
+    ranges = dict(require_mapping(ranges or {}, "ranges"))
+    params = dict(require_mapping(params or {}, "params"))
+    if isinstance(factors, str) or not (factors is None or isinstance(factors, Sequence)):
+        raise ParameterError(f"factors must be a list of factor names, got {factors!r}.")
     dims = []
     if method == "blend":
         defaults = spec.default_weights or {}
@@ -112,17 +126,24 @@ def search_space(
         if name not in fields:
             raise unknown(f"parameter of method {method!r}", name, fields)
         # numbers, or numbers that default to None (annotations are strings here)
-        numeric = str(fields[name].type).replace(" | None", "") in ("float", "int")
-        if not numeric:
+        kind = str(fields[name].type).replace(" | None", "")
+        if kind not in ("float", "int"):
             raise ParameterError(
                 f"parameter {name!r} of method {method!r} is not a scalar; only numeric "
                 f"parameters can be searched."
             )
+        bounds = _bounds(bounds, f"range of {name!r}", 3)
         log = len(bounds) == 3 and bounds[2] == "log"
         if len(bounds) == 3 and not log:
             raise ParameterError(f"range of {name!r}: the third entry may only be 'log'.")
         low, high = _range(bounds[:2], f"range of {name!r}", positive=log)
-        dims.append(Dimension("param", name, low, high, log))
+        integer = kind == "int"
+        if integer and not (low.is_integer() and high.is_integer()):
+            raise ParameterError(
+                f"range of {name!r}: {name!r} is an integer parameter of method {method!r}; "
+                f"give whole bounds, got [{low}, {high}]."
+            )
+        dims.append(Dimension("param", name, low, high, log, integer=integer))
     if not dims:
         raise ParameterError(
             f"nothing to search for method {method!r} on task {task!r}: name factors "
@@ -131,12 +152,17 @@ def search_space(
     return dims
 
 
-def _is_number(x: Any) -> bool:
-    return is_number(x)
+def _bounds(bounds: Any, where: str, most: int = 2) -> list[Any]:
+    """``bounds`` as a list, if it is a list or tuple of 2 (to ``most``) items."""
+    if not isinstance(bounds, list | tuple) or not 2 <= len(bounds) <= most:
+        form = "[low, high]" + (' or [low, high, "log"]' if most == 3 else "")
+        raise ParameterError(f"{where} must be {form}, got {bounds!r}.")
+    return list(bounds)
 
 
 def _range(bounds: Sequence[Any], where: str, positive: bool = True) -> tuple[float, float]:
-    if len(bounds) != 2 or not all(_is_number(b) and math.isfinite(b) for b in bounds):
+    bounds = _bounds(bounds, where)
+    if not all(is_number(b) and math.isfinite(b) for b in bounds):
         raise ParameterError(f"{where} must be [low, high] numbers, got {list(bounds)!r}.")
     low, high = float(bounds[0]), float(bounds[1])
     if not low < high or (positive and low <= 0):
@@ -150,7 +176,10 @@ def suggest(trial: optuna.Trial, space: Sequence[Dimension]) -> tuple[dict, dict
     """Sample ``(weights, params)`` for a trial."""
     weights, params = {}, {}
     for d in space:
-        x = d.sign * trial.suggest_float(d.key, d.low, d.high, log=d.log)
+        if d.integer:
+            x = int(d.sign * trial.suggest_int(d.key, int(d.low), int(d.high), log=d.log))
+        else:
+            x = d.sign * trial.suggest_float(d.key, d.low, d.high, log=d.log)
         (weights if d.kind == "weight" else params)[d.name] = x
     return weights, params
 

@@ -16,6 +16,7 @@ import optuna
 import sqlalchemy.exc
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
+from rewarddesign.common.checks import check_int
 from rewarddesign.errors import ParameterError, StorageError
 
 DEFAULT_STORAGE = "runs/tune.sqlite"
@@ -37,14 +38,20 @@ def open_storage(
         StorageError: The URL is malformed, its driver is missing or the server cannot be
             reached.
     """
+    check_failure_handling(heartbeat, grace, retries)
     url = storage_url(storage)
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    if heartbeat < 1 or (grace is not None and grace <= heartbeat) or retries < 0:
-        raise ParameterError(
-            f"need heartbeat >= 1 s, grace > heartbeat and retries >= 0; got heartbeat "
-            f"{heartbeat}, grace {grace}, retries {retries}."
-        )
+        path = Path(url.removeprefix("sqlite:///"))
+        if path.is_dir():
+            raise StorageError(
+                f"the Optuna storage {str(path)!r} is a folder; give a SQLite file in it, "
+                f"e.g. {str(path / 'tune.sqlite')!r}."
+            )
+        if any(p.exists() and not p.is_dir() for p in path.parents):
+            raise StorageError(
+                f"cannot create the Optuna storage {str(path)!r}: a parent of it is a file."
+            )
+        path.parent.mkdir(parents=True, exist_ok=True)
     engine: dict[str, Any] = {}
     if url.startswith("postgresql"):
         try:
@@ -70,10 +77,11 @@ def open_storage(
                 )
         except Exception as exc:  # SQLAlchemy's errors differ by driver: all "cannot open"
             # workers that start together on an empty database race to create its
-            # tables; the losers find them on their next try
+            # tables; the losers find them on their next try (PostgreSQL says so with an
+            # IntegrityError or ProgrammingError, SQLite with "table ... already exists")
             racing = isinstance(
                 exc, sqlalchemy.exc.IntegrityError | sqlalchemy.exc.ProgrammingError
-            )
+            ) or (isinstance(exc, sqlalchemy.exc.OperationalError) and "already exists" in str(exc))
             if racing and attempt < 3:
                 time.sleep(attempt)
                 continue
@@ -85,10 +93,31 @@ def open_storage(
     raise StorageError(f"cannot open the Optuna storage {redact(url)!r}.")  # not reached
 
 
-def storage_url(storage: str | None = None) -> str:
+def check_failure_handling(heartbeat: int, grace: int | None, retries: int) -> None:
+    """Check the heartbeat, grace period and retries of :func:`open_storage`.
+
+    Raises:
+        ParameterError: Unless heartbeat >= 1 s, grace (if given) > heartbeat and
+            retries >= 0, all integers.
+    """
+    check_int(heartbeat, "heartbeat (seconds)", 1)
+    check_int(retries, "retries", 0)
+    if grace is not None and check_int(grace, "grace (seconds)", 1) <= heartbeat:
+        raise ParameterError(
+            f"grace must be more seconds than the heartbeat ({heartbeat}), got {grace}: a "
+            f"live worker's trial would be failed between two heartbeats."
+        )
+
+
+def storage_url(storage: str | Path | None = None) -> str:
     """The storage's URL: a file path becomes ``sqlite:///ABSOLUTE_PATH`` (None:
     ``runs/tune.sqlite``); the form ``optuna-dashboard URL`` takes."""
-    url = storage or DEFAULT_STORAGE
+    if storage is not None and not isinstance(storage, str | Path):
+        raise ParameterError(
+            f"storage must be a URL or a SQLite file path, got {type(storage).__name__} "
+            f"{storage!r}."
+        )
+    url = str(storage or DEFAULT_STORAGE)
     if "://" not in url:
         url = f"sqlite:///{Path(url).expanduser().resolve()}"
     return url
@@ -104,4 +133,4 @@ def redact(url: str) -> str:
     return url
 
 
-__all__ = ["DEFAULT_STORAGE", "open_storage", "redact", "storage_url"]
+__all__ = ["DEFAULT_STORAGE", "check_failure_handling", "open_storage", "redact", "storage_url"]

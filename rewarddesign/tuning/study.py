@@ -1,31 +1,37 @@
 """The study lifecycle: ``tune`` and the worker loop that runs a study's trials.
 
 :func:`tune` checks a request before any study exists, creates or resumes its study and
-runs the trials in this process or in spawned local workers (:func:`work`); the pruner
-and sampler are chosen here.
+runs the trials in this process or in spawned local workers (:func:`work`), each with
+its own sampler seed (:mod:`~rewarddesign.tuning.sampler`); the pruner is chosen here.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import multiprocessing
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from typing import Any
 
 import optuna
 from optuna.storages import fail_stale_trials
 from optuna.trial import TrialState
 
-from rewarddesign.common.checks import check_int
+from rewarddesign.agents import resolve_device
+from rewarddesign.common.checks import check_int, check_number, require_mapping
 from rewarddesign.contract.runspec import EvalSpec, RunSpec
-from rewarddesign.errors import RewardDesignError, SpecError, unknown
+from rewarddesign.errors import ParameterError, RewardDesignError, SpecError, unknown
 from rewarddesign.experiment.runner import validate
 from rewarddesign.task.registry import task_spec
 from rewarddesign.tuning.objective import Objective, TuneConfig
-from rewarddesign.tuning.space import search_space, suggest
-from rewarddesign.tuning.storage import open_storage, redact
+from rewarddesign.tuning.progress import PROGRESS_EVERY, StudyProgress
+from rewarddesign.tuning.sampler import check_worker_id, default_worker_id, sampler, worker_seed
+from rewarddesign.tuning.space import Dimension, search_space, suggest
+from rewarddesign.tuning.storage import check_failure_handling, open_storage, redact
 
 PRUNERS = ("median", "halving", "none")
 
@@ -38,10 +44,6 @@ def _pruner(name: str, config: TuneConfig) -> optuna.pruners.BasePruner:
     if name == "halving":
         return optuna.pruners.SuccessiveHalvingPruner()
     return optuna.pruners.NopPruner()
-
-
-def _sampler(seed: int) -> optuna.samplers.BaseSampler:
-    return optuna.samplers.TPESampler(seed=seed)
 
 
 def _finished(study: optuna.Study) -> int:
@@ -80,7 +82,7 @@ def _worker(
     s = optuna.load_study(
         study_name=study,
         storage=open_storage(**storage),
-        sampler=_sampler(seed),
+        sampler=sampler(seed),
         pruner=_pruner(pruner, config),
     )
     work(s, config, trials)
@@ -109,10 +111,13 @@ def tune(
     eval_every: int | None = None,
     eval_episodes: int = 5,
     sampler_seed: int = 0,
+    worker_id: str | None = None,
     heartbeat: int = 60,
     grace: int | None = None,
     retries: int = 2,
     device: str = "auto",
+    verbose: bool = True,
+    progress_every: float = PROGRESS_EVERY,
 ) -> optuna.Study:
     """Tune a reward method's weights (and parameters) with Optuna; returns the study.
 
@@ -128,16 +133,27 @@ def tune(
         seeds: Tuning seeds per trial (the objective is the mean over them).
         seed_base: First tuning seed (keep the seeds you report on apart).
         storage: Storage URL or SQLite file (default ``runs/tune.sqlite``).
-        study: Study name (default ``TASK:METHOD``).
-        workers: Local worker processes.
+        study: Study name (default ``TASK:METHOD:HASH``, ``HASH`` naming the search
+            settings: the same call resumes its study, another search gets its own).
+        workers: Local worker processes (worker indices ``0 .. workers - 1``).
         pruner: ``"median"``, ``"halving"`` or ``"none"`` (single objective only).
         cost: A factor to minimise as a second objective (its final episode sum).
         factors, ranges, params: The search space (:func:`search_space`).
-        method_params: Fixed parameters of the method.
+        method_params: Fixed parameters of the method (not ones the space searches).
         agent_preset, agent_overrides, eval_every, eval_episodes: As in :func:`rd.run`.
-        sampler_seed: Seed of the TPE sampler (worker ``i`` uses ``sampler_seed + i``).
+        sampler_seed: Seed of the TPE samplers. Each worker's own seed derives from it,
+            the number of trials the study holds when this call starts, ``worker_id``
+            and the worker's index (:func:`~rewarddesign.tuning.sampler.worker_seed`), so
+            a resumed study and workers started apart never draw the same trials.
+        worker_id: This machine's (or process's) name among the study's workers; the
+            default, ``HOST:PID``, differs between runs, so a study is reproducible only
+            with a fixed one (and the same storage history).
         heartbeat, grace, retries: Failure handling (:func:`open_storage`).
         device: Torch device of the agents.
+        verbose: Show progress: a line every ``progress_every`` seconds when stdout is
+            not a terminal (a CI or ``nohup`` log), a live line in a terminal; False
+            shows none.
+        progress_every: Seconds between two progress lines (default 10).
 
     Raises:
         ParameterError, UnknownNameError, SpecError, StorageError: On bad input, before
@@ -147,19 +163,32 @@ def tune(
         >>> import rewarddesign as rd, tempfile, os
         >>> db = os.path.join(tempfile.mkdtemp(), "t.sqlite")
         >>> st = rd.tune("classic/Pendulum-v1", trials=2, budget=200, storage=db,
-        ...              agent_preset="fast", eval_episodes=1, factors=["theta_sq"])
+        ...              agent_preset="fast", eval_episodes=1, factors=["theta_sq"],
+        ...              verbose=False)
         >>> len(st.trials), sorted(st.best_params)
         (2, ['weight.theta_sq'])
     """
     check_int(trials, "trials", 1)
     for name, value in (("seeds", seeds), ("workers", workers)):
-        check_int(value, f"{name}", 1)
+        check_int(value, name, 1)
+    # every tuning seed (seed_base .. seed_base + seeds - 1) must be one numpy takes
+    check_int(seed_base, "seed_base", 0, 2**32 - seeds)
+    check_int(sampler_seed, "sampler_seed", 0)
+    worker_id = default_worker_id() if worker_id is None else check_worker_id(worker_id)
+    check_failure_handling(heartbeat, grace, retries)
+    if not isinstance(verbose, bool):
+        raise ParameterError(f"verbose must be True or False, got {verbose!r}.")
+    check_number(progress_every, "progress_every", 0, low_open=True)
+    if study is not None and (not isinstance(study, str) or not study.strip()):
+        raise ParameterError(f"study must be a non-empty name, got {study!r}.")
     if pruner not in PRUNERS:
         raise unknown("pruner", pruner, PRUNERS)
     spec = task_spec(task)
     if cost is not None and cost not in spec.factor_names:
         raise unknown(f"cost factor of task {task!r}", cost, spec.factor_names)
     space = tuple(search_space(task, method, factors, ranges, params))
+    fixed = dict(require_mapping(method_params or {}, "method_params"))
+    _check_fixed(fixed, space)
     config = TuneConfig(
         task=task,
         method=method,
@@ -167,43 +196,23 @@ def tune(
         budget=budget,
         seeds=tuple(range(seed_base, seed_base + seeds)),
         space=space,
-        fixed_params=dict(method_params or {}),
+        fixed_params=fixed,
         agent_preset=agent_preset,
-        agent_overrides=dict(agent_overrides or {}),
+        agent_overrides=dict(require_mapping(agent_overrides or {}, "agent_overrides")),
         eval_every=eval_every,
         eval_episodes=eval_episodes,
         cost=cost,
         device=device,
     )
-    # a run with the space's midpoints must pass the runner's checks before any study exists
-    mid = {
-        d.key: d.low
-        if d.low == d.high
-        else math.sqrt(d.low * d.high)
-        if d.log
-        else (d.low + d.high) / 2
-        for d in space
-    }
-    weights, params_ = suggest(optuna.trial.FixedTrial(mid), space)
-    validate(
-        RunSpec(
-            task=task,
-            method=method,
-            agent=agent,
-            seed=config.seeds[0],
-            budget=budget,
-            method_params=Objective(config).method_params(weights, params_),
-            agent_preset=agent_preset,
-            agent_overrides=config.agent_overrides,
-            eval=EvalSpec(every=eval_every, episodes=eval_episodes),
-        )
-    )
+    _validate(config)
+    resolve_device(device)  # a device torch cannot use fails here, not in the first trial
     storage_args = {"storage": storage, "heartbeat": heartbeat, "grace": grace, "retries": retries}
     rdb = open_storage(**storage_args)
-    name = study or f"{task}:{method}"
-    directions = ["maximize", "minimize"] if cost is not None else ["maximize"]
     attrs = config.study_attrs()
+    name = study or default_study_name(task, method, attrs)
+    directions = ["maximize", "minimize"] if cost is not None else ["maximize"]
     existing = {s.study_name: s for s in optuna.get_all_study_summaries(rdb)}
+    start = existing[name].n_trials if name in existing else 0
     if name in existing:
         stored = existing[name].user_attrs.get("rewarddesign")
         # a worker that started at the same moment may have created the study and not yet
@@ -223,7 +232,7 @@ def tune(
         study_name=name,
         storage=rdb,
         directions=directions,
-        sampler=_sampler(sampler_seed),
+        sampler=sampler(worker_seed(sampler_seed, start, worker_id, 0)),
         pruner=_pruner(pruner, config),
         load_if_exists=True,
     )
@@ -233,26 +242,111 @@ def tune(
         except BaseException:
             optuna.delete_study(study_name=name, storage=rdb)
             raise
-    if workers == 1:
-        work(s, config, trials)
-    else:
-        ctx = multiprocessing.get_context("spawn")
-        procs = [
-            ctx.Process(
-                target=_worker, args=(config, storage_args, name, trials, sampler_seed + i, pruner)
-            )
-            for i in range(workers)
-        ]
-        for p in procs:
-            p.start()
-        for p in procs:
-            p.join()
-        if any(p.exitcode != 0 for p in procs):
-            raise RewardDesignError(
-                f"tuning workers exited with {[p.exitcode for p in procs]}; the study keeps "
-                f"every finished trial: rerun the same command to complete it."
+    with StudyProgress(s, trials, every=progress_every) if verbose else nullcontext():
+        if workers == 1:
+            work(s, config, trials)
+        else:
+            _spawn(
+                config, storage_args, name, trials, pruner, sampler_seed, start, worker_id, workers
             )
     return s
+
+
+def _spawn(
+    config: TuneConfig,
+    storage: dict[str, Any],
+    study: str,
+    trials: int,
+    pruner: str,
+    sampler_seed: int,
+    start: int,
+    worker_id: str,
+    workers: int,
+) -> None:
+    """Run ``workers`` local worker processes, worker ``i`` with its own sampler seed."""
+    ctx = multiprocessing.get_context("spawn")
+    procs = [
+        ctx.Process(
+            target=_worker,
+            args=(
+                config,
+                storage,
+                study,
+                trials,
+                worker_seed(sampler_seed, start, worker_id, i),
+                pruner,
+            ),
+        )
+        for i in range(workers)
+    ]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    if any(p.exitcode != 0 for p in procs):
+        raise RewardDesignError(
+            f"tuning workers exited with {[p.exitcode for p in procs]}; the study keeps "
+            f"every finished trial: rerun the same command to complete it."
+        )
+
+
+def default_study_name(task: str, method: str, attrs: Mapping[str, Any]) -> str:
+    """``TASK:METHOD:HASH``, ``HASH`` the first 8 hex digits of the search settings'
+    SHA-256: one name per search, the same in every process and on every machine."""
+    text = json.dumps(attrs, sort_keys=True, separators=(",", ":"))
+    return f"{task}:{method}:{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+
+
+def _check_fixed(fixed: Mapping[str, Any], space: Sequence[Dimension]) -> None:
+    """Refuse a method parameter that is both fixed and searched (the sample would
+    silently replace the fixed value)."""
+    searched = {"weights" if d.kind == "weight" else d.name for d in space}
+    both = sorted(searched & set(fixed))
+    if both:
+        raise ParameterError(
+            f"method parameter {both[0]!r} is both fixed (method_params, --param) and "
+            f"searched; drop one of the two."
+        )
+
+
+def _validate(config: TuneConfig) -> None:
+    """A run at the space's midpoint, and at its lower and upper ends, must pass the
+    runner's checks before any study exists: a range a method refuses fails here, not in
+    every trial."""
+
+    def at(pick: Callable[[Dimension], float]) -> dict[str, float]:
+        return {d.key: round(pick(d)) if d.integer else pick(d) for d in config.space}
+
+    points = {
+        "middle": at(lambda d: math.sqrt(d.low * d.high) if d.log else (d.low + d.high) / 2),
+        "lower end": at(lambda d: d.low),
+        "upper end": at(lambda d: d.high),
+    }
+    for where, point in points.items():
+        weights, params = suggest(optuna.trial.FixedTrial(point), config.space)
+        spec = RunSpec(
+            task=config.task,
+            method=config.method,
+            agent=config.agent,
+            # the last tuning seed at the ends: every seed must be one a run takes
+            seed=config.seeds[0] if where == "middle" else config.seeds[-1],
+            budget=config.budget,
+            method_params=Objective(config).method_params(weights, params),
+            agent_preset=config.agent_preset,
+            agent_overrides=config.agent_overrides,
+            eval=EvalSpec(every=config.eval_every, episodes=config.eval_episodes),
+        )
+        if where == "middle":
+            validate(spec)
+            continue
+        try:
+            validate(spec)
+        except (ParameterError, SpecError) as exc:
+            searched = {d.name: round(d.sign * point[d.key], 6) for d in config.space}
+            raise ParameterError(
+                f"the search space's {where} {searched} is refused: {exc} Narrow the "
+                f"ranges (--range, --search) to values the method takes."
+            ) from None
 
 
 def _diff(stored: dict | None, wanted: dict) -> str:
@@ -263,4 +357,4 @@ def _diff(stored: dict | None, wanted: dict) -> str:
     return "a different " + ", ".join(keys)
 
 
-__all__ = ["PRUNERS", "tune", "work"]
+__all__ = ["PRUNERS", "default_study_name", "tune", "work"]
