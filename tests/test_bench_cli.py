@@ -7,7 +7,7 @@ import re
 
 from rewarddesign.bench import ResultsStore, load_grid, run_key
 from rewarddesign.cli.main import main
-from rewarddesign.cli.progress_lines import duration
+from rewarddesign.common.progress import duration
 from tests.conftest import SHORT_GRID
 
 LINE = re.compile(

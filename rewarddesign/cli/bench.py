@@ -44,7 +44,7 @@ def _dry_run(grid, store_path: Path, args: argparse.Namespace) -> int:
     """List the runs, their keys and status, and the time left from stored wall times."""
     from rewarddesign.bench import ResultsStore, plan_grid
     from rewarddesign.bench.executors import available_cores
-    from rewarddesign.cli.progress_lines import duration
+    from rewarddesign.common.progress import duration
 
     store = ResultsStore(store_path) if store_path.is_file() else None  # creates nothing
     try:
@@ -89,7 +89,7 @@ def _dry_run(grid, store_path: Path, args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from rewarddesign.bench import ResultsStore, load_grid, run_grid, run_key, summarize
-    from rewarddesign.cli.progress_lines import ProgressLines, duration
+    from rewarddesign.common.progress import ProgressLines, duration
 
     grid = load_grid(args.grid, args.preset, seeds=args.seeds, budget=args.budget)
     if args.workers is not None and args.workers < 1:

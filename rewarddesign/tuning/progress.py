@@ -8,7 +8,6 @@ counts the trials of every worker (local processes and other machines alike).
 from __future__ import annotations
 
 import sys
-import threading
 import time
 from collections.abc import Callable
 from typing import IO, Any
@@ -19,14 +18,10 @@ from optuna.trial import TrialState
 from rich.console import Console
 
 from rewarddesign.common.checks import check_number
+from rewarddesign.common.progress import ProgressLines, duration
 
 PROGRESS_EVERY = 10.0
 """Seconds between two progress lines written to a stream that is not a terminal."""
-
-
-def _clock(seconds: float) -> str:
-    s = int(seconds)
-    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
 
 
 class StudyProgress:
@@ -51,7 +46,7 @@ class StudyProgress:
         >>> with StudyProgress(study, 2, stream=out, clock=lambda: 0.0):
         ...     study.optimize(lambda t: 1.5 + 0 * t.suggest_float("x", 0, 1), n_trials=2)
         >>> out.getvalue()
-        'study demo: 2/2 trials finished, best 1.5 (trial 0), 0:00:00 elapsed\\n'
+        'study demo: 2/2 trials finished, best 1.5 (trial 0), 0s elapsed\\n'
     """
 
     def __init__(
@@ -68,14 +63,13 @@ class StudyProgress:
         self.stream = stream
         self.every = check_number(every, "progress interval", 0, low_open=True)
         self.clock = clock
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._lines: ProgressLines | None = None
         self._start = 0.0
         self._status: Any = None
 
     def line(self) -> str:
         """The progress now, e.g. ``study S: 3/20 trials finished (1 pruned), 2 running,
-        best -154.2 (trial 1), 0:01:05 elapsed``."""
+        best -154.2 (trial 1), 1m05s elapsed``."""
         all_ = self.study.get_trials(deepcopy=False)
         count = {s: sum(t.state == s for t in all_) for s in TrialState}
         finished = count[TrialState.COMPLETE] + count[TrialState.PRUNED]
@@ -88,7 +82,7 @@ class StudyProgress:
         if count[TrialState.RUNNING]:
             parts.append(f"{count[TrialState.RUNNING]} running")
         parts.append(self._best(all_))
-        parts.append(f"{_clock(self.clock() - self._start)} elapsed")
+        parts.append(f"{duration(self.clock() - self._start)} elapsed")
         return ", ".join(p for p in parts if p)
 
     def _best(self, trials: list[optuna.trial.FrozenTrial]) -> str:
@@ -101,42 +95,42 @@ class StudyProgress:
         best = pick(complete, key=lambda t: t.value)
         return f"best {best.value:.6g} (trial {best.number})"
 
-    def _tick(self) -> None:
+    def _write(self, text: str | None) -> None:
         # a progress line must never stop the trials: a storage that is busy for a
-        # moment (SQLite locked by a worker's write) skips one line
-        try:
-            text = self.line()
-        except Exception:
+        # moment (SQLite locked by a worker's write) skips one line (None)
+        if text is None:
             return
         if self._status is not None:
             self._status.update(text)
         else:
             print(text, file=self.stream, flush=True)
 
-    def _loop(self) -> None:
-        every = min(self.every, 1.0) if self._status is not None else self.every
-        while not self._stop.wait(every):
-            self._tick()
+    def _safe_line(self) -> str | None:
+        try:
+            return self.line()
+        except Exception:
+            return None
 
     def __enter__(self) -> StudyProgress:
         self.stream = self.stream if self.stream is not None else sys.stdout
         self._start = self.clock()
-        console = Console(file=self.stream)
-        if console.is_terminal:
-            self._status = console.status(self.line())
+        every = self.every
+        if Console(file=self.stream).is_terminal:
+            self._status = Console(file=self.stream).status(self.line())
             self._status.start()
-        self._thread = threading.Thread(target=self._loop, name="tune-progress", daemon=True)
-        self._thread.start()
+            every = min(every, 1.0)  # a live line is redrawn at least every second
+        self._lines = ProgressLines(self._safe_line, self._write, every)
+        self._lines.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
+        if self._lines is not None:
+            self._lines.__exit__(None, None, None)  # its last line, still live
+            self._lines = None
         if self._status is not None:
             self._status.stop()
             self._status = None
-        self._tick()
+            self._write(self._safe_line())  # the last line stays on the screen
 
 
 __all__ = ["PROGRESS_EVERY", "StudyProgress"]

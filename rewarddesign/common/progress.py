@@ -43,7 +43,10 @@ class ProgressLines:
     """
 
     def __init__(
-        self, line: Callable[[], str], write: Callable[[str], object], every: float = 10.0
+        self,
+        line: Callable[[], str | None],
+        write: Callable[[str | None], object],
+        every: float = 10.0,
     ) -> None:
         self.line, self.write, self.every = line, write, every
         self._stop = threading.Event()
