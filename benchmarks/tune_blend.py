@@ -6,7 +6,8 @@ Usage: python benchmarks/tune_blend.py [--storage runs/tune-bench.sqlite]
 
 1. Tunes the factor weights of ``blend`` on Pendulum-v1 (SAC, the `fast` preset with four
    env steps then four gradient steps, ``budget`` steps, one tuning seed per trial from
-   1000 up, TPE seeded 0, median pruning, ``workers`` local workers on one SQLite study).
+   1000 up, TPE seeded from 0 and the worker id ``bench`` (reproducible), median
+   pruning, ``workers`` local workers on one SQLite study).
    The study is resumable: a rerun completes it.
 2. Writes the best weights (``runs/tune-bench-weights.yaml``).
 3. Trains ``blend`` with the default weights (the task's own reward) and with the tuned
@@ -61,6 +62,7 @@ def main() -> None:
         storage=args.storage,
         study=f"bench-{budget}",
         workers=args.workers,
+        worker_id="bench",  # the default (host:pid) would draw other trials each time
         eval_every=budget // 10,
         **AGENT,
     )
