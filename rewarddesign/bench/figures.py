@@ -82,7 +82,7 @@ def curve_figure(
         ax.set(title=title, xlabel="env steps", ylabel="true return (IQM, 95% CI)")
         ax.title.set_fontsize(9)
         ax.legend(fontsize=8)
-        panels.append((title, list(by_method)))
+        panels.append((task, list(by_method)))
     return png(fig), panels
 
 

@@ -2,15 +2,21 @@
 self-contained HTML file (images embedded).
 
 Per task: mean and IQM of the final true return over seeds with 95% stratified-bootstrap
-CIs, and the success rate with its CI where the task defines success. Across the tasks
-that declare reference scores: IQM and optimality gap of normalised scores
-``(return - random) / (expert - random)``. Probability of improvement between method
-pairs is computed on final returns per task and averaged over tasks (scale-free).
+CIs, the success rate with its CI where the task defines success, and what the task's
+true reward is (the env's own, or the primary its spec declares: a sparse MountainCar's
+``true`` is not Pendulum's). Aggregates compare methods, so they are computed per group
+of tasks that ran the same methods, where two or more did, over the tasks that declare
+reference scores: IQM and optimality gap of normalised scores
+``(return - random) / (expert - random)``, and their performance profiles. Probability of
+improvement between method pairs is computed on final returns on the tasks both ran and
+averaged over tasks (scale-free). An interval from fewer than
+:data:`~rewarddesign.bench.groups.ROUGH_BELOW` seeds is marked rough wherever it is
+shown.
 
-The figures are :mod:`rewarddesign.bench.figures`', plus those each method present adds
-for its own runs (:meth:`~rewarddesign.methods.base.Method.report_figures`, e.g. BARFI's
-learned weights): the report knows no method's series by name.
-"""
+The figures are :mod:`rewarddesign.bench.figures`', captioned with the methods of each
+panel, plus those each method present adds for its own runs
+(:meth:`~rewarddesign.methods.base.Method.report_figures`, e.g. BARFI's learned
+weights): the report knows no method's series by name."""
 
 from __future__ import annotations
 
