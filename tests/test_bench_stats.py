@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import html
+from html.parser import HTMLParser
 
 import numpy as np
 import pytest
@@ -77,10 +79,15 @@ def test_report_tables_aggregate_and_files(tmp_path):
     assert cell.n == 4 and cell.mean == pytest.approx(115.0)
     assert cell.iqm == pytest.approx(115.0)  # seeds give 100, 110, 120, 130: IQM of 110, 120
     assert cell.mean_ci[0] <= 115.0 <= cell.mean_ci[1]
-    assert set(report.aggregate) == {"true", "blend"}
-    assert report.improvement["blend vs true"][0] == pytest.approx(1.0)
+    # both tasks ran both methods: one group, one aggregate row per method over both tasks
+    assert [(a.tasks, a.method, a.n) for a in report.aggregate] == [
+        (("classic/Pendulum-v1", "classic/CartPole-v1"), "true", 4),
+        (("classic/Pendulum-v1", "classic/CartPole-v1"), "blend", 4),
+    ]
+    assert report.improvement["blend vs true"].p[0] == pytest.approx(1.0)
     text = to_markdown(report)
-    assert "| classic/Pendulum-v1 | blend | 4 |" in text and "optimality gap" in text
+    assert "| classic/Pendulum-v1 | blend | 4 | env's own reward |" in text
+    assert "optimality gap" in text
     paths = write_report(report, tmp_path, "test report")
     assert {
         "report.md",
@@ -140,9 +147,20 @@ def test_improvement_between_methods_uses_the_tasks_both_ran():
     for seed in range(4):  # a method run on CartPole only
         results.append(("shaped", _result("classic/CartPole-v1", "shaped", seed, 50.0 + seed)))
     report = build_report(results, reps=100, seed=0)
-    assert report.improvement["shaped vs true"][0] == pytest.approx(0.0)  # 50s < 100s
-    assert "P(improvement) of shaped over true: on tasks ['classic/CartPole-v1']" in report.notes
-    assert "shaped" not in report.aggregate  # aggregates need every task
+    shaped = report.improvement["shaped vs true"]
+    assert shaped.p[0] == pytest.approx(0.0) and shaped.tasks == ("classic/CartPole-v1",)
+    assert "| shaped vs true | classic/CartPole-v1 | 4 | 0.00 [0.00, 0.00] rough |" in (
+        to_markdown(report)
+    )
+    # each group of tasks that ran the same methods has its own aggregate
+    assert [(a.tasks, a.method) for a in report.aggregate] == [
+        (("classic/Pendulum-v1",), "true"),
+        (("classic/Pendulum-v1",), "blend"),
+        (("classic/CartPole-v1",), "true"),
+        (("classic/CartPole-v1",), "blend"),
+        (("classic/CartPole-v1",), "shaped"),
+    ]
+    assert not any("left out" in n for n in report.notes)
 
 
 def test_success_rate_with_interval_where_the_task_defines_success():
@@ -175,7 +193,7 @@ def test_bench_table_prints_the_reports_intervals_whatever_the_order():
     assert "IQM [95% stratified bootstrap CI]" in COLUMNS
     row = next(r for r in report.cells if r.task == "classic/CartPole-v1" and r.method == "true")
     text = dict(zip(COLUMNS, row_text(row), strict=True))
-    iqm = f"{row.iqm:.1f} [{row.iqm_ci[0]:.1f}, {row.iqm_ci[1]:.1f}]"
+    iqm = f"{row.iqm:.1f} [{row.iqm_ci[0]:.1f}, {row.iqm_ci[1]:.1f}] rough"  # 4 seeds
     assert text["IQM [95% stratified bootstrap CI]"] == iqm and f"| {iqm} |" in to_markdown(report)
 
 
@@ -186,3 +204,110 @@ def test_groups_sort_each_cell_by_seed_in_first_seen_order():
     assert list(grouped["classic/CartPole-v1"]) == ["blend", "true"]
     assert [r.spec.seed for r in grouped["classic/CartPole-v1"]["true"]] == [0, 1, 2, 3]
     assert groups.method_labels(results) == ["blend", "true"]
+
+
+def demo_results(seeds: int = 3) -> list[tuple[str, RunResult]]:
+    """The shape of `make demo`'s grid (benchmarks/grids/quick.yaml): Pendulum with three
+    methods, sparse MountainCar with two, a method label `true` on both."""
+    out = []
+    for task, runs in (
+        ("classic/Pendulum-v1", (("true", -400.0), ("pbrl-100", -300.0), ("heron", -350.0))),
+        ("classic/MountainCarContinuous-sparse-v0", (("true", 0.0), ("shaped-energy", 60.0))),
+    ):
+        for label, base in runs:
+            method = {"pbrl-100": "pbrl", "shaped-energy": "shaping"}.get(label, label)
+            out += [(label, _result(task, method, s, base + 10.0 * s)) for s in range(seeds)]
+    return out
+
+
+class _Figures(HTMLParser):
+    """Each <figure>'s caption: its name and, per panel (<li>), the methods it draws."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.figures: dict[str, list[list[str]]] = {}
+        self._name: str | None = None
+        self._in_method = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "img" and self._name is None:
+            self._name = attrs["alt"]
+            self.figures[self._name] = []
+        elif tag == "li" and self._name is not None:
+            self.figures[self._name].append([])
+        elif tag == "span" and attrs.get("class") == "method":
+            self._in_method = True
+
+    def handle_endtag(self, tag):
+        if tag == "figure":
+            self._name = None
+        elif tag == "span":
+            self._in_method = False
+
+    def handle_data(self, data):
+        if self._in_method:
+            self.figures[self._name][-1].append(data)
+
+
+def figure_panels(page: str) -> dict[str, list[list[str]]]:
+    """Figure name -> the method labels of each of its panels, from a report's HTML."""
+    parser = _Figures()
+    parser.feed(page)
+    return parser.figures
+
+
+def test_demo_shaped_report_compares_methods_only_where_they_share_tasks(tmp_path):
+    report = build_report(demo_results(), reps=100, seed=0)
+    page = write_report(report, tmp_path)["report.html"].read_text()
+    panels = figure_panels(page)
+    pendulum, mountaincar = ["true", "pbrl-100", "heron"], ["true", "shaped-energy"]
+    # one panel per task; the aggregate of a one-task group would repeat its task's panel
+    assert panels == {
+        "learning_curves.png": [pendulum, mountaincar],
+        "interval_estimates.png": [pendulum, mountaincar],
+        "performance_profiles.png": [pendulum, mountaincar],
+    }
+    assert [(a.tasks[0].split("/")[1], a.method) for a in report.aggregate] == [
+        ("Pendulum-v1", "true"),
+        ("Pendulum-v1", "pbrl-100"),
+        ("Pendulum-v1", "heron"),
+        ("MountainCarContinuous-sparse-v0", "true"),
+        ("MountainCarContinuous-sparse-v0", "shaped-energy"),
+    ]
+    assert list(report.improvement) == [
+        "pbrl-100 vs true",
+        "heron vs true",
+        "shaped-energy vs true",
+    ]
+    assert not any("left out" in n or "on tasks" in n for n in report.notes)
+    # what each row's `true` is: the env's own reward vs the sparse primary
+    text = to_markdown(report)
+    row = "| classic/Pendulum-v1 | true | 3 | env's own reward |"
+    assert f"{row} -390.0 [-400.0, -380.0] rough |" in text
+    sparse = "primary 100*reached_goal (env: 100*reached_goal - 0.1*a_sq)"
+    row = f"| classic/MountainCarContinuous-sparse-v0 | true | 3 | {sparse} |"
+    assert f"{row} 10.0 [0.0, 20.0] rough |" in text
+    # three seeds: every interval says it is rough (the CI of 3 seeds is their min-max)
+    assert "| classic/Pendulum-v1 | heron | 3 | 0.832 [0.823, 0.841] rough |" in text
+    assert "| heron vs true | classic/Pendulum-v1 | 3 | 1.00 [1.00, 1.00] rough |" in text
+    assert groups.ROUGH_NOTE in report.notes and html.escape(groups.ROUGH_NOTE) in page
+
+
+def test_five_seeds_are_not_rough_and_one_method_gets_no_comparison_figure(tmp_path):
+    report = build_report(demo_results(seeds=5), reps=100, seed=0)
+    assert groups.ROUGH_NOTE not in report.notes and "rough" not in to_markdown(report)
+    only_true = [(m, r) for m, r in demo_results() if m == "true"]
+    report = build_report(only_true, reps=100, seed=0)
+    assert report.aggregate == [] and report.improvement == {}
+    assert "performance_profiles.png" not in report.figures
+    (sentence,) = [n for n in report.notes if "no aggregate" in n]
+    assert sentence == (
+        "no aggregate or performance profile where fewer than two methods share the tasks "
+        "(they compare methods): ['classic/Pendulum-v1', "
+        "'classic/MountainCarContinuous-sparse-v0'] ran only 'true'."
+    )
+    assert figure_panels(write_report(report, tmp_path)["report.html"].read_text()) == {
+        "learning_curves.png": [["true"], ["true"]],
+        "interval_estimates.png": [["true"], ["true"]],
+    }

@@ -18,6 +18,7 @@ import numpy as np
 
 from rewarddesign.bench import stats
 from rewarddesign.contract.runspec import RunResult
+from rewarddesign.task.spec import WEIGHTED_SUM, RewardSpec, TaskSpec
 
 REPS = 2000
 """Bootstrap replications of a table's intervals (the report's ``--reps`` default)."""
@@ -27,6 +28,17 @@ SEED = 0
 
 INTERVAL = "95% stratified bootstrap CI"
 """What a table's intervals are, for its headers."""
+
+ROUGH_BELOW = 5
+"""Seeds below which an interval is marked rough: the percentile bootstrap never leaves
+the observed values, so the 95% CI of 2-3 seeds is exactly their min-max (and of 4 seeds
+close to it), whatever the spread of the method."""
+
+ROUGH_NOTE = (
+    f"rough: an interval from fewer than {ROUGH_BELOW} seeds; the bootstrap CI of 2-3 seeds "
+    "is their min-max, not a measure of the method's spread."
+)
+"""The sentence beside a table whose intervals are marked rough."""
 
 Grouped = dict[str, dict[str, list[RunResult]]]
 """task -> method label -> runs sorted by seed; tasks and labels in first-seen order."""
@@ -56,6 +68,24 @@ def by_task_and_method(results: Sequence[tuple[str, RunResult]]) -> Grouped:
         for runs in methods.values():
             runs.sort(key=lambda r: r.spec.seed)
     return tasks
+
+
+def by_method_set(tasks: Grouped) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """Tasks grouped by the set of method labels run on them: ``(tasks, labels)`` pairs.
+
+    Methods compare across the tasks of one group only (an aggregate over tasks where a
+    method did not run would leave it out or mix it with others); groups, their tasks
+    and labels keep first-seen order.
+
+    Example:
+        >>> runs = {"t1": {"a": [], "b": []}, "t2": {"a": []}, "t3": {"b": [], "a": []}}
+        >>> by_method_set(runs)
+        [(('t1', 't3'), ('a', 'b')), (('t2',), ('a',))]
+    """
+    out: dict[frozenset[str], tuple[list[str], tuple[str, ...]]] = {}
+    for task, by_method in tasks.items():
+        out.setdefault(frozenset(by_method), ([], tuple(by_method)))[0].append(task)
+    return [(tuple(names), labels) for names, labels in out.values()]
 
 
 def method_labels(results: Sequence[tuple[str, RunResult]]) -> list[str]:
@@ -88,7 +118,7 @@ class Cell:
     Example:
         >>> cell = Cell("t", "m", 2, 1.0, (0.5, 1.5), 1.0, (0.5, 1.5), 1.0, None, None, 3.0)
         >>> f"{cell.iqm:.1f} {ci_text(cell.iqm_ci, cell.n)}"
-        '1.0 [0.5, 1.5]'
+        '1.0 [0.5, 1.5] rough'
     """
 
     task: str
@@ -160,10 +190,57 @@ def cells(
 
 
 def ci_text(ci: tuple[float, float], n: int, fmt: str = ".1f") -> str:
-    """``[low, high]`` of an interval, or ``n/a`` where one seed gives no spread to bootstrap.
+    """``[low, high]`` of an interval from ``n`` seeds, marked ``rough`` below
+    :data:`ROUGH_BELOW` seeds, or ``n/a`` where one seed gives no spread to bootstrap.
 
     Example:
-        >>> ci_text((1.0, 2.5), 3), ci_text((1.0, 1.0), 1), ci_text((0.5, 1.0), 4, ".0%")
-        ('[1.0, 2.5]', 'n/a', '[50%, 100%]')
+        >>> ci_text((1.0, 2.5), 3), ci_text((1.0, 1.0), 1), ci_text((0.5, 1.0), 5, ".0%")
+        ('[1.0, 2.5] rough', 'n/a', '[50%, 100%]')
     """
-    return "n/a" if n < 2 else f"[{ci[0]:{fmt}}, {ci[1]:{fmt}}]"
+    if n < 2:
+        return "n/a"
+    return f"[{ci[0]:{fmt}}, {ci[1]:{fmt}}]" + (" rough" if n < ROUGH_BELOW else "")
+
+
+def seeds_text(n: int) -> str:
+    """How many seeds an estimate is from, with ``rough CI`` below :data:`ROUGH_BELOW`
+    (for figure legends and labels, beside the interval they draw).
+
+    Example:
+        >>> seeds_text(1), seeds_text(3), seeds_text(10)
+        ('1 seed', '3 seeds, rough CI', '10 seeds')
+    """
+    text = f"{n} seed" + ("s" if n != 1 else "")
+    return text + (", rough CI" if 2 <= n < ROUGH_BELOW else "")
+
+
+def _terms(weights: dict[str, float]) -> str:
+    """``100*reached_goal - 0.1*a_sq`` from factor weights."""
+    parts = []
+    for i, (name, w) in enumerate(weights.items()):
+        sign = ("- " if w < 0 else "+ ") if i else ("-" if w < 0 else "")
+        parts.append(sign + ("" if abs(w) == 1 else f"{abs(w):g}*") + name)
+    return " ".join(parts)
+
+
+def true_reward_text(task: TaskSpec) -> str:
+    """What a task's returns are measured on: the env's own reward, or the primary the
+    spec declares (``rd.make`` still returns the env's own; the primary is
+    ``info["true_reward"]``).
+
+    Example:
+        >>> from rewarddesign.task.registry import task_spec
+        >>> true_reward_text(task_spec("classic/Pendulum-v1"))
+        "env's own reward"
+        >>> true_reward_text(task_spec("classic/MountainCarContinuous-sparse-v0"))
+        'primary 100*reached_goal (env: 100*reached_goal - 0.1*a_sq)'
+    """
+    if task.primary is None:
+        return "env's own reward"
+    return f"primary {_reward_text(task.primary)} (env: {_reward_text(task.reward)})"
+
+
+def _reward_text(reward: RewardSpec) -> str:
+    if reward.formula == WEIGHTED_SUM:
+        return _terms(dict(reward.weights))
+    return f"{reward.formula} formula"
