@@ -30,7 +30,7 @@ from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import DummyVecEnv
 
-from rewarddesign.common.checks import check_int
+from rewarddesign.common.checks import check_int, check_number, is_int
 from rewarddesign.errors import ParameterError, unknown
 from rewarddesign.methods.base import RunContext, SB3Method
 from rewarddesign.models import EnsembleConfig, RewardEnsemble, RewardTrainer
@@ -135,6 +135,24 @@ class PreferenceLoop(SB3Method):
             check_int(getattr(p, key), f"{self.name}: {key}", 1)
         for key in ("seed_steps", "pretrain_steps"):
             check_int(getattr(p, key), f"{self.name}: {key}", 0)
+        check_number(p.reward_lr, f"{self.name}: reward_lr", 0, low_open=True)
+        if not isinstance(p.hidden, list | tuple) or any(not is_int(h) or h < 1 for h in p.hidden):
+            raise ParameterError(
+                f"{self.name}: hidden must be a list of layer sizes >= 1 (e.g. [64, 64]), "
+                f"got {p.hidden!r}."
+            )
+        for key in ("bounded", "standardize", "normalize_inputs"):
+            if not isinstance(getattr(p, key), bool):
+                raise ParameterError(
+                    f"{self.name}: {key} must be true or false, got {getattr(p, key)!r}."
+                )
+        limit = episode_limit(task)
+        if limit is not None and p.segment > limit:
+            raise ParameterError(
+                f"{self.name}: segment {p.segment} is longer than every episode of task "
+                f"{task.id!r} (at most {limit} steps): each segment would be one padded "
+                f"episode; use segment <= {limit}."
+            )
         if p.labels < p.queries:
             raise ParameterError(
                 f"{self.name}: a label budget of {p.labels} is smaller than one session of "
@@ -163,8 +181,32 @@ class PreferenceLoop(SB3Method):
         if self.params.standardize:
             model.standardize_output(view_inputs(model, view))
 
+    def first_session(self) -> int:
+        """The env step of the first feedback session: after the seed and pre-training
+        steps, and not before one segment of experience."""
+        p = self.params
+        return max(p.seed_steps + p.pretrain_steps, p.segment)
+
+    def check_budget(self, budget: int) -> None:
+        """Refuse a budget that ends before the first feedback session (no label would be
+        asked, and the run would report a result of the untrained reward model).
+
+        Raises:
+            ParameterError: Naming the first session's step and the budget.
+        """
+        first = self.first_session()
+        if first > budget:
+            p = self.params
+            raise ParameterError(
+                f"{self.name}: the first feedback session comes at step {first} (seed_steps "
+                f"{p.seed_steps} + pretrain_steps {p.pretrain_steps}, at least one segment of "
+                f"{p.segment}), after the budget of {budget} steps: no label would be asked. "
+                "Lower seed_steps (or pretrain_steps) or raise the budget."
+            )
+
     def setup(self, ctx: RunContext) -> None:
         p = self.params
+        self.check_budget(ctx.spec.budget)  # before the agent is built
         probe = make(ctx.task)
         cfg = EnsembleConfig.for_spaces(
             probe.observation_space,
@@ -227,7 +269,7 @@ class FeedbackSessions(BaseCallback):
             max_epochs=self.p.reward_epochs,
             seed=ctx.spec.seed,
         )
-        self.next_session = max(self.p.seed_steps + self.p.pretrain_steps, self.p.segment)
+        self.next_session = method.first_session()
         self.normalized = False
 
     def _on_training_start(self) -> None:
@@ -325,6 +367,23 @@ class FeedbackSessions(BaseCallback):
             if np.std(learned) > 0 and np.std(view.rewards[fresh]) > 0:
                 corr = np.corrcoef(learned, view.rewards[fresh])[0, 1]
                 ctx.log("reward_correlation", step, float(corr))
+
+
+_EPISODE_LIMITS: dict[tuple[Any, ...], int | None] = {}
+
+
+def episode_limit(task: TaskSpec) -> int | None:
+    """The most agent steps one episode of ``task`` lasts (its time limit, in steps of
+    repeated actions), None where episodes have no limit. Built once per task."""
+    key = (task.id, task.env_id, task.horizon, task.action_repeat)
+    if key not in _EPISODE_LIMITS:
+        env = make(task)
+        try:
+            steps = env.spec.max_episode_steps if env.spec is not None else None
+        finally:
+            env.close()
+        _EPISODE_LIMITS[key] = None if steps is None else -(-steps // task.action_repeat)
+    return _EPISODE_LIMITS[key]
 
 
 def view_inputs(model: RewardEnsemble, view: Any) -> np.ndarray:
