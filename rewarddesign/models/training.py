@@ -9,7 +9,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rewarddesign.common.checks import check_int, check_number, check_probability, check_seed
+from rewarddesign.common.checks import check_int, check_number, check_seed
 from rewarddesign.errors import ParameterError
 from rewarddesign.models.ensemble import RewardEnsemble
 
@@ -111,7 +111,7 @@ class RewardTrainer:
         for name, value in (("batch_size", batch_size), ("max_epochs", max_epochs)):
             check_int(value, f"RewardTrainer: {name}", 1)
         check_number(val_fraction, "RewardTrainer: val_fraction", 0, 1, high_open=True)
-        check_probability(target_accuracy, "RewardTrainer: target_accuracy")
+        check_number(target_accuracy, "RewardTrainer: target_accuracy", 0)  # > 1: never stops
         for name, value in (("grad_penalty", grad_penalty), ("weight_decay", weight_decay)):
             check_number(value, f"RewardTrainer: {name}", 0)
         if not isinstance(bootstrap, bool):
