@@ -331,6 +331,18 @@ API_CASES = [
         r"val_fraction .*got 1\.0",
     ),
     ("trainer-seed", lambda f: _trainer(seed=2**40), ParameterError, r"seed .*1099511627776"),
+    (
+        "learned-reward-given-a-path",
+        lambda f: rd.wrappers.LearnedReward(f.pendulum(), str(f.root / "rm")),
+        SpecError,
+        r"got the path .*rm'; load it first",
+    ),
+    (
+        "learned-reward-other-spaces",
+        lambda f: rd.wrappers.LearnedReward(f.other_env(), RewardEnsemble.load(f.root / "rm")),
+        SpaceMismatchError,
+        r"obs_shape=\(3,\).*the env has \(2,\)",
+    ),
     # -- teachers (preferences/registry.py) -----------------------------------------------
     (
         "teacher-beta-text",

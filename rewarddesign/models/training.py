@@ -64,7 +64,8 @@ class RewardTrainer:
         lr: Adam learning rate.
         batch_size: Pairs per gradient step (per member).
         max_epochs: Upper bound on epochs per :meth:`fit`.
-        target_accuracy: Stop once the training accuracy reaches it (B-Pref stops at 0.97).
+        target_accuracy: Stop once the training accuracy reaches it (B-Pref stops at 0.97;
+            above 1: never stop early).
         val_fraction: Fraction of usable pairs held out for validation accuracy.
         bootstrap: Resample each member's training pairs with replacement (else each
             member sees every pair, in its own order).
