@@ -398,13 +398,13 @@ API_CASES = [
         "model-folder-is-file",
         lambda f: RewardEnsemble.load(f.traj, "cpu"),
         FileFormatError,
-        r"traj\.npz' is a file; expected a folder",
+        r"from '.*traj\.npz': it is a file, not a folder",
     ),
     (
         "model-missing",
         lambda f: RewardEnsemble.load(f.root / "nope", "cpu"),
         FileFormatError,
-        r"no such folder .*nope'",
+        r"cannot load a reward model .*nope': no such folder",
     ),
     (
         "dataset-is-trajectory-file",
@@ -503,7 +503,7 @@ API_CASES = [
         "policy-folder-is-file",
         lambda f: agents.load(f.traj, f.pendulum(), device="cpu"),
         FileFormatError,
-        r"traj\.npz' is a file; expected a folder",
+        r"from '.*traj\.npz': it is a file, not a folder",
     ),
     (
         "expert-record-corrupt",
@@ -515,7 +515,7 @@ API_CASES = [
         "meta-blend-missing",
         lambda f: MetaBlend.load(f.root / "no_blend"),
         FileFormatError,
-        r"no such folder .*no_blend'",
+        r"cannot load a meta-learned blend .*no_blend': no such folder",
     ),
     (
         "meta-blend-no-npz",

@@ -139,14 +139,18 @@ def require_file(path: str | Path, kind: str) -> Path:
 def require_dir(path: str | Path, kind: str) -> Path:
     """Return ``path`` if it is an existing folder, else raise, naming what it should be.
 
+    Args:
+        path: The folder.
+        kind: What it should hold, with its article: ``"a reward model (...)"``.
+
     Raises:
         FileFormatError: The path does not exist or is a file.
     """
     path = Path(path)
     if path.is_file():
-        raise FileFormatError(f"{str(path)!r} is a file; expected a folder holding {kind}.")
+        raise FileFormatError(f"cannot load {kind} from {str(path)!r}: it is a file, not a folder.")
     if not path.is_dir():
-        raise FileFormatError(f"no such folder {str(path)!r}; expected one holding {kind}.")
+        raise FileFormatError(f"cannot load {kind} from {str(path)!r}: no such folder.")
     return path
 
 

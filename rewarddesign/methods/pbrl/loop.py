@@ -69,7 +69,8 @@ class LoopParams:
             learns from the end of the seed steps, whatever the agent config's
             ``learning_starts``.
         entropy_k: The k of the k-NN state entropy.
-        segment: Segment length H.
+        segment: Segment length H, at most the task's episode limit (a longer one would
+            only pad episodes, so it is refused).
         selection: ``"uniform"``, ``"disagreement"`` or ``"entropy"``.
         candidates: Candidate pairs per query for model-based selection.
         members: Reward ensemble size.
@@ -146,13 +147,6 @@ class PreferenceLoop(SB3Method):
                 raise ParameterError(
                     f"{self.name}: {key} must be true or false, got {getattr(p, key)!r}."
                 )
-        limit = episode_limit(task)
-        if limit is not None and p.segment > limit:
-            raise ParameterError(
-                f"{self.name}: segment {p.segment} is longer than every episode of task "
-                f"{task.id!r} (at most {limit} steps): each segment would be one padded "
-                f"episode; use segment <= {limit}."
-            )
         if p.labels < p.queries:
             raise ParameterError(
                 f"{self.name}: a label budget of {p.labels} is smaller than one session of "
@@ -166,6 +160,13 @@ class PreferenceLoop(SB3Method):
                 f"off-policy agent {OFF_POLICY}, got {agent!r}; set it to 0."
             )
         self.teacher(task, margin=1.0)  # checks teacher options (and a HERON ranking)
+        limit = episode_limit(task)
+        if limit is not None and p.segment > limit:
+            raise ParameterError(
+                f"{self.name}: segment {p.segment} is longer than every episode of task "
+                f"{task.id!r} (at most {limit} steps): each segment would be one padded "
+                f"episode; use segment <= {limit}."
+            )
 
     @abstractmethod
     def teacher(self, task: TaskSpec, margin: float | None) -> Any:
