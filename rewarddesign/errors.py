@@ -33,6 +33,12 @@ class SpaceMismatchError(RewardDesignError, ValueError):
     """Observation or action spaces of two components do not fit together."""
 
 
+class FileFormatError(SpecError):
+    """A file is missing, unreadable, corrupt, or not the kind expected (a trajectory file
+    given as a preference dataset, random bytes as a reward model). The message names the
+    file and what it should be; it is a :class:`SpecError`, as a malformed spec file is."""
+
+
 class StorageError(RewardDesignError):
     """A results store or Optuna storage cannot be opened (bad URL, missing driver,
     unreachable server)."""

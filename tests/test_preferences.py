@@ -89,7 +89,7 @@ def test_trajectory_files_round_trip_without_pickle(tmp_path):
         "u_sq",
     )
     (tmp_path / "bad.npz").write_bytes(b"not a zip")
-    with pytest.raises(SpecError, match="cannot read trajectory file"):
+    with pytest.raises(SpecError, match=r"bad\.npz. is not a trajectory file"):
         Trajectories.load(tmp_path / "bad.npz")
 
 

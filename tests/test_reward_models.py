@@ -10,7 +10,7 @@ import torch
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 import rewarddesign as rd
-from rewarddesign.errors import ParameterError, SpaceMismatchError
+from rewarddesign.errors import FileFormatError, ParameterError, SpaceMismatchError
 from rewarddesign.models import EnsembleConfig, RewardEnsemble, RewardTrainer
 from rewarddesign.preferences import LabelRecord, Pairs, PartialReturnTeacher, Segments
 from rewarddesign.wrappers import LearnedReward, vec_env, vector
@@ -99,7 +99,7 @@ def test_save_load_round_trip_gives_identical_outputs(tmp_path):
     assert back.config == model.config
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "reward_model.json").write_text("{not json")
-    with pytest.raises(Exception, match="cannot load a reward model"):
+    with pytest.raises(FileFormatError, match=r"bad/reward_model\.json' is not a reward model"):
         RewardEnsemble.load(tmp_path / "bad")
 
 

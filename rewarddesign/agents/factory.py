@@ -29,9 +29,21 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.noise import NormalActionNoise
 from stable_baselines3.common.vec_env import VecEnv
 
-from rewarddesign.common.checks import check_keys, is_number, require_mapping
-from rewarddesign.common.files import data_dir, load_yaml
-from rewarddesign.errors import ParameterError, SpaceMismatchError, SpecError, unknown
+from rewarddesign.agents.checks import ACTIVATIONS, check_config
+from rewarddesign.common.checks import check_keys, check_seed, require_mapping
+from rewarddesign.common.files import (
+    data_dir,
+    load_json,
+    load_state_dict,
+    load_yaml,
+    require_dir,
+)
+from rewarddesign.errors import (
+    FileFormatError,
+    ParameterError,
+    SpaceMismatchError,
+    unknown,
+)
 
 ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"sac": SAC, "td3": TD3, "ppo": PPO}
 # Learners a method builds and trains itself (BARFI's policy gradient, :mod:`.pg`): their
@@ -41,7 +53,6 @@ OWN_LEARNERS = {"pg": "barfi's parameters (lr, hidden, episodes, ...)"}
 EXTRA_KEYS = {"n_envs", "action_noise"}
 # Constructor arguments the factory sets itself; a spec or override may not.
 RESERVED_KEYS = {"self", "env", "seed", "device", "verbose", "_init_setup_model"}
-_ACTIVATIONS = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "elu": torch.nn.ELU}
 
 
 @functools.cache
@@ -99,6 +110,7 @@ def config(
 
     Raises:
         UnknownNameError: For an unknown agent, preset or hyperparameter name.
+        ParameterError: For a value SB3 or torch would reject (see :mod:`.checks`).
     """
     if algo in OWN_LEARNERS:
         return _own_learner_config(algo, preset, overrides)
@@ -118,6 +130,7 @@ def config(
     for key in merged:
         if key not in valid:
             raise unknown(f"hyperparameter of agent {algo!r}", key, valid)
+    check_config(algo, ALGORITHMS[algo], merged)
     return merged
 
 
@@ -133,20 +146,13 @@ def _own_learner_config(algo: str, preset: str | None, overrides: dict[str, Any]
 
 def _constructor_kwargs(cfg: dict[str, Any], env: gym.Env | VecEnv) -> dict[str, Any]:
     kwargs = {k: v for k, v in cfg.items() if k not in EXTRA_KEYS}
-    policy_kwargs = dict(require_mapping(kwargs.get("policy_kwargs") or {}, "policy_kwargs"))
+    policy_kwargs = dict(kwargs.get("policy_kwargs") or {})  # checked by check_config
     if isinstance(policy_kwargs.get("activation_fn"), str):
-        name = policy_kwargs["activation_fn"]
-        if name not in _ACTIVATIONS:
-            raise unknown("activation_fn", name, _ACTIVATIONS)
-        policy_kwargs["activation_fn"] = _ACTIVATIONS[name]
+        policy_kwargs["activation_fn"] = ACTIVATIONS[policy_kwargs["activation_fn"]]
     if policy_kwargs:
         kwargs["policy_kwargs"] = policy_kwargs
     noise = cfg.get("action_noise")
-    if noise is not None:
-        noise = require_mapping(noise, "action_noise")
-        std = noise.get("std")
-        if noise.get("type") != "normal" or not is_number(std) or not std > 0:
-            raise SpecError(f"action_noise must be {{type: normal, std: S > 0}}, got {noise!r}.")
+    if noise is not None:  # its form is checked by check_config
         if not isinstance(env.action_space, gym.spaces.Box):
             raise SpaceMismatchError("action_noise needs a continuous (Box) action space.")
         dim = int(np.prod(env.action_space.shape))
@@ -199,7 +205,10 @@ def make(
 
     Raises:
         SpaceMismatchError: If the algorithm cannot act in the env's action space.
+        ParameterError: A seed outside ``[0, 2**32)`` or a hyperparameter out of range.
     """
+    if seed is not None:
+        check_seed(seed)
     cfg = config(algo, task if task is not None else _task_of(env), preset, **overrides)
     cls = ALGORITHMS[algo]
     check_action_space(algo, env.action_space)
@@ -229,9 +238,22 @@ def save(model: BaseAlgorithm, folder: str | Path, cfg: dict[str, Any]) -> None:
 
 
 def load(folder: str | Path, env: gym.Env | VecEnv, device: str = "auto") -> BaseAlgorithm:
-    """Rebuild a model saved by :func:`save` and load its policy weights safely."""
-    folder = Path(folder)
-    cfg = json.loads((folder / "agent.json").read_text())
+    """Rebuild a model saved by :func:`save` and load its policy weights safely.
+
+    Raises:
+        FileFormatError: The folder is missing or a file, or its ``agent.json`` or
+            ``policy.pt`` is missing, corrupt or of another agent.
+        SpaceMismatchError: The policy was saved for other observation or action spaces
+            (another task) than ``env``'s.
+    """
+    what = "a saved agent (agent.json and policy.pt, as `rewarddesign train` writes in model/)"
+    folder = require_dir(folder, what)
+    cfg = load_json(folder / "agent.json", "agent config")
+    if cfg.get("algo") not in ALGORITHMS or not isinstance(cfg.get("overrides", {}), dict):
+        raise FileFormatError(
+            f"{str(folder / 'agent.json')!r} is not an agent config: it needs 'algo' (one of "
+            f"{', '.join(ALGORITHMS)}) and a mapping 'overrides', got {cfg!r}."
+        )
     model = make(
         cfg["algo"],
         env,
@@ -240,6 +262,21 @@ def load(folder: str | Path, env: gym.Env | VecEnv, device: str = "auto") -> Bas
         task=cfg.get("task"),
         **cfg.get("overrides", {}),
     )
-    state = torch.load(folder / "policy.pt", map_location=model.device, weights_only=True)
+    state = load_state_dict(folder / "policy.pt", f"{cfg['algo']} policy", model.device)
+    own = model.policy.state_dict()
+    if set(state) != set(own):
+        raise FileFormatError(
+            f"{str(folder / 'policy.pt')!r} does not hold the weights of the {cfg['algo']} "
+            f"policy {str(folder / 'agent.json')!r} describes (other layers); save it again."
+        )
+    shape = {k: tuple(getattr(v, "shape", ())) for k, v in state.items()}
+    wrong = [k for k in own if shape[k] != tuple(own[k].shape)]
+    if wrong:
+        raise SpaceMismatchError(
+            f"the policy in {str(folder)!r} was saved for task {cfg.get('task')!r}; its layer "
+            f"{wrong[0]!r} has shape {shape[wrong[0]]}, the env (observations "
+            f"{env.observation_space}, actions {env.action_space}) needs "
+            f"{tuple(own[wrong[0]].shape)}. Load it on an env of that task."
+        )
     model.policy.load_state_dict(state)
     return model

@@ -313,7 +313,7 @@ def check_budget(spec: RunSpec, where: str, fix: str) -> None:
     Impossible: no evaluation before the end of the budget (``eval.every`` longer), an
     off-policy agent that never learns (``learning_starts`` as long), whatever the run's
     own check refuses (:func:`rewarddesign.experiment.runner.validate`: a PPO rollout
-    longer than the budget) or a budget under the method's ``min_budget`` (a preference
+    longer than the budget, a budget under the method's ``min_budget``, e.g. a preference
     loop's first feedback session).
 
     Args:
@@ -337,13 +337,9 @@ def check_budget(spec: RunSpec, where: str, fix: str) -> None:
         need, why = starts + 1, f"ends before its agent learns (learning_starts {starts})"
     else:
         try:
-            least = validate(spec).min_budget(spec.agent)
+            validate(spec)
         except RewardDesignError as exc:
             why = f"is refused: {str(exc).rstrip('.')}"
-        else:
-            if least is not None and spec.budget < least:
-                need = least
-                why = f"ends before its method's schedule starts (method {spec.method!r})"
     if why is None:
         return
     if need is not None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from rewarddesign.cli.common import console
-from rewarddesign.common.checks import check_int
+from rewarddesign.common.checks import check_int, check_seed
 from rewarddesign.errors import ParameterError, RewardDesignError, SpecError
 
 #: ``label``'s teacher flags (argparse dests, also make_teacher's option names) and their
@@ -32,6 +32,8 @@ def cmd_rollout(args: argparse.Namespace) -> int:
     from rewarddesign.preferences import rollout
     from rewarddesign.task.registry import make
 
+    check_seed(args.seed, "--seed")
+    check_int(args.steps, "--steps", 1)
     env = make(args.task)
     policy = None
     if args.policy != "random":
@@ -107,9 +109,9 @@ def cmd_label(args: argparse.Namespace) -> int:
         random_pairs,
     )
 
-    if args.pairs < 1:
-        raise ParameterError(f"--pairs must be >= 1, got {args.pairs}.")
+    check_int(args.pairs, "--pairs", 1)
     check_int(args.H, "--H (segment length)", 1)
+    check_seed(args.seed, "--seed")
     options = teacher_options(args)
     check_teacher_options(args.teacher, options)  # before loading anything
     if args.task is not None:

@@ -6,12 +6,13 @@ import argparse
 
 from rich.table import Table
 
-from rewarddesign.cli.common import console, hook, progress
+from rewarddesign.cli.common import console
 from rewarddesign.errors import ParameterError
 
 
 def cmd_expert(args: argparse.Namespace) -> int:
     from rewarddesign.experiment.experts import list_experts, train_expert
+    from rewarddesign.experiment.progress import terminal_progress
 
     if args.action == "list":
         table = Table(title=f"experts in {args.dir}")
@@ -34,16 +35,10 @@ def cmd_expert(args: argparse.Namespace) -> int:
         raise ParameterError(
             "expert train needs a task id or spec file: rewarddesign expert train TASK."
         )
-    with progress() as bar:
-        tid = bar.add_task(f"expert {args.task}", total=args.steps, ret="-")
+    # a bar only in a terminal, as train's: a log gets the result line alone
+    with terminal_progress(f"expert {args.task}", args.steps, console) as hook:
         record = train_expert(
-            args.task,
-            args.steps,
-            args.seed,
-            args.device,
-            args.dir,
-            args.preset,
-            progress=hook(bar, tid),
+            args.task, args.steps, args.seed, args.device, args.dir, args.preset, progress=hook
         )
     console.print(
         f"expert for {record['task']}: true return {record['true_return']:.1f} after "

@@ -13,7 +13,7 @@ from rewarddesign.cli.common import console, key_values
 def cmd_train(args: argparse.Namespace) -> int:
     from rewarddesign.contract.runspec import EvalSpec, RunSpec
     from rewarddesign.experiment.progress import terminal_progress
-    from rewarddesign.experiment.runner import check_save_dir, execute
+    from rewarddesign.experiment.runner import check_save_dir, execute, validate
 
     spec = RunSpec(
         task=args.task,
@@ -33,6 +33,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         else Path("runs")
         / (f"{args.task.replace('/', '_')}_{args.method}_{args.agent}_s{args.seed}_{stamp}")
     )
+    validate(spec)  # a refused run prints its error alone, before any bar
     check_save_dir(out)  # before the bar and the training, not after them
     title = f"{args.task} {args.method} {args.agent} seed {args.seed}"
     # a bar only in a terminal: a log or a pipe gets the result lines alone

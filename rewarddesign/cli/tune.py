@@ -68,16 +68,22 @@ def train_command(task: str, agent: str, preset: str | None, doc: Mapping[str, A
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
+    import optuna
+
     from rewarddesign.tuning import DEFAULT_STORAGE, redact, storage_url, tune, write_best
 
     _check_out(args.out)
     storage = args.storage or DEFAULT_STORAGE
-    console.print(
-        f"tuning [bold]{args.method}[/] on {args.task}: {args.trials} trials x {args.seeds} "
-        f"seed(s) x {args.budget} steps, {args.workers} worker(s), storage "
-        f"{redact(storage_url(storage))}",
-        highlight=False,
-    )
+
+    def header(study: optuna.Study) -> None:  # once the inputs are checked
+        console.print(
+            f"tuning [bold]{args.method}[/] on {args.task}: {args.trials} trials x "
+            f"{args.seeds} seed(s) x {args.budget} steps, {args.workers} worker(s), study "
+            f"{study.study_name!r} in {redact(storage_url(storage))}",
+            highlight=False,
+            soft_wrap=True,
+        )
+
     study = tune(
         args.task,
         args.method,
@@ -105,6 +111,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
         device=args.device,
         verbose=not args.quiet,
         progress_every=args.progress_every,
+        on_start=header,
     )
     out = args.out or f"runs/tuned_{study.study_name.replace('/', '_').replace(':', '_')}.yaml"
     Path(out).parent.mkdir(parents=True, exist_ok=True)

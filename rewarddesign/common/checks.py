@@ -104,6 +104,27 @@ def check_number(
     return float(value)
 
 
+SEED_LIMIT = 2**32
+"""Seeds are integers in ``[0, 2**32)``, what ``numpy.random.default_rng``, Gymnasium's
+``reset(seed=...)`` and SB3's ``set_random_seed`` all accept."""
+
+
+def check_seed(value: Any, name: str = "seed", count: int = 1) -> int:
+    """Return ``value`` as an int if it is a seed numpy accepts, with ``count`` seeds from it
+    (``value``, ``value + 1``, ...) still in range.
+
+    Example:
+        >>> check_seed(-1)
+        Traceback (most recent call last):
+        ...
+        rewarddesign.errors.ParameterError: seed must be an integer in [0, 4294967295], got -1.
+
+    Raises:
+        ParameterError: A bool, a non-integer or a value outside ``[0, 2**32 - count]``.
+    """
+    return check_int(value, name, 0, SEED_LIMIT - count)
+
+
 def check_probability(value: Any, name: str, *, error: type[Exception] = ParameterError) -> float:
     """Return ``value`` as a float if it is a probability, in ``[0, 1]``.
 

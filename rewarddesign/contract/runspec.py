@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from rewarddesign.common.checks import check_int, check_keys, require_mapping
+from rewarddesign.common.checks import check_int, check_keys, check_seed, require_mapping
 from rewarddesign.errors import SpecError
 
 
@@ -46,11 +46,12 @@ class EvalSpec:
         return cls(**data)
 
     def validate(self) -> None:
-        """Raise :class:`ParameterError` on a non-positive interval or episode count."""
+        """Raise :class:`ParameterError` on a non-positive interval or episode count, or a
+        seed whose episodes' seeds leave ``[0, 2**32)``."""
         if self.every is not None:
             check_int(self.every, "eval every", 1)
         check_int(self.episodes, "eval episodes", 1)
-        check_int(self.seed, "eval seed", 0)
+        check_seed(self.seed, "eval seed", count=self.episodes)  # episode i: seed + i
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ class RunSpec:
                 raise SpecError(
                     f"run spec {name} must be a non-empty string, got {getattr(self, name)!r}."
                 )
-        check_int(self.seed, "seed", 0)
+        check_seed(self.seed, "seed")
         check_int(self.budget, "budget", 1)
         self.eval.validate()
 

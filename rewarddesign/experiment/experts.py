@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from rewarddesign.common.checks import check_int
-from rewarddesign.common.files import write_atomic
+from rewarddesign.common.files import load_json, write_atomic
 from rewarddesign.experiment.runner import run
 from rewarddesign.task.registry import task_ref, task_spec
 
@@ -91,7 +91,7 @@ def list_experts(root: str | Path = DEFAULT_ROOT) -> list[dict[str, Any]]:
     """The records of the experts under ``root``, by task id (none if it does not exist)."""
     found = []
     for path in sorted(Path(root).glob("*/expert.json")):
-        found.append({**json.loads(path.read_text()), "path": str(path.parent)})
+        found.append({**load_json(path, "expert record"), "path": str(path.parent)})
     return found
 
 

@@ -58,6 +58,14 @@ def validate(spec: RunSpec) -> Method:
         raise unknown(f"agent for method {spec.method!r}", spec.agent, cls.agents)
     method = cls(cls.parse_params(spec.method_params))
     method.validate(task, spec.agent)
+    least = method.min_budget(spec.agent)
+    if least is not None and spec.budget < least:  # a run that would learn nothing
+        raise ParameterError(
+            f"method {spec.method!r} needs a budget of at least {least} env steps with these "
+            f"parameters (a shorter run ends before its schedule starts: for a preference "
+            f"loop, its first feedback session, after seed_steps + pretrain_steps and one "
+            f"segment); got budget {spec.budget}. Raise the budget or shorten the schedule."
+        )
     cfg = agents.config(spec.agent, spec.task, spec.agent_preset, **spec.agent_overrides)
     if cfg is not None:  # an SB3 agent (a method's own learner has no config)
         agents.check_action_space(spec.agent, _action_space(spec.task))

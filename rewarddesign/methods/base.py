@@ -224,7 +224,8 @@ class Method(ABC):
     def min_budget(self, agent: str) -> int | None:
         """The smallest budget in env steps at which this method's schedule does anything
         (e.g. asks its first labels) with ``agent``; None: any budget (optional hook).
-        ``bench --budget`` refuses a shorter one rather than run a degenerate run."""
+        :func:`~rewarddesign.experiment.runner.validate` refuses a shorter one rather
+        than run a degenerate run."""
         return None
 
     def save(self, folder: Path) -> None:  # noqa: B027 - optional hook

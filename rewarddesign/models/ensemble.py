@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from rewarddesign.common.checks import check_int
-from rewarddesign.common.files import write_atomic
-from rewarddesign.errors import ParameterError, SpaceMismatchError, SpecError
+from rewarddesign.common.checks import check_int, check_seed, is_int
+from rewarddesign.common.files import load_json, load_state_dict, require_dir, write_atomic
+from rewarddesign.errors import FileFormatError, ParameterError, SpaceMismatchError, SpecError
 
 INPUTS = ("obs_action", "obs_action_next_obs", "obs_factors")
 
@@ -58,8 +58,21 @@ class EnsembleConfig:
         if self.inputs not in INPUTS:
             raise SpecError(f"ensemble inputs must be one of {INPUTS}, got {self.inputs!r}.")
         check_int(self.members, "ensemble members", 1)
-        if any(not isinstance(h, int) or h < 1 for h in self.hidden):
+        if not isinstance(self.hidden, tuple | list) or any(
+            not is_int(h) or h < 1 for h in self.hidden
+        ):
             raise ParameterError(f"ensemble hidden sizes must be integers >= 1, got {self.hidden}.")
+        for name in ("n_states", "n_actions", "factor_dim"):
+            check_int(getattr(self, name), f"ensemble {name}", 0)
+        for name in ("obs_shape", "act_shape"):
+            shape = getattr(self, name)
+            if not isinstance(shape, tuple | list) or any(not is_int(d) or d < 1 for d in shape):
+                raise ParameterError(
+                    f"ensemble {name} must be a tuple of sizes >= 1, got {shape!r}."
+                )
+        if not isinstance(self.bounded, bool):
+            raise ParameterError(f"ensemble bounded must be true or false, got {self.bounded!r}.")
+        check_seed(self.seed, "ensemble seed")
         if self.inputs == "obs_factors" and self.factor_dim < 1:
             raise ParameterError("inputs='obs_factors' needs factor_dim >= 1.")
         if self.obs_dim < 1:
@@ -287,21 +300,34 @@ class RewardEnsemble(torch.nn.Module):
 
     @classmethod
     def load(cls, folder: str | Path, device: str = "auto") -> RewardEnsemble:
-        """Read a saved ensemble (``weights_only=True``: no code is unpickled)."""
-        folder = Path(folder)
+        """Read a saved ensemble (``weights_only=True``: no code is unpickled).
+
+        Raises:
+            FileFormatError: The folder is missing or a file, or its ``reward_model.json``
+                or ``reward_model.pt`` is missing, corrupt or does not fit the other.
+        """
+        what = "a reward model (reward_model.json and reward_model.pt, as a pbrl run saves)"
+        folder = require_dir(folder, what)
+        doc = load_json(folder / "reward_model.json", "reward model config")
         try:
-            doc = json.loads((folder / "reward_model.json").read_text())
             for key in ("hidden", "obs_shape", "act_shape"):
                 doc[key] = tuple(doc[key])
             model = cls(EnsembleConfig(**doc), device=device)
-            state = torch.load(
-                folder / "reward_model.pt", map_location=model.device, weights_only=True
-            )
-            for key in ("out_shift", "out_scale"):  # models saved before standardisation
-                state.setdefault(key, getattr(model, key))
+        except (KeyError, TypeError, ParameterError, SpecError) as exc:
+            raise FileFormatError(
+                f"{str(folder / 'reward_model.json')!r} is not a reward model config: {exc}"
+            ) from exc
+        state = load_state_dict(folder / "reward_model.pt", "reward model", model.device)
+        for key in ("out_shift", "out_scale"):  # models saved before standardisation
+            state.setdefault(key, getattr(model, key))
+        try:
             model.load_state_dict(state)
-        except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
-            raise SpecError(f"cannot load a reward model from {str(folder)!r}: {exc}") from exc
+        except RuntimeError as exc:
+            raise FileFormatError(
+                f"{str(folder / 'reward_model.pt')!r} does not fit its config "
+                f"{str(folder / 'reward_model.json')!r} (other layers or shapes); save the "
+                "model again with RewardEnsemble.save."
+            ) from exc
         return model
 
 

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from rewarddesign.common.files import write_atomic
-from rewarddesign.errors import ParameterError, SpecError
+from rewarddesign.common.files import load_json, load_npz, require_dir, write_atomic
+from rewarddesign.errors import FileFormatError, ParameterError
 
 FEATURES = ("constant", "linear")
 
@@ -120,11 +120,11 @@ class MetaBlend(torch.nn.Module):
     @classmethod
     def load(cls, folder: str | Path) -> MetaBlend:
         """Read a saved blend (``allow_pickle=False``)."""
-        folder = Path(folder)
+        folder = require_dir(folder, "a meta-learned blend (meta_blend.json, meta_blend.npz)")
+        meta: dict[str, Any] = load_json(folder / "meta_blend.json", "meta-learned blend config")
+        data = load_npz(folder / "meta_blend.npz", "meta-learned blend", ("weights", "psi"))
+        weights, psi = data["weights"], data["psi"]
         try:
-            meta: dict[str, Any] = json.loads((folder / "meta_blend.json").read_text())
-            with np.load(folder / "meta_blend.npz", allow_pickle=False) as data:
-                weights, psi = data["weights"], data["psi"]
             blend = cls(meta["obs_dim"], meta["features"], task=meta["task"], aux=meta["aux"])
             if weights.shape != tuple(blend.weights.shape):
                 raise ValueError(
@@ -133,8 +133,8 @@ class MetaBlend(torch.nn.Module):
             with torch.no_grad():
                 blend.weights.copy_(torch.as_tensor(weights))
                 blend.psi.copy_(torch.as_tensor(psi))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise SpecError(
+        except (ValueError, KeyError, TypeError, RuntimeError) as exc:
+            raise FileFormatError(
                 f"cannot load a meta-learned blend from {str(folder)!r}: {exc}"
             ) from exc
         return blend

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +9,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rewarddesign.common.checks import check_int
+from rewarddesign.common.checks import check_int, check_number, check_seed
 from rewarddesign.errors import ParameterError
 from rewarddesign.models.ensemble import RewardEnsemble
 
@@ -65,7 +64,8 @@ class RewardTrainer:
         lr: Adam learning rate.
         batch_size: Pairs per gradient step (per member).
         max_epochs: Upper bound on epochs per :meth:`fit`.
-        target_accuracy: Stop once the training accuracy reaches it (B-Pref stops at 0.97).
+        target_accuracy: Stop once the training accuracy reaches it (B-Pref stops at 0.97;
+            above 1: never stop early).
         val_fraction: Fraction of usable pairs held out for validation accuracy.
         bootstrap: Resample each member's training pairs with replacement (else each
             member sees every pair, in its own order).
@@ -108,18 +108,18 @@ class RewardTrainer:
         seed: int = 0,
     ) -> None:
         for name, value in (("lr", lr), ("lipschitz", lipschitz)):
-            if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
-                raise ParameterError(
-                    f"RewardTrainer: {name} must be a positive number, got {value!r}."
-                )
+            check_number(value, f"RewardTrainer: {name}", 0, low_open=True)
         for name, value in (("batch_size", batch_size), ("max_epochs", max_epochs)):
             check_int(value, f"RewardTrainer: {name}", 1)
-        if not 0 <= val_fraction < 1:
+        check_number(val_fraction, "RewardTrainer: val_fraction", 0, 1, high_open=True)
+        check_number(target_accuracy, "RewardTrainer: target_accuracy", 0)  # > 1: never stops
+        for name, value in (("grad_penalty", grad_penalty), ("weight_decay", weight_decay)):
+            check_number(value, f"RewardTrainer: {name}", 0)
+        if not isinstance(bootstrap, bool):
             raise ParameterError(
-                f"RewardTrainer: val_fraction must be in [0, 1), got {val_fraction!r}."
+                f"RewardTrainer: bootstrap must be true or false, got {bootstrap!r}."
             )
-        if not (grad_penalty >= 0 and weight_decay >= 0):
-            raise ParameterError("RewardTrainer: grad_penalty and weight_decay must be >= 0.")
+        check_seed(seed, "RewardTrainer: seed")
         self.model, self.batch_size, self.max_epochs = model, batch_size, max_epochs
         self.target_accuracy, self.val_fraction = target_accuracy, val_fraction
         self.bootstrap, self.grad_penalty, self.lipschitz = bootstrap, grad_penalty, lipschitz

@@ -9,12 +9,40 @@ from pathlib import Path
 
 import numpy as np
 
-from rewarddesign.common.files import write_atomic
-from rewarddesign.errors import ParameterError, SpecError
+from rewarddesign.common.files import load_npz, register_npz_kind, write_atomic
+from rewarddesign.errors import FileFormatError, ParameterError
 from rewarddesign.preferences.labels import LabelRecord
 from rewarddesign.preferences.segments import Pairs, Segments
 
 _SEGMENT_FIELDS = tuple(f.name for f in fields(Segments))
+_LABEL_KEYS = ("prob", "label", "usable", "batch_sizes", "batch_charged")
+KIND = "preference dataset"
+register_npz_kind(
+    KIND,
+    [f"{side}_{n}" for side in ("first", "second") for n in _SEGMENT_FIELDS] + list(_LABEL_KEYS),
+    "`rewarddesign label` or PreferenceDataset.save",
+)
+
+
+def check_record(record: LabelRecord, where: str) -> None:
+    """Refuse labels a reward model cannot learn from: a probability or label that is NaN
+    or outside ``[0, 1]``, or a negative charge.
+
+    Raises:
+        ParameterError: Naming the first bad value and its pair.
+    """
+    for name in ("prob", "label"):
+        values = np.asarray(getattr(record, name), dtype=np.float64)
+        bad = np.flatnonzero(~((values >= 0) & (values <= 1)))  # NaN fails both
+        if bad.size:
+            raise ParameterError(
+                f"{where}: {name} of pair {bad[0]} is {float(values[bad[0]])!r}; every {name} must "
+                "be a probability in [0, 1] (not NaN)."
+            )
+    if np.asarray(record.usable).dtype != bool:
+        raise ParameterError(f"{where}: usable must be booleans, got {record.usable.dtype}.")
+    if record.charged < 0:
+        raise ParameterError(f"{where}: charged must be >= 0, got {record.charged!r}.")
 
 
 class PreferenceDataset:
@@ -44,6 +72,7 @@ class PreferenceDataset:
         """Add a labelled batch."""
         if record.n != pairs.n:
             raise ParameterError(f"label record has {record.n} pairs but the batch has {pairs.n}.")
+        check_record(record, "labels")
         if self._pairs and pairs.first.obs.shape[1:] != self._pairs[0].first.obs.shape[1:]:
             raise ParameterError(
                 f"segments of shape {pairs.first.obs.shape[1:]} do not match the dataset's "
@@ -111,27 +140,42 @@ class PreferenceDataset:
 
     @classmethod
     def load(cls, path: str | Path) -> PreferenceDataset:
-        """Read a dataset written by :meth:`save` (``allow_pickle=False``)."""
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                arrays = {k: data[k] for k in data.files}
-        except (OSError, ValueError) as exc:
-            raise SpecError(f"cannot read preference dataset {str(path)!r}: {exc}") from exc
-        out = cls()
-        edges = np.cumsum(np.concatenate([[0], arrays["batch_sizes"]]))
-        for b, charged in enumerate(arrays["batch_charged"]):
-            sl = slice(edges[b], edges[b + 1])
-            first, second = (
-                Segments(**{n: arrays[f"{side}_{n}"][sl] for n in _SEGMENT_FIELDS})
-                for side in ("first", "second")
+        """Read a dataset written by :meth:`save` (``allow_pickle=False``).
+
+        Raises:
+            FileFormatError: The file is missing, corrupt, another kind of file (a
+                trajectory file), or holds inconsistent arrays or labels outside [0, 1].
+        """
+        arrays = load_npz(path, KIND)
+        sizes, charges = arrays["batch_sizes"], arrays["batch_charged"]
+        if sizes.ndim != 1 or sizes.shape != charges.shape or sizes.dtype.kind not in "iu":
+            raise FileFormatError(
+                f"{str(path)!r} is not a {KIND}: batch_sizes and batch_charged must be two "
+                f"integer arrays of one length, got {sizes.shape} and {charges.shape}."
             )
-            out.append(
-                Pairs(first, second),
-                LabelRecord(
-                    prob=arrays["prob"][sl],
-                    label=arrays["label"][sl],
-                    usable=arrays["usable"][sl],
-                    charged=int(charged),
-                ),
+        out = cls()
+        edges = np.cumsum(np.concatenate([[0], sizes]))
+        try:
+            for b, charged in enumerate(charges):
+                sl = slice(edges[b], edges[b + 1])
+                first, second = (
+                    Segments(**{n: arrays[f"{side}_{n}"][sl] for n in _SEGMENT_FIELDS})
+                    for side in ("first", "second")
+                )
+                out.append(
+                    Pairs(first, second),
+                    LabelRecord(
+                        prob=arrays["prob"][sl],
+                        label=arrays["label"][sl],
+                        usable=arrays["usable"][sl],
+                        charged=int(charged),
+                    ),
+                )
+        except ParameterError as exc:
+            raise FileFormatError(f"{str(path)!r} is not a valid {KIND}: {exc}") from exc
+        if len(out) != len(arrays["prob"]):
+            raise FileFormatError(
+                f"{str(path)!r} is not a valid {KIND}: its batches hold {len(out)} pairs, its "
+                f"labels {len(arrays['prob'])}."
             )
         return out

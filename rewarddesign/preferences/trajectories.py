@@ -29,9 +29,9 @@ from typing import Any
 
 import numpy as np
 
-from rewarddesign.common.checks import check_int
-from rewarddesign.common.files import write_atomic
-from rewarddesign.errors import ParameterError, SpecError
+from rewarddesign.common.checks import check_int, check_seed
+from rewarddesign.common.files import load_npz, register_npz_kind, write_atomic
+from rewarddesign.errors import FileFormatError, ParameterError
 from rewarddesign.task.registry import task_ref
 
 ARRAY_KEYS = (
@@ -44,6 +44,7 @@ ARRAY_KEYS = (
     "truncated",
     "episode_starts",
 )
+register_npz_kind("trajectory file", ARRAY_KEYS, "`rewarddesign rollout`")
 
 
 @dataclass(frozen=True)
@@ -105,16 +106,13 @@ class Trajectories:
     @classmethod
     def load(cls, path: str | Path) -> Trajectories:
         """Read a trajectory file (``allow_pickle=False``)."""
+        data = load_npz(path, "trajectory file")
+        names = tuple(str(n) for n in data.get("factor_names", ()))
+        arrays = {k: data[k] for k in ARRAY_KEYS}
         try:
-            with np.load(path, allow_pickle=False) as data:
-                missing = [k for k in ARRAY_KEYS if k not in data]
-                if missing:
-                    raise SpecError(f"trajectory file {str(path)!r} lacks keys {missing}.")
-                names = tuple(str(n) for n in data.get("factor_names", ()))
-                arrays = {k: data[k] for k in ARRAY_KEYS}
-                return cls(**arrays, task=str(data.get("task", "")), factor_names=names)
-        except (OSError, ValueError) as exc:
-            raise SpecError(f"cannot read trajectory file {str(path)!r}: {exc}") from exc
+            return cls(**arrays, task=str(data.get("task", "")), factor_names=names)
+        except ParameterError as exc:
+            raise FileFormatError(f"{str(path)!r} is not a valid trajectory file: {exc}") from exc
 
 
 def rollout(env: Any, policy: Any, steps: int, seed: int) -> Trajectories:
@@ -131,6 +129,7 @@ def rollout(env: Any, policy: Any, steps: int, seed: int) -> Trajectories:
         The recorded transitions.
     """
     check_int(steps, "rollout steps", 1)
+    check_seed(seed)
     task = env.get_wrapper_attr("task")
     env.action_space.seed(seed)
     cols: dict[str, list] = {k: [] for k in ARRAY_KEYS}

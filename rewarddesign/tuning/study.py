@@ -22,7 +22,7 @@ from optuna.storages import fail_stale_trials
 from optuna.trial import TrialState
 
 from rewarddesign.agents import resolve_device
-from rewarddesign.common.checks import check_int, check_number, require_mapping
+from rewarddesign.common.checks import check_int, check_number, check_seed, require_mapping
 from rewarddesign.contract.runspec import EvalSpec, RunSpec
 from rewarddesign.errors import ParameterError, RewardDesignError, SpecError, unknown
 from rewarddesign.experiment.runner import validate
@@ -118,6 +118,7 @@ def tune(
     device: str = "auto",
     verbose: bool = True,
     progress_every: float = PROGRESS_EVERY,
+    on_start: Callable[[optuna.Study], object] | None = None,
 ) -> optuna.Study:
     """Tune a reward method's weights (and parameters) with Optuna; returns the study.
 
@@ -154,6 +155,9 @@ def tune(
             not a terminal (a CI or ``nohup`` log), a live line in a terminal; False
             shows none.
         progress_every: Seconds between two progress lines (default 10).
+        on_start: Called with the study once every input is checked and the study is
+            open, before the first trial (the command line prints its header there, so
+            a refused input prints its error alone).
 
     Raises:
         ParameterError, UnknownNameError, SpecError, StorageError: On bad input, before
@@ -172,7 +176,7 @@ def tune(
     for name, value in (("seeds", seeds), ("workers", workers)):
         check_int(value, name, 1)
     # every tuning seed (seed_base .. seed_base + seeds - 1) must be one numpy takes
-    check_int(seed_base, "seed_base", 0, 2**32 - seeds)
+    check_seed(seed_base, "seed_base", seeds)
     check_int(sampler_seed, "sampler_seed", 0)
     worker_id = default_worker_id() if worker_id is None else check_worker_id(worker_id)
     check_failure_handling(heartbeat, grace, retries)
@@ -242,6 +246,8 @@ def tune(
         except BaseException:
             optuna.delete_study(study_name=name, storage=rdb)
             raise
+    if on_start is not None:
+        on_start(s)
     with StudyProgress(s, trials, every=progress_every) if verbose else nullcontext():
         if workers == 1:
             work(s, config, trials)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -23,6 +24,11 @@ class LearnedRewardTransform(RewardTransform):
     """Batched inference of a reward model on the model's device."""
 
     def __init__(self, model: Any) -> None:
+        if isinstance(model, str | Path):
+            raise SpecError(
+                f"LearnedReward needs a reward model, got the path {str(model)!r}; load it "
+                "first: rewarddesign.models.RewardEnsemble.load(path)."
+            )
         if not (hasattr(model, "predict") and hasattr(model, "config")):
             raise SpecError(
                 f"LearnedReward needs a reward model (rewarddesign.models.RewardEnsemble), "

@@ -30,7 +30,7 @@ from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import DummyVecEnv
 
-from rewarddesign.common.checks import check_int
+from rewarddesign.common.checks import check_int, check_number, is_int
 from rewarddesign.errors import ParameterError, unknown
 from rewarddesign.methods.base import RunContext, SB3Method
 from rewarddesign.models import EnsembleConfig, RewardEnsemble, RewardTrainer
@@ -69,7 +69,8 @@ class LoopParams:
             learns from the end of the seed steps, whatever the agent config's
             ``learning_starts``.
         entropy_k: The k of the k-NN state entropy.
-        segment: Segment length H.
+        segment: Segment length H, at most the task's episode limit (a longer one would
+            only pad episodes, so it is refused).
         selection: ``"uniform"``, ``"disagreement"`` or ``"entropy"``.
         candidates: Candidate pairs per query for model-based selection.
         members: Reward ensemble size.
@@ -135,6 +136,17 @@ class PreferenceLoop(SB3Method):
             check_int(getattr(p, key), f"{self.name}: {key}", 1)
         for key in ("seed_steps", "pretrain_steps"):
             check_int(getattr(p, key), f"{self.name}: {key}", 0)
+        check_number(p.reward_lr, f"{self.name}: reward_lr", 0, low_open=True)
+        if not isinstance(p.hidden, list | tuple) or any(not is_int(h) or h < 1 for h in p.hidden):
+            raise ParameterError(
+                f"{self.name}: hidden must be a list of layer sizes >= 1 (e.g. [64, 64]), "
+                f"got {p.hidden!r}."
+            )
+        for key in ("bounded", "standardize", "normalize_inputs"):
+            if not isinstance(getattr(p, key), bool):
+                raise ParameterError(
+                    f"{self.name}: {key} must be true or false, got {getattr(p, key)!r}."
+                )
         if p.labels < p.queries:
             raise ParameterError(
                 f"{self.name}: a label budget of {p.labels} is smaller than one session of "
@@ -148,6 +160,13 @@ class PreferenceLoop(SB3Method):
                 f"off-policy agent {OFF_POLICY}, got {agent!r}; set it to 0."
             )
         self.teacher(task, margin=1.0)  # checks teacher options (and a HERON ranking)
+        limit = episode_limit(task)
+        if limit is not None and p.segment > limit:
+            raise ParameterError(
+                f"{self.name}: segment {p.segment} is longer than every episode of task "
+                f"{task.id!r} (at most {limit} steps): each segment would be one padded "
+                f"episode; use segment <= {limit}."
+            )
 
     @abstractmethod
     def teacher(self, task: TaskSpec, margin: float | None) -> Any:
@@ -163,10 +182,16 @@ class PreferenceLoop(SB3Method):
         if self.params.standardize:
             model.standardize_output(view_inputs(model, view))
 
-    def min_budget(self, agent: str) -> int | None:
-        """One step past the first feedback session (the seed and pre-training steps)."""
+    def first_session(self) -> int:
+        """The env step of the first feedback session: after the seed and pre-training
+        steps, and not before one segment of experience."""
         p = self.params
-        return max(p.seed_steps + p.pretrain_steps, p.segment) + 1
+        return max(p.seed_steps + p.pretrain_steps, p.segment)
+
+    def min_budget(self, agent: str) -> int | None:
+        """One step past the first feedback session: a shorter run asks no label and
+        reports the untrained reward model's result."""
+        return self.first_session() + 1
 
     def setup(self, ctx: RunContext) -> None:
         p = self.params
@@ -232,7 +257,7 @@ class FeedbackSessions(BaseCallback):
             max_epochs=self.p.reward_epochs,
             seed=ctx.spec.seed,
         )
-        self.next_session = max(self.p.seed_steps + self.p.pretrain_steps, self.p.segment)
+        self.next_session = method.first_session()
         self.normalized = False
 
     def _on_training_start(self) -> None:
@@ -330,6 +355,23 @@ class FeedbackSessions(BaseCallback):
             if np.std(learned) > 0 and np.std(view.rewards[fresh]) > 0:
                 corr = np.corrcoef(learned, view.rewards[fresh])[0, 1]
                 ctx.log("reward_correlation", step, float(corr))
+
+
+_EPISODE_LIMITS: dict[tuple[Any, ...], int | None] = {}
+
+
+def episode_limit(task: TaskSpec) -> int | None:
+    """The most agent steps one episode of ``task`` lasts (its time limit, in steps of
+    repeated actions), None where episodes have no limit. Built once per task."""
+    key = (task.id, task.env_id, task.horizon, task.action_repeat)
+    if key not in _EPISODE_LIMITS:
+        env = make(task)
+        try:
+            steps = env.spec.max_episode_steps if env.spec is not None else None
+        finally:
+            env.close()
+        _EPISODE_LIMITS[key] = None if steps is None else -(-steps // task.action_repeat)
+    return _EPISODE_LIMITS[key]
 
 
 def view_inputs(model: RewardEnsemble, view: Any) -> np.ndarray:
