@@ -166,7 +166,7 @@ def test_a_budget_before_the_first_feedback_session_is_refused(tmp_path):
     with pytest.raises(ParameterError) as info:
         load_grid(path, budget=800)
     assert (
-        "--budget 800 ends before its method's schedule starts (method 'pbrl'); it needs a "
-        "budget of at least 801." in str(info.value)
+        "--budget 800 is refused: method 'pbrl' needs a budget of at least 801 env steps"
+        in str(info.value)
     )
     assert [r.spec.budget for r in load_grid(path, budget=801).runs] == [801]
