@@ -533,6 +533,22 @@ def test_api_refuses_bad_input(name, call, error, match, f):
 
 # (id, argv(f), text the one output line must hold)
 CLI_CASES = [
+    (  # brackets in a message are text, not rich markup
+        "tune-search-nan",
+        lambda f: [
+            "tune",
+            PENDULUM,
+            "--trials",
+            "1",
+            "--method",
+            "weighted",
+            "--search",
+            "beta=nan:1",
+            "--storage",
+            f"sqlite:///{f.root / 'nan.db'}",
+        ],
+        "must be [low, high] numbers, got [nan, 1.0]",
+    ),
     (
         "train-lr-text",
         lambda f: ["train", PENDULUM, "--agent-param", "learning_rate=abc"],

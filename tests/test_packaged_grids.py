@@ -165,8 +165,7 @@ def test_a_budget_before_the_first_feedback_session_is_refused(tmp_path):
     path.write_text(yaml.safe_dump(doc))
     with pytest.raises(ParameterError) as info:
         load_grid(path, budget=800)
-    assert (
-        "--budget 800 is refused: method 'pbrl' needs a budget of at least 801 env steps"
-        in str(info.value)
+    assert "--budget 800 is refused: method 'pbrl' needs a budget of at least 801 env steps" in str(
+        info.value
     )
     assert [r.spec.budget for r in load_grid(path, budget=801).runs] == [801]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from rich.markup import escape
+
 from rewarddesign.cli.common import console
 
 
@@ -14,7 +16,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     results = check_task(args.task, steps=args.steps, seed=args.seed)
     for r in results:
         mark = "[green]ok  [/]" if r.passed else "[red]FAIL[/]"
-        console.print(f"{mark} {r.name}: {r.detail}", highlight=False)
+        console.print(f"{mark} {r.name}: {escape(r.detail)}", highlight=False, soft_wrap=True)
     failed = [r.name for r in results if not r.passed]
     if failed:
         console.print(f"[red]{args.task}: {len(failed)} check(s) failed:[/] {', '.join(failed)}")

@@ -7,6 +7,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from rich.markup import escape
+
 from rewarddesign.cli import bench, check, data, expert, tasks, train, tune
 from rewarddesign.cli.common import console
 from rewarddesign.errors import RewardDesignError
@@ -32,7 +34,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except RewardDesignError as exc:
-        console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)  # one line
+        # one line; escaped, or rich would read a message's [low, high] as markup
+        console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return 2
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]")
