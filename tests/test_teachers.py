@@ -323,7 +323,8 @@ def test_label_and_pbrl_refuse_a_bad_teacher_option_alike(
     """One factory (make_teacher): the same option gives the same error type and text."""
     traj = tmp_path / "t.npz"
     rollout(rd.make("gridworld/delivery"), None, 100, seed=0).save(traj)
-    argv = ["label", str(traj), "--teacher", teacher, "--pairs", "5", "--out", str(tmp_path)]
+    argv = ["label", str(traj), "--teacher", teacher, "--pairs", "5", "--H", "10"]
+    argv += ["--out", str(tmp_path)]  # segments inside delivery's 30-step episodes
     args = build_parser().parse_args([*argv, *flags])
     with pytest.raises(RewardDesignError) as cli:
         args.func(args)
