@@ -26,10 +26,11 @@ demo: install
 	$(BIN)/rewarddesign bench quick --store runs/demo.sqlite
 	$(BIN)/rewarddesign report runs/demo.sqlite --grid quick --out runs/demo-report
 
-# The rooms' import layering (pyproject.toml, ARCHITECTURE.md), then the tests.
+# The rooms' import layering (pyproject.toml, ARCHITECTURE.md), then the tests: one
+# worker per core, each test file on one worker (its module fixtures built once).
 test: install
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 test-slow: install
 	$(BIN)/python -m pytest -q -m slow
