@@ -117,3 +117,23 @@ def test_the_policy_gradient_agent_refuses_presets_and_overrides(preset, overrid
     )
     with pytest.raises(rd.errors.UnknownNameError, match=message + ".*barfi's parameters"):
         validate(spec)
+
+
+def test_values_sb3_takes_build_the_agent_they_name():
+    """The checks refuse what SB3 would reject, and nothing it takes: YAML's list form of
+    train_freq, 0 gradient steps, a SAC ent_coef 'auto_X', a PPO net of one head."""
+    env = rd.make("classic/Pendulum-v1")
+    sac = rd.agents.make(
+        "sac",
+        env,
+        seed=0,
+        device="cpu",
+        train_freq=[2, "episode"],
+        gradient_steps=0,
+        ent_coef="auto_0.5",
+    )
+    assert (sac.train_freq.frequency, sac.train_freq.unit.value) == (2, "episode")
+    assert sac.gradient_steps == 0
+    assert float(sac.log_ent_coef.detach().exp()) == pytest.approx(0.5)
+    ppo = rd.agents.make("ppo", env, seed=0, device="cpu", policy_kwargs={"net_arch": {"pi": [8]}})
+    assert ppo.policy.mlp_extractor.value_net is not None

@@ -98,17 +98,20 @@ def _train_freq(value: Any, name: str) -> None:
 
 
 def _gradient_steps(value: Any, name: str) -> None:
-    if not is_int(value) or not (value >= 1 or value == -1):
+    if not is_int(value) or value < -1:
         raise ParameterError(
-            f"{name} must be an integer >= 1, or -1 (as many as env steps), got {value!r}."
+            f"{name} must be an integer >= 0 (0: no training), or -1 (as many as env "
+            f"steps), got {value!r}."
         )
 
 
 def _ent_coef(algo: str) -> Callable[[Any, str], None]:
     def check(value: Any, name: str) -> None:
         if algo == "sac" and isinstance(value, str):
-            head, _, start = value.partition("_")
-            if head == "auto" and (not start or (_reads_as_number(start) and float(start) > 0)):
+            head, sep, start = value.partition("_")
+            if head == "auto" and (
+                not sep or (_reads_as_number(start) and 0 < float(start) < float("inf"))
+            ):
                 return
             raise ParameterError(
                 f"{name} must be a number >= 0, 'auto' or 'auto_X' with X > 0 (the "
@@ -251,6 +254,10 @@ def _check_net_arch(arch: Any, where: str, algo: str) -> None:
         if extra:
             raise SpecError(
                 f"{where} may name the heads {list(heads)}, got {sorted(map(str, extra))}."
+            )
+        if algo != "ppo" and set(arch) != set(heads):  # SB3's off-policy nets need both
+            raise SpecError(
+                f"{where} as a mapping must give both heads {list(heads)}, got {arch!r}."
             )
         layers = list(arch.values())
     if layers is None or any(

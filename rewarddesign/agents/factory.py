@@ -151,6 +151,8 @@ def _constructor_kwargs(cfg: dict[str, Any], env: gym.Env | VecEnv) -> dict[str,
         policy_kwargs["activation_fn"] = ACTIVATIONS[policy_kwargs["activation_fn"]]
     if policy_kwargs:
         kwargs["policy_kwargs"] = policy_kwargs
+    if isinstance(kwargs.get("train_freq"), list):  # YAML's [4, episode]: SB3 unpacks tuples only
+        kwargs["train_freq"] = tuple(kwargs["train_freq"])
     noise = cfg.get("action_noise")
     if noise is not None:  # its form is checked by check_config
         if not isinstance(env.action_space, gym.spaces.Box):
