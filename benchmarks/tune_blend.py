@@ -6,7 +6,7 @@ Usage: python benchmarks/tune_blend.py [--storage runs/tune-bench.sqlite]
 
 1. Tunes the factor weights of ``blend`` on Pendulum-v1 (SAC, the `fast` preset with four
    env steps then four gradient steps, ``budget`` steps, one tuning seed per trial from
-   1000 up, TPE seeded from 0 and the worker id ``bench`` (reproducible), median
+   1000 up, TPE seeded from 0 and the worker id ``bench`` (reproducible from an empty study), median
    pruning, ``workers`` local workers on one SQLite study).
    The study is resumable: a rerun completes it.
 2. Writes the best weights (``runs/tune-bench-weights.yaml``).

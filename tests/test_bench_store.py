@@ -351,6 +351,7 @@ def test_a_forced_rerun_that_fails_keeps_the_old_result(tmp_path, write_yaml, mo
     assert run_grid(grid, store, SequentialExecutor("cpu"), force=True) == before
     (row,) = store._db.execute("SELECT status, attempts, error, traceback FROM runs").fetchall()
     assert row == ("done", 2, "E", "T")
+    assert store.failures() == [(run_key(grid.runs[0].spec), "E", "T")]  # shown, old result kept
 
 
 def test_only_started_runs_are_marked_running(tmp_path, write_yaml):

@@ -278,7 +278,7 @@ def test_a_relative_spec_path_in_a_grid_is_taken_from_cwd_or_the_grid_folder(tmp
 
 
 def test_a_grid_runs_an_own_spec_beside_it_and_refuses_a_missing_one_at_load(tmp_path):
-    from rewarddesign.bench import load_grid
+    from rewarddesign.bench import load_grid, run_key
 
     (tmp_path / "grids").mkdir()
     spec = tmp_path / "grids" / "idp.yaml"
@@ -294,7 +294,13 @@ def test_a_grid_runs_an_own_spec_beside_it_and_refuses_a_missing_one_at_load(tmp
         )
     )
     (run,) = load_grid(grid).runs
-    assert (run.spec.task, run.spec.budget) == (str(spec), 300)
+    assert (run.spec.task, run.spec.budget) == (str(spec.resolve()), 300)
+    # the same spec elsewhere, named by another path: the same run, the same key
+    (tmp_path / "copy.yaml").write_text(spec.read_text())
+    elsewhere = tmp_path / "grid2.yaml"
+    elsewhere.write_text(grid.read_text().replace("idp.yaml", "copy.yaml"))
+    (again,) = load_grid(elsewhere).runs
+    assert again.spec.task != run.spec.task and run_key(again.spec) == run_key(run.spec)
     grid.write_text(yaml.safe_dump({"tasks": ["nowhere.yaml"], "methods": ["true"]}))
     with pytest.raises(SpecError, match=r"nowhere\.yaml"):
         load_grid(grid)

@@ -52,7 +52,7 @@ from rewarddesign.common.checks import (
 from rewarddesign.common.files import data_dir, load_yaml
 from rewarddesign.contract.runspec import EvalSpec, RunSpec
 from rewarddesign.errors import ParameterError, RewardDesignError, SpecError, unknown
-from rewarddesign.task.registry import resolve_task_ref, task_spec
+from rewarddesign.task.registry import resolve_task_ref, task_ref
 
 _TOP = {
     "name",
@@ -201,10 +201,10 @@ def load_grid(
         _entry(t, "task", f"{where} tasks", _OVERRIDABLE | {"eval", "methods", "seeds"})
         for t in doc["tasks"]
     ]
-    # an own spec file may sit beside the grid; a task that cannot load is refused now
-    tasks = [{**t, "task": resolve_task_ref(str(t["task"]), path)} for t in tasks]
-    for t in tasks:
-        task_spec(t["task"])
+    # an own spec file may sit beside the grid; runs name it by its absolute path (a
+    # packaged task by its id), so a report from another folder finds it; a task that
+    # cannot load is refused now
+    tasks = [{**t, "task": task_ref(resolve_task_ref(str(t["task"]), path))} for t in tasks]
     methods = [
         _entry(m, "method", f"{where} methods", _OVERRIDABLE | {"label", "params"})
         for m in doc["methods"]
@@ -236,7 +236,7 @@ def load_grid(
         check_keys(
             cell, f"{where} cell", {"task", "method", "params"} | _OVERRIDABLE, {"task", "method"}
         )
-        cell = {**cell, "task": resolve_task_ref(str(cell["task"]), path)}
+        cell = {**cell, "task": task_ref(resolve_task_ref(str(cell["task"]), path))}
         if cell["task"] not in {t["task"] for t in tasks} or cell["method"] not in labels:
             raise SpecError(
                 f"{where} cell ({cell['task']!r}, {cell['method']!r}) matches no task x method "

@@ -34,10 +34,12 @@ def resolved(spec: RunSpec) -> dict:
     """
     task = dataclasses.asdict(task_spec(spec.task))
     task.pop("path")
+    run = spec.to_dict()
+    run["task"] = task["id"]  # a spec file's path is not part of the run: its content is
     agent = agents.config(spec.agent, spec.task, spec.agent_preset, **spec.agent_overrides)
     params = dataclasses.asdict(methods.get(spec.method).parse_params(spec.method_params))
     return {
-        "spec": spec.to_dict(),
+        "spec": run,
         "task": task,
         "method": params,
         "agent": agent,

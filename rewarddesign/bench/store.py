@@ -203,9 +203,10 @@ class ResultsStore:
         return [(k, RunResult.from_json(text)) for k, text in rows]
 
     def failures(self, keys: Iterable[str] | None = None) -> list[tuple[str, str, str]]:
-        """``(key, error, traceback)`` of the failed runs (among ``keys``, if given)."""
+        """``(key, error, traceback)`` of the failed runs (among ``keys``, if given), and
+        of complete runs whose forced rerun failed (their old result is kept)."""
         rows = self._db.execute(
-            "SELECT key, error, traceback FROM runs WHERE status = 'failed'"
+            "SELECT key, error, traceback FROM runs WHERE status = 'failed' OR error IS NOT NULL"
         ).fetchall()
         if keys is None:
             return rows

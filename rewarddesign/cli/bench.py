@@ -230,7 +230,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="only the first N seeds of every task (a subset of the full grid's runs)",
+        help="the first N seeds of every task (the full grid's runs; past a task's last seed, "
+        "the next ones)",
     )
     b.add_argument(
         "--budget",

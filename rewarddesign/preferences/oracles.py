@@ -164,20 +164,18 @@ class CriticOracle:
         Raises:
             SpecError: No saved SAC agent there, or one trained for another task.
         """
-        import json
-
         from rewarddesign import agents
+        from rewarddesign.common.files import load_json
         from rewarddesign.task.registry import make, task_ref, task_spec
 
         folder = Path(folder)
         model_dir = folder / "model" if (folder / "model").is_dir() else folder
-        try:
-            cfg = json.loads((model_dir / "agent.json").read_text())
-        except (OSError, ValueError) as exc:
+        if not (model_dir / "agent.json").is_file():
             raise SpecError(
-                f"no saved agent in {str(folder)!r} ({exc}); train an expert with "
+                f"no saved agent in {str(folder)!r} (no agent.json); train an expert with "
                 "`rewarddesign expert train TASK` and pass its folder."
-            ) from exc
+            )
+        cfg = load_json(model_dir / "agent.json", "agent config")
         if cfg.get("algo") != "sac":
             raise SpecError(f"the expert in {str(folder)!r} is {cfg.get('algo')!r}, not SAC.")
         trained = cfg.get("task")  # the run's task: an id, or a spec file's path

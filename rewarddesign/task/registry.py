@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -198,7 +199,8 @@ def task_ref(task: str | TaskSpec) -> str:
 def horizon(task: str | TaskSpec) -> int | None:
     """The longest episode of a task in agent steps: the spec's ``horizon`` (or its env
     kwargs' ``max_episode_steps``), else its env's registered ``max_episode_steps``, over
-    the action repeat (None where neither is set, or the env's suite is not imported).
+    the action repeat (None where neither is set). The env's suite is imported to read
+    its registration; no env is built.
 
     Example:
         >>> horizon("classic/Pendulum-v1")
@@ -206,6 +208,11 @@ def horizon(task: str | TaskSpec) -> int | None:
     """
     spec = task_spec(task)
     steps = spec.env_kwargs.get("max_episode_steps", spec.horizon)
+    if steps is None and spec.env_id not in gym.registry and spec.env_module:
+        from rewarddesign.task.suites.dmc import import_headless
+
+        with contextlib.suppress(ImportError):  # make() says what is missing
+            import_headless(spec.env_module)
     if steps is None and spec.env_id in gym.registry:
         steps = gym.registry[spec.env_id].max_episode_steps
     return None if steps is None else -(-steps // spec.action_repeat)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import IO, Any
 
 import optuna
+import sqlalchemy.exc
 from optuna.study import StudyDirection
 from optuna.trial import TrialState
 from rich.console import Console
@@ -108,7 +109,7 @@ class StudyProgress:
     def _safe_line(self) -> str | None:
         try:
             return self.line()
-        except Exception:
+        except (sqlalchemy.exc.SQLAlchemyError, optuna.exceptions.StorageInternalError):
             return None
 
     def __enter__(self) -> StudyProgress:
@@ -116,7 +117,8 @@ class StudyProgress:
         self._start = self.clock()
         every = self.every
         if Console(file=self.stream).is_terminal:
-            self._status = Console(file=self.stream).status(self.line())
+            first = self._safe_line() or f"study {self.study.study_name}"
+            self._status = Console(file=self.stream).status(first)
             self._status.start()
             every = min(every, 1.0)  # a live line is redrawn at least every second
         self._lines = ProgressLines(self._safe_line, self._write, every)

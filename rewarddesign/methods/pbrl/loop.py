@@ -45,7 +45,7 @@ from rewarddesign.preferences import (
     select_queries,
 )
 from rewarddesign.preferences.store import TransitionStore
-from rewarddesign.task.registry import make
+from rewarddesign.task.registry import horizon, make
 from rewarddesign.task.spec import TaskSpec
 from rewarddesign.wrappers import vec_env
 from rewarddesign.wrappers.learned import LearnedReward
@@ -160,7 +160,7 @@ class PreferenceLoop(SB3Method):
                 f"off-policy agent {OFF_POLICY}, got {agent!r}; set it to 0."
             )
         self.teacher(task, margin=1.0)  # checks teacher options (and a HERON ranking)
-        limit = episode_limit(task)
+        limit = horizon(task)
         if limit is not None and p.segment > limit:
             raise ParameterError(
                 f"{self.name}: segment {p.segment} is longer than every episode of task "
@@ -355,23 +355,6 @@ class FeedbackSessions(BaseCallback):
             if np.std(learned) > 0 and np.std(view.rewards[fresh]) > 0:
                 corr = np.corrcoef(learned, view.rewards[fresh])[0, 1]
                 ctx.log("reward_correlation", step, float(corr))
-
-
-_EPISODE_LIMITS: dict[tuple[Any, ...], int | None] = {}
-
-
-def episode_limit(task: TaskSpec) -> int | None:
-    """The most agent steps one episode of ``task`` lasts (its time limit, in steps of
-    repeated actions), None where episodes have no limit. Built once per task."""
-    key = (task.id, task.env_id, task.horizon, task.action_repeat)
-    if key not in _EPISODE_LIMITS:
-        env = make(task)
-        try:
-            steps = env.spec.max_episode_steps if env.spec is not None else None
-        finally:
-            env.close()
-        _EPISODE_LIMITS[key] = None if steps is None else -(-steps // task.action_repeat)
-    return _EPISODE_LIMITS[key]
 
 
 def view_inputs(model: RewardEnsemble, view: Any) -> np.ndarray:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import ctypes.util
+import functools
 import importlib
 import os
+import sys
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -103,6 +105,7 @@ def _reacher(physics: Any, task: Any) -> dict[str, float]:
     return {"at_target": tolerance(dist, (0, radii)), "distance": dist}
 
 
+@functools.cache  # find_library runs a subprocess (ldconfig): once per process
 def headless_gl_backend() -> str | None:
     """The OpenGL backend MuJoCo renders with where there is no display and ``MUJOCO_GL``
     is unset: ``"egl"`` where libEGL loads, else ``"osmesa"`` where libOSMesa does, else
@@ -125,7 +128,9 @@ def quiet_headless_glfw() -> Iterator[str | None]:
     ``MUJOCO_GL`` is set, nothing changes.
     """
     display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-    if display or os.environ.get("MUJOCO_GL") or os.environ.get("PYOPENGL_PLATFORM"):
+    chosen = os.environ.get("MUJOCO_GL") or os.environ.get("PYOPENGL_PLATFORM")
+    # only Linux tells a headless machine by its missing DISPLAY (macOS has none anyway)
+    if display or chosen or not sys.platform.startswith("linux"):
         yield None
         return
     backend = headless_gl_backend()
