@@ -540,6 +540,12 @@ def test_api_refuses_bad_input(name, call, error, match, f):
 
 
 # (id, argv(f), text the one output line must hold)
+def _label(f, trajectories: str, *flags: str) -> list[str]:
+    """``label``'s command line with good teacher, pairs and output flags, plus ``flags``."""
+    args = ["label", trajectories, "--teacher", "partial-return", "--pairs", "2", *flags]
+    return [*args, "--out", str(f.root / "o.npz")]
+
+
 CLI_CASES = [
     (  # brackets in a message are text, not rich markup
         "tune-search-nan",
@@ -580,44 +586,17 @@ CLI_CASES = [
     ),
     (
         "label-given-a-dataset",
-        lambda f: [
-            "label",
-            str(f.dataset),
-            "--teacher",
-            "partial-return",
-            "--pairs",
-            "2",
-            "--out",
-            str(f.root / "o.npz"),
-        ],
+        lambda f: _label(f, str(f.dataset)),
         "is not a trajectory file",
     ),
     (
         "label-random-bytes",
-        lambda f: [
-            "label",
-            str(f.root / "junk.npz"),
-            "--teacher",
-            "partial-return",
-            "--pairs",
-            "2",
-            "--out",
-            str(f.root / "o.npz"),
-        ],
+        lambda f: _label(f, str(f.root / "junk.npz")),
         "junk.npz' is not a trajectory file",
     ),
     (
         "label-missing",
-        lambda f: [
-            "label",
-            str(f.root / "gone.npz"),
-            "--teacher",
-            "partial-return",
-            "--pairs",
-            "2",
-            "--out",
-            str(f.root / "o.npz"),
-        ],
+        lambda f: _label(f, str(f.root / "gone.npz")),
         "no such file",
     ),
     (
@@ -650,16 +629,7 @@ CLI_CASES = [
     ),
     (
         "label-a-folder",
-        lambda f: [
-            "label",
-            str(f.root),
-            "--teacher",
-            "partial-return",
-            "--pairs",
-            "2",
-            "--out",
-            str(f.root / "o.npz"),
-        ],
+        lambda f: _label(f, str(f.root)),
         "is a folder; expected a trajectory file",
     ),
     (
@@ -712,18 +682,7 @@ CLI_CASES = [
     ),
     (
         "label-seed",
-        lambda f: [
-            "label",
-            str(f.traj),
-            "--teacher",
-            "partial-return",
-            "--pairs",
-            "2",
-            "--seed",
-            "-1",
-            "--out",
-            str(f.root / "o.npz"),
-        ],
+        lambda f: _label(f, str(f.traj), "--seed", "-1"),
         "seed must be an integer in [0, 4294967295], got -1",
     ),
     (
