@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q "$(TORCH)"
-	$(BIN)/python -m pip install -q -e ".[dev,distributed,tensorboard]"
+	$(BIN)/python -m pip install -q -e ".[dev,distributed,tensorboard,jax]"
 	touch $(STAMP)
 
 install: $(STAMP)

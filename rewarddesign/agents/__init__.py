@@ -1,5 +1,7 @@
 """Agents: the factory (``rd.agents.make``, ``config``, ``save``, ``load``), device
-resolution, the SB3 family and the policy-gradient learner that BARFI trains (:mod:`.pg`).
+resolution, the SB3 (torch) and SBX (JAX) families (:mod:`.kinds`), the adapter methods
+read agents through (:func:`view`), and the policy-gradient learner that BARFI trains
+(:mod:`.pg`).
 
 Example:
     >>> import rewarddesign as rd
@@ -11,8 +13,8 @@ Example:
 
 from __future__ import annotations
 
+from rewarddesign.agents.access import AgentView, is_jax, kind_of, view
 from rewarddesign.agents.factory import (
-    ALGORITHMS,
     EXTRA_KEYS,
     RESERVED_KEYS,
     check_action_space,
@@ -22,15 +24,25 @@ from rewarddesign.agents.factory import (
     resolve_device,
     save,
 )
+from rewarddesign.agents.kinds import AGENTS, AgentKind, has_jax, kind
+from rewarddesign.agents.sbx import single_threaded_xla
 
 __all__ = [
-    "ALGORITHMS",
+    "AGENTS",
     "EXTRA_KEYS",
     "RESERVED_KEYS",
+    "AgentKind",
+    "AgentView",
     "check_action_space",
     "config",
+    "has_jax",
+    "is_jax",
+    "kind",
+    "kind_of",
     "load",
     "make",
     "resolve_device",
     "save",
+    "single_threaded_xla",
+    "view",
 ]

@@ -22,6 +22,7 @@ from typing import Any
 
 import torch
 
+from rewarddesign.agents.kinds import kind
 from rewarddesign.common.checks import (
     check_int,
     check_number,
@@ -36,7 +37,18 @@ ACTIVATIONS: dict[str, type[torch.nn.Module]] = {
     "tanh": torch.nn.Tanh,
     "elu": torch.nn.ELU,
 }
-"""Activation names an agent spec may give for ``policy_kwargs.activation_fn``."""
+"""Activation names an agent spec may give for ``policy_kwargs.activation_fn``, and the
+torch modules SB3 takes for them."""
+
+
+def activations(family: str) -> dict[str, Any]:
+    """The activations of :data:`ACTIVATIONS` as a family takes them: torch modules for
+    SB3, flax functions for SBX."""
+    if family == "sb3":
+        return dict(ACTIVATIONS)
+    import flax.linen as nn
+
+    return {name: getattr(nn, name) for name in ACTIVATIONS}
 
 
 def _positive(value: Any, name: str) -> None:
@@ -105,9 +117,9 @@ def _gradient_steps(value: Any, name: str) -> None:
         )
 
 
-def _ent_coef(algo: str) -> Callable[[Any, str], None]:
+def _ent_coef(entropy_tuned: bool) -> Callable[[Any, str], None]:
     def check(value: Any, name: str) -> None:
-        if algo == "sac" and isinstance(value, str):
+        if entropy_tuned and isinstance(value, str):
             head, sep, start = value.partition("_")
             if head == "auto" and (
                 not sep or (_reads_as_number(start) and 0 < float(start) < float("inf"))
@@ -187,29 +199,32 @@ def check_config(algo: str, cls: type, cfg: dict[str, Any]) -> None:
         SpecError: Malformed ``policy_kwargs`` or ``action_noise``.
         UnknownNameError: An unknown policy, activation or ``policy_kwargs`` key.
     """
-    rules = {**_RULES, "ent_coef": _ent_coef(algo), "policy": _policy(cls)}
+    # SAC's family (SAC, TQC, CrossQ) tunes its entropy coefficient ('auto')
+    tuned = "target_entropy" in inspect.signature(cls.__init__).parameters
+    rules = {**_RULES, "ent_coef": _ent_coef(tuned), "policy": _policy(cls)}
     for key, value in cfg.items():
         if key in rules:
             rules[key](value, f"agent {algo!r}: {key}")
-    if algo == "ppo":
-        _check_ppo_batches(cfg)
+    on_policy = not kind(algo).off_policy
+    if on_policy:
+        _check_ppo_batches(algo, cfg)
     if cfg.get("policy_kwargs") is not None:
         _check_policy_kwargs(algo, cls, cfg)
     if cfg.get("action_noise") is not None:
         check_action_noise(cfg["action_noise"])
 
 
-def _check_ppo_batches(cfg: dict[str, Any]) -> None:
+def _check_ppo_batches(algo: str, cfg: dict[str, Any]) -> None:
     # SB3 asserts both (advantages are normalised over a minibatch): refuse them here
     rollout = cfg.get("n_steps", 2048) * cfg.get("n_envs", 1)
     if cfg.get("normalize_advantage", True) and cfg.get("batch_size", 64) < 2:
         raise ParameterError(
-            f"agent 'ppo': batch_size must be >= 2 (advantages are normalised over a "
+            f"agent {algo!r}: batch_size must be >= 2 (advantages are normalised over a "
             f"minibatch), got {cfg['batch_size']!r}."
         )
     if rollout < 2:
         raise ParameterError(
-            f"agent 'ppo': a rollout of n_steps x n_envs = {rollout} step; it must be > 1."
+            f"agent {algo!r}: a rollout of n_steps x n_envs = {rollout} step; it must be > 1."
         )
 
 
@@ -233,6 +248,8 @@ def _check_policy_kwargs(algo: str, cls: type, cfg: dict[str, Any]) -> None:
         _check_net_arch(kwargs["net_arch"], f"{where}.net_arch", algo)
     activation = kwargs.get("activation_fn")
     module = isinstance(activation, type) and issubclass(activation, torch.nn.Module)
+    if kind(algo).family == "sbx":  # flax takes a function (jax.nn.relu) from Python
+        module = callable(activation) and not isinstance(activation, type)
     if activation is not None and not module and str(activation) not in ACTIVATIONS:
         raise unknown(f"{where}.activation_fn", activation, ACTIVATIONS)
     for key in ("log_std_init",):
@@ -247,7 +264,7 @@ def _check_policy_kwargs(algo: str, cls: type, cfg: dict[str, Any]) -> None:
 
 
 def _check_net_arch(arch: Any, where: str, algo: str) -> None:
-    heads = ("pi", "vf") if algo == "ppo" else ("pi", "qf")
+    heads = ("pi", "qf") if kind(algo).off_policy else ("pi", "vf")
     layers = [arch] if isinstance(arch, list) else None
     if isinstance(arch, dict):
         extra = set(arch) - set(heads)
@@ -255,7 +272,7 @@ def _check_net_arch(arch: Any, where: str, algo: str) -> None:
             raise SpecError(
                 f"{where} may name the heads {list(heads)}, got {sorted(map(str, extra))}."
             )
-        if algo != "ppo" and set(arch) != set(heads):  # SB3's off-policy nets need both
+        if heads[1] == "qf" and set(arch) != set(heads):  # off-policy nets need both
             raise SpecError(
                 f"{where} as a mapping must give both heads {list(heads)}, got {arch!r}."
             )

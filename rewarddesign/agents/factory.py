@@ -1,8 +1,10 @@
-"""Agent factory: SB3 agents from the agent specs in ``agents/*.yaml`` (rl-zoo style).
+"""Agent factory: SB3 and SBX agents from the agent specs in ``agents/*.yaml`` (rl-zoo
+style).
 
 A spec has ``defaults``, per-task entries under ``tasks`` and named ``presets``; the
 configuration of one agent merges ``defaults < tasks[task] < presets[preset] <
-overrides``. ``device="auto"`` picks cuda when torch sees a GPU, else cpu.
+overrides``. ``device="auto"`` picks the GPU when the agent's framework (torch for SB3,
+JAX for SBX) sees one, else the CPU. The agents are listed in :mod:`.kinds`.
 
 Example:
     >>> import rewarddesign as rd
@@ -24,17 +26,17 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import torch
-from stable_baselines3 import PPO, SAC, TD3
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.noise import NormalActionNoise
 from stable_baselines3.common.vec_env import VecEnv
 
-from rewarddesign.agents.checks import ACTIVATIONS, check_config
+from rewarddesign.agents.access import view
+from rewarddesign.agents.checks import activations, check_config
+from rewarddesign.agents.kinds import AGENTS, agent_class, kind
 from rewarddesign.common.checks import check_keys, check_seed, require_mapping
 from rewarddesign.common.files import (
     data_dir,
     load_json,
-    load_state_dict,
     load_yaml,
     require_dir,
 )
@@ -45,7 +47,10 @@ from rewarddesign.errors import (
     unknown,
 )
 
-ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"sac": SAC, "td3": TD3, "ppo": PPO}
+FORMAT_VERSION = 1
+"""Version of a saved agent's folder (``agent.json``'s ``format``): 1 is ``agent.json``
+plus ``policy.pt`` (SB3) or ``params.npz`` (SBX); a folder without it is an SB3 one of
+before the SBX family, which reads the same."""
 # Learners a method builds and trains itself (BARFI's policy gradient, :mod:`.pg`): their
 # settings are the method's parameters, so they take no preset and no override.
 OWN_LEARNERS = {"pg": "barfi's parameters (lr, hidden, episodes, ...)"}
@@ -53,12 +58,19 @@ OWN_LEARNERS = {"pg": "barfi's parameters (lr, hidden, episodes, ...)"}
 EXTRA_KEYS = {"n_envs", "action_noise"}
 # Constructor arguments the factory sets itself; a spec or override may not.
 RESERVED_KEYS = {"self", "env", "seed", "device", "verbose", "_init_setup_model"}
+# The SB3 agent whose settings an SBX agent's spec follows (its hints name it).
+COUNTERPARTS = {
+    "sbx-sac": "sac",
+    "sbx-td3": "td3",
+    "sbx-tqc": "sac",
+    "sbx-crossq": "sac",
+    "sbx-ppo": "ppo",
+}
 
 
 @functools.cache
 def _spec(algo: str) -> dict[str, Any]:
-    if algo not in ALGORITHMS:
-        raise unknown("agent", algo, ALGORITHMS)
+    kind(algo)  # an unknown name fails here
     path = data_dir("agents") / f"{algo}.yaml"
     doc = require_mapping(load_yaml(path), f"agent spec {str(path)!r}")
     check_keys(doc, f"agent spec {str(path)!r}", {"algo", "defaults", "presets", "tasks"}, {"algo"})
@@ -67,17 +79,23 @@ def _spec(algo: str) -> dict[str, Any]:
     return doc
 
 
-def resolve_device(device: str = "auto") -> str:
-    """``"auto"`` -> ``"cuda"`` when torch sees a GPU, else ``"cpu"``; others unchanged."""
+def resolve_device(device: str = "auto", algo: str | None = None) -> str:
+    """``"auto"`` -> ``"cuda"`` when the agent's framework sees a GPU, else ``"cpu"``;
+    others unchanged. Torch's, unless ``algo`` is an SBX agent (then JAX's, which also
+    becomes JAX's default device in this process)."""
+    if algo is not None and kind(algo).family == "sbx":
+        from rewarddesign.agents.sbx import resolve_jax_device
+
+        return resolve_jax_device(device)
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     try:
-        kind = torch.device(device).type
+        device_type = torch.device(device).type
     except RuntimeError as exc:
         raise ParameterError(
             f"unknown torch device {device!r}; use 'auto', 'cpu' or 'cuda'."
         ) from exc
-    if kind == "cuda" and not torch.cuda.is_available():
+    if device_type == "cuda" and not torch.cuda.is_available():
         raise ParameterError(
             f"device {device!r} asked for, but torch sees no GPU; use 'auto' or 'cpu'."
         )
@@ -99,8 +117,9 @@ def config(
     """The resolved hyperparameters of one agent (pure data).
 
     Args:
-        algo: ``"sac"``, ``"td3"``, ``"ppo"``, or ``"pg"`` (BARFI's own learner, whose
-            settings are the method's: it takes no preset or override and has no config).
+        algo: An agent of :data:`~rewarddesign.agents.kinds.AGENTS` (``"sac"``,
+            ``"sbx-sac"``, ...), or ``"pg"`` (BARFI's own learner, whose settings are the
+            method's: it takes no preset or override and has no config).
         task: Task id whose per-task entry applies, if any.
         preset: Preset name (e.g. ``"fast"``), or None.
         **overrides: Hyperparameters that win over the spec.
@@ -109,8 +128,10 @@ def config(
         The merged configuration (None for ``"pg"``).
 
     Raises:
-        UnknownNameError: For an unknown agent, preset or hyperparameter name.
-        ParameterError: For a value SB3 or torch would reject (see :mod:`.checks`).
+        UnknownNameError: For an unknown agent, preset or hyperparameter name (an SB3
+            option an SBX agent does not take says so).
+        ParameterError: For a value SB3 or torch would reject (see :mod:`.checks`), or
+            an SBX agent without the ``jax`` extra.
     """
     if algo in OWN_LEARNERS:
         return _own_learner_config(algo, preset, overrides)
@@ -125,13 +146,28 @@ def config(
         overrides,
     ):
         _deep_update(merged, layer)
-    valid = set(inspect.signature(ALGORITHMS[algo].__init__).parameters) - RESERVED_KEYS
-    valid |= EXTRA_KEYS
+    cls = agent_class(algo)
+    valid = _arguments(cls) | EXTRA_KEYS
     for key in merged:
         if key not in valid:
-            raise unknown(f"hyperparameter of agent {algo!r}", key, valid)
-    check_config(algo, ALGORITHMS[algo], merged)
+            raise unknown(f"hyperparameter of agent {algo!r}", key, valid, _sb3_only(algo, key))
+    check_config(algo, cls, merged)
     return merged
+
+
+def _arguments(cls: type) -> set[str]:
+    return set(inspect.signature(cls.__init__).parameters) - RESERVED_KEYS
+
+
+def _sb3_only(algo: str, key: str) -> str:
+    """The hint for an SB3 option an SBX agent lacks (its counterpart takes it)."""
+    sb3 = COUNTERPARTS.get(algo)
+    if sb3 is None or key not in _arguments(agent_class(sb3)):
+        return ""
+    return (
+        f"{key!r} is an option of SB3's {sb3!r}, which SBX's {kind(algo).cls_name} does not "
+        f"take: drop it, or use agent {sb3!r}."
+    )
 
 
 def _own_learner_config(algo: str, preset: str | None, overrides: dict[str, Any]) -> None:
@@ -144,11 +180,12 @@ def _own_learner_config(algo: str, preset: str | None, overrides: dict[str, Any]
         raise unknown(f"hyperparameter of agent {algo!r}", next(iter(overrides)), (), hint)
 
 
-def _constructor_kwargs(cfg: dict[str, Any], env: gym.Env | VecEnv) -> dict[str, Any]:
+def _constructor_kwargs(algo: str, cfg: dict[str, Any], env: gym.Env | VecEnv) -> dict[str, Any]:
     kwargs = {k: v for k, v in cfg.items() if k not in EXTRA_KEYS}
     policy_kwargs = dict(kwargs.get("policy_kwargs") or {})  # checked by check_config
     if isinstance(policy_kwargs.get("activation_fn"), str):
-        policy_kwargs["activation_fn"] = ACTIVATIONS[policy_kwargs["activation_fn"]]
+        named = activations(kind(algo).family)
+        policy_kwargs["activation_fn"] = named[policy_kwargs["activation_fn"]]
     if policy_kwargs:
         kwargs["policy_kwargs"] = policy_kwargs
     if isinstance(kwargs.get("train_freq"), list):  # YAML's [4, episode]: SB3 unpacks tuples only
@@ -174,10 +211,11 @@ def _task_of(env: gym.Env | VecEnv) -> str | None:
 
 def check_action_space(algo: str, space: gym.Space) -> None:
     """Raise :class:`SpaceMismatchError` if ``algo`` cannot act in ``space``."""
-    if algo in ("sac", "td3") and not isinstance(space, gym.spaces.Box):
+    if kind(algo).continuous and not isinstance(space, gym.spaces.Box):
+        either = [n for n, k in AGENTS.items() if not k.continuous]
         raise SpaceMismatchError(
-            f"agent {algo!r} needs a continuous (Box) action space, got {space}; "
-            "use 'ppo' for discrete actions."
+            f"agent {algo!r} needs a continuous (Box) action space, got {space}; use "
+            f"{' or '.join(map(repr, either))} for discrete actions."
         )
 
 
@@ -190,20 +228,22 @@ def make(
     task: str | None = None,
     **overrides: Any,
 ) -> BaseAlgorithm:
-    """Build an SB3 agent for an env.
+    """Build an SB3 or SBX agent for an env.
 
     Args:
-        algo: ``"sac"``, ``"td3"`` or ``"ppo"``.
+        algo: An agent of :data:`~rewarddesign.agents.kinds.AGENTS`: ``"sac"``,
+            ``"td3"``, ``"ppo"``, or the SBX (JAX) ``"sbx-sac"``, ``"sbx-td3"``,
+            ``"sbx-tqc"``, ``"sbx-crossq"``, ``"sbx-ppo"`` (the ``jax`` extra).
         env: The training env (single or VecEnv).
         seed: Seed of the agent (and, through SB3, of the env's resets).
-        device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
+        device: ``"auto"``, ``"cpu"`` or ``"cuda"`` (for SBX: JAX's device).
         preset: Preset name from the agent spec, e.g. ``"fast"``.
         task: Task id for per-task hyperparameters; inferred from an env made by
             ``rd.make`` when omitted.
         **overrides: Hyperparameters overriding the spec.
 
     Returns:
-        The SB3 model (not yet trained).
+        The model (not yet trained).
 
     Raises:
         SpaceMismatchError: If the algorithm cannot act in the env's action space.
@@ -212,49 +252,57 @@ def make(
     if seed is not None:
         check_seed(seed)
     cfg = config(algo, task if task is not None else _task_of(env), preset, **overrides)
-    cls = ALGORITHMS[algo]
     check_action_space(algo, env.action_space)
-    return cls(
+    resolved = resolve_device(device, algo)
+    # SBX runs its networks where JAX's default device is (set by resolve_device); its
+    # torch side is SB3's replay buffer, which SBX keeps on the CPU
+    return agent_class(algo)(
         env=env,
         seed=seed,
-        device=resolve_device(device),
+        device="cpu" if kind(algo).family == "sbx" else resolved,
         verbose=0,
-        **_constructor_kwargs(cfg, env),
+        **_constructor_kwargs(algo, cfg, env),
     )
 
 
 def save(model: BaseAlgorithm, folder: str | Path, cfg: dict[str, Any]) -> None:
-    """Save a model as a policy state dict (``policy.pt``) plus its config (``agent.json``).
-
-    No pickles: load it back with :func:`load`, which uses ``weights_only=True``.
+    """Save a model as its weights plus its config (``agent.json``), without pickles:
+    an SB3 policy's state dict (``policy.pt``), an SBX agent's parameter arrays
+    (``params.npz``). Load it back with :func:`load`.
 
     Args:
-        model: The trained SB3 model.
+        model: The trained model.
         folder: Destination folder (created).
         cfg: ``{"algo": ..., "task": ..., "preset": ..., "overrides": {...}}``.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    torch.save(model.policy.state_dict(), folder / "policy.pt")
-    (folder / "agent.json").write_text(json.dumps(cfg, indent=2, sort_keys=True))
+    view(model).save(folder)
+    doc = {**cfg, "format": FORMAT_VERSION}
+    (folder / "agent.json").write_text(json.dumps(doc, indent=2, sort_keys=True))
 
 
 def load(folder: str | Path, env: gym.Env | VecEnv, device: str = "auto") -> BaseAlgorithm:
-    """Rebuild a model saved by :func:`save` and load its policy weights safely.
+    """Rebuild a model saved by :func:`save` and load its weights safely.
 
     Raises:
         FileFormatError: The folder is missing or a file, or its ``agent.json`` or
-            ``policy.pt`` is missing, corrupt or of another agent.
-        SpaceMismatchError: The policy was saved for other observation or action spaces
-            (another task) than ``env``'s.
+            weights file is missing, corrupt, of another agent or of a newer format.
+        SpaceMismatchError: The weights were saved for other observation or action
+            spaces (another task) than ``env``'s.
     """
-    what = "a saved agent (agent.json and policy.pt, as `rewarddesign train` writes in model/)"
+    what = "a saved agent (agent.json and its weights, as `rewarddesign train` writes in model/)"
     folder = require_dir(folder, what)
     cfg = load_json(folder / "agent.json", "agent config")
-    if cfg.get("algo") not in ALGORITHMS or not isinstance(cfg.get("overrides", {}), dict):
+    if cfg.get("algo") not in AGENTS or not isinstance(cfg.get("overrides", {}), dict):
         raise FileFormatError(
             f"{str(folder / 'agent.json')!r} is not an agent config: it needs 'algo' (one of "
-            f"{', '.join(ALGORITHMS)}) and a mapping 'overrides', got {cfg!r}."
+            f"{', '.join(AGENTS)}) and a mapping 'overrides', got {cfg!r}."
+        )
+    if cfg.get("format", FORMAT_VERSION) != FORMAT_VERSION:
+        raise FileFormatError(
+            f"{str(folder / 'agent.json')!r} is of format {cfg['format']!r}; this version of "
+            f"rewarddesign reads format {FORMAT_VERSION}: upgrade rewarddesign."
         )
     model = make(
         cfg["algo"],
@@ -264,21 +312,5 @@ def load(folder: str | Path, env: gym.Env | VecEnv, device: str = "auto") -> Bas
         task=cfg.get("task"),
         **cfg.get("overrides", {}),
     )
-    state = load_state_dict(folder / "policy.pt", f"{cfg['algo']} policy", model.device)
-    own = model.policy.state_dict()
-    if set(state) != set(own):
-        raise FileFormatError(
-            f"{str(folder / 'policy.pt')!r} does not hold the weights of the {cfg['algo']} "
-            f"policy {str(folder / 'agent.json')!r} describes (other layers); save it again."
-        )
-    shape = {k: tuple(getattr(v, "shape", ())) for k, v in state.items()}
-    wrong = [k for k in own if shape[k] != tuple(own[k].shape)]
-    if wrong:
-        raise SpaceMismatchError(
-            f"the policy in {str(folder)!r} was saved for task {cfg.get('task')!r}; its layer "
-            f"{wrong[0]!r} has shape {shape[wrong[0]]}, the env (observations "
-            f"{env.observation_space}, actions {env.action_space}) needs "
-            f"{tuple(own[wrong[0]].shape)}. Load it on an env of that task."
-        )
-    model.policy.load_state_dict(state)
+    view(model).load(folder, cfg)
     return model

@@ -38,7 +38,14 @@ def cmd_expert(args: argparse.Namespace) -> int:
     # a bar only in a terminal, as train's: a log gets the result line alone
     with terminal_progress(f"expert {args.task}", args.steps, console) as hook:
         record = train_expert(
-            args.task, args.steps, args.seed, args.device, args.dir, args.preset, progress=hook
+            args.task,
+            args.steps,
+            args.seed,
+            args.device,
+            args.dir,
+            args.preset,
+            progress=hook,
+            agent=args.agent,
         )
     console.print(
         f"expert for {record['task']}: true return {record['true_return']:.1f} after "
@@ -56,6 +63,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     ex.add_argument("--steps", type=int, default=100_000, help="env steps (default: 100000)")
     ex.add_argument("--seed", type=int, default=0)
     ex.add_argument("--preset", default=None, help="agent preset (default: the task's settings)")
-    ex.add_argument("--device", default="auto", help="auto (cuda if available), cpu or cuda")
+    ex.add_argument(
+        "--agent", default="sac", help="sac (default), or SBX's sbx-sac, sbx-tqc, sbx-crossq"
+    )
+    ex.add_argument("--device", default="auto", help="auto (the GPU if one is seen), cpu or cuda")
     ex.add_argument("--dir", default="experts", help="experts folder (default: experts)")
     ex.set_defaults(func=cmd_expert)

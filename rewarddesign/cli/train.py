@@ -54,7 +54,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     tr = sub.add_parser("train", help="one run: train, evaluate on the true reward, save")
     tr.add_argument("task", help="task id, e.g. classic/Pendulum-v1 (see `rewarddesign tasks`)")
     tr.add_argument("--method", default="true", help="reward method (default: true)")
-    tr.add_argument("--agent", default="sac", help="sac, td3 or ppo (default: sac)")
+    tr.add_argument(
+        "--agent",
+        default="sac",
+        help="sac (default), td3, ppo, or SBX's sbx-sac, sbx-td3, sbx-tqc, sbx-crossq, sbx-ppo",
+    )
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--budget", type=int, default=20_000, help="env steps (default: 20000)")
     tr.add_argument("--preset", default=None, help="agent preset, e.g. fast")

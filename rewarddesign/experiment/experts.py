@@ -1,14 +1,17 @@
-"""Expert agents: SAC trained on a task's true reward, saved for regret labels.
+"""Expert agents: SAC (SB3's, or an SBX agent of SAC's family) trained on a task's true
+reward, saved for regret labels.
 
-An expert is a folder ``ROOT/<suite>_<task>/`` holding the agent (``model/``: policy
-state dict and config, no pickles), the run's ``result.json`` and ``expert.json`` (task,
+An expert is a folder ``ROOT/<suite>_<task>/`` holding the agent (``model/``: its weights
+and config, no pickles), the run's ``result.json`` and ``expert.json`` (task,
 steps, seed, measured true return, wall time, device). :class:`CriticOracle` reads its
 critic for the regret teacher.
 
 SAC's cost is one gradient step per env step (256x256 networks, batch 256): on this
 project's CPU machine that is the bulk of a run's time (wall time per 100k steps in
 benchmarks/RESULTS.md, "SAC on the true reward on dm-control and MetaWorld"); a GPU makes
-the gradient steps cheap, so ``device="auto"`` uses one when torch sees it.
+the gradient steps cheap, so ``device="auto"`` uses one when the agent's framework sees
+it. SBX's SAC (``agent="sbx-sac"``, the ``jax`` extra) takes about half the time on a CPU
+(benchmarks/RESULTS.md, "Fast agents").
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from rewarddesign import agents
 from rewarddesign.common.checks import check_int
 from rewarddesign.common.files import load_json, write_atomic
+from rewarddesign.errors import unknown
 from rewarddesign.experiment.runner import run
 from rewarddesign.task.registry import task_ref, task_spec
 
@@ -39,6 +44,7 @@ def train_expert(
     preset: str | None = None,
     eval_episodes: int = 10,
     progress: Any = None,
+    agent: str = "sac",
 ) -> dict[str, Any]:
     """Train SAC on ``task``'s true reward and save it as the task's expert.
 
@@ -51,17 +57,25 @@ def train_expert(
         preset: Agent preset (None: the task's SAC settings).
         eval_episodes: Episodes of the final evaluation on the true reward.
         progress: Optional progress hook of :func:`rewarddesign.run`.
+        agent: An agent of SAC's family, whose critic and squashed-Gaussian actor the
+            regret teacher reads: ``"sac"``, ``"sbx-sac"``, ``"sbx-tqc"``, ``"sbx-crossq"``.
 
     Returns:
         The expert's record (also written to ``expert.json``).
+
+    Raises:
+        UnknownNameError: An unknown task, or an agent not of SAC's family.
     """
+    family = [name for name, k in agents.AGENTS.items() if k.critic and k.gaussian]
+    if agent not in family:
+        raise unknown("expert agent (SAC's family: a critic and a Gaussian actor)", agent, family)
     spec = task_spec(task)  # unknown ids fail here, listing the registered ones
     check_int(steps, "expert steps", 1)
     folder = expert_dir(spec.id, root)
     result = run(
         task_ref(spec),  # a spec file of your own by its path: the run reloads it
         "true",
-        "sac",
+        agent,
         seed=seed,
         budget=steps,
         agent_preset=preset,
@@ -73,7 +87,7 @@ def train_expert(
     record = {
         "task": spec.id,
         "task_ref": task_ref(spec),
-        "algo": "sac",
+        "algo": agent,
         "steps": steps,
         "seed": seed,
         "preset": preset,

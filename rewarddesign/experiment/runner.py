@@ -75,7 +75,7 @@ def validate(spec: RunSpec) -> Method:
                 "installed; pip install 'rewarddesign[tensorboard]' (or tensorboard)."
             )
         rollout = int(cfg.get("n_envs", 1)) * int(cfg.get("n_steps", 1))
-        if spec.agent == "ppo" and spec.budget < rollout:
+        if not agents.kind(spec.agent).off_policy and spec.budget < rollout:
             raise ParameterError(
                 f"budget {spec.budget} is less than one PPO rollout (n_envs x n_steps = "
                 f"{rollout}); raise the budget or override n_steps."
@@ -136,7 +136,8 @@ def execute(
 
     Args:
         spec: What to run.
-        device: Torch device for the agent: ``"auto"``, ``"cpu"`` or ``"cuda"``.
+        device: Device of the agent (torch's, or JAX's for SBX) and the reward model:
+            ``"auto"``, ``"cpu"`` or ``"cuda"``.
         progress: Optional hook ``(steps_done, budget, last_true_return)``.
         on_eval: Optional hook called with each :class:`EvalPoint` as it is made; an
             exception it raises ends the run (a tuner's pruning).
@@ -144,7 +145,8 @@ def execute(
             learned besides it (a learned reward model in ``reward_model/``) and
             ``result.json`` are written there (atomically).
         torch_threads: Torch CPU threads for this process (one is fastest for the small
-            networks of control tasks and lets runs share cores); None leaves it.
+            networks of control tasks and lets runs share cores); None leaves it. One
+            also makes XLA single-threaded if JAX is not yet imported in this process.
 
     Returns:
         The result, with the evaluation curve on the true reward.
@@ -155,6 +157,8 @@ def execute(
     threads = torch.get_num_threads()
     if torch_threads is not None:
         torch.set_num_threads(torch_threads)
+    if torch_threads == 1:  # SBX agents too: N workers use N cores
+        agents.single_threaded_xla()
     set_random_seed(spec.seed)
     task = task_spec(spec.task)
     evaluator = Evaluator(task, spec.eval.episodes, spec.eval.seed)
@@ -228,7 +232,8 @@ def run(
     Args:
         task: Task id, e.g. ``"classic/Pendulum-v1"``.
         method: Reward method, e.g. ``"true"`` or ``"blend"``.
-        agent: ``"sac"``, ``"td3"``, ``"ppo"`` (or a method's own agent).
+        agent: An agent of ``rd.agents.AGENTS`` (``"sac"``, ``"td3"``, ``"ppo"``, the SBX
+            ``"sbx-sac"``, ...), or a method's own agent.
         seed: Random seed.
         budget: Training budget in env steps.
         agent_preset: Agent preset, e.g. ``"fast"``.

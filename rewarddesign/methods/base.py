@@ -200,7 +200,8 @@ class Method(ABC):
 
     name: ClassVar[str]
     Params: ClassVar[type] = NoParams
-    agents: ClassVar[tuple[str, ...]] = ("sac", "td3", "ppo")
+    # every agent of the factory, SB3 and SBX alike (they share SB3's interfaces)
+    agents: ClassVar[tuple[str, ...]] = tuple(agents.AGENTS)
 
     def __init__(self, params: Any) -> None:
         self.params = params
@@ -304,7 +305,7 @@ class SB3Method(Method):
             task=spec.task,
             **self.agent_overrides(ctx, cfg),
         )
-        ctx.device = str(model.device)  # what SB3 actually uses
+        ctx.device = agents.view(model).device  # where its networks actually are
         ctx.model = model
         run = RunCallback(ctx)
         model.learn(

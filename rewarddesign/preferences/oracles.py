@@ -112,14 +112,16 @@ class CriticOracle:
     """``Q`` and ``V`` of continuous-control states from an expert SAC agent's critic.
 
     ``Q(s, a)`` is the smaller of SAC's two critics (the value SAC itself bootstraps
-    from); ``V(s)`` is the mean of ``Q(s, a_i)`` over ``n_action_samples`` actions drawn
-    from the expert's squashed Gaussian policy with the oracle's own generator (so labels
-    are reproducible). Both are estimates of the expert's values for its own discount,
-    which stands in for the optimal ones; :class:`RegretTeacher` uses this interface
-    unchanged.
+    from; TQC's mean over its kept quantiles); ``V(s)`` is the mean of ``Q(s, a_i)`` over
+    ``n_action_samples`` actions drawn from the expert's squashed Gaussian policy with the
+    oracle's own generator (so labels are reproducible). Both are estimates of the
+    expert's values for its own discount, which stand in for the optimal ones;
+    :class:`RegretTeacher` uses this interface unchanged. The expert may be of either
+    family (SB3's ``sac``, SBX's ``sbx-sac``, ``sbx-tqc``, ``sbx-crossq``): it is read
+    through :func:`rewarddesign.agents.view`.
 
     Args:
-        model: A trained SB3 SAC model (its ``policy`` holds actor and critic).
+        model: A trained SAC-family model (a critic and a squashed-Gaussian actor).
         n_action_samples: Actions sampled per state for ``V``.
         seed: Seed of the action samples.
         task: The task id the expert was trained for (checked by :meth:`from_dir`).
@@ -137,17 +139,22 @@ class CriticOracle:
     ) -> None:
         import torch
 
-        policy = getattr(model, "policy", None)
-        if not (hasattr(policy, "actor") and hasattr(policy, "critic")):
+        from rewarddesign import agents
+
+        found = agents.kind_of(model)
+        if found is None or not (found.critic and found.gaussian):
             raise SpecError(
-                f"CriticOracle needs an SAC model with an actor and a critic, got {model!r}; "
-                "train one with `rewarddesign expert train TASK`."
+                f"CriticOracle needs an SAC-family model (a critic and a squashed-Gaussian "
+                f"actor: sac, sbx-sac, sbx-tqc, sbx-crossq), got {model!r}; train one with "
+                "`rewarddesign expert train TASK`."
             )
         check_int(n_action_samples, "CriticOracle: n_action_samples", 1)
-        self.policy, self.n_action_samples, self.task = policy, n_action_samples, task
+        self.agent, self.n_action_samples, self.task = agents.view(model), n_action_samples, task
+        self.policy = model.policy  # scale_action: SB3's, which SBX policies inherit
         self.discount = float(model.gamma)
         self.obs_shape = tuple(model.observation_space.shape)
-        self._gen = torch.Generator(device=policy.device).manual_seed(seed)
+        # on the CPU whatever the expert's device: the same draws on every machine
+        self._gen = torch.Generator().manual_seed(seed)
 
     @classmethod
     def from_dir(
@@ -158,8 +165,8 @@ class CriticOracle:
         seed: int = 0,
         device: str = "cpu",
     ) -> CriticOracle:
-        """The oracle of an expert saved by ``rewarddesign expert train`` (or any SAC
-        policy saved by ``rd.run(..., save_dir=...)``: the folder holding ``model/``).
+        """The oracle of an expert saved by ``rewarddesign expert train`` (or any SAC-family
+        agent saved by ``rd.run(..., save_dir=...)``: the folder holding ``model/``).
 
         Raises:
             SpecError: No saved SAC agent there, or one trained for another task.
@@ -176,8 +183,12 @@ class CriticOracle:
                 "`rewarddesign expert train TASK` and pass its folder."
             )
         cfg = load_json(model_dir / "agent.json", "agent config")
-        if cfg.get("algo") != "sac":
-            raise SpecError(f"the expert in {str(folder)!r} is {cfg.get('algo')!r}, not SAC.")
+        algo = cfg.get("algo")
+        if algo not in agents.AGENTS or not agents.kind(algo).gaussian:
+            raise SpecError(
+                f"the expert in {str(folder)!r} is {algo!r}, not of SAC's family (sac, "
+                "sbx-sac, sbx-tqc, sbx-crossq): its values cannot be sampled."
+            )
         trained = cfg.get("task")  # the run's task: an id, or a spec file's path
         if task is not None and trained != task and task_spec(trained).id != task_spec(task).id:
             raise SpecError(
@@ -192,9 +203,7 @@ class CriticOracle:
             env.close()
         return cls(model, n_action_samples, seed, task=cfg["task"])
 
-    def _obs(self, states: np.ndarray) -> tuple[Any, tuple[int, ...]]:
-        import torch
-
+    def _obs(self, states: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:
         s = np.asarray(states, dtype=np.float32)
         if s.shape[s.ndim - len(self.obs_shape) :] != self.obs_shape:
             raise ParameterError(
@@ -202,23 +211,13 @@ class CriticOracle:
                 f"observation shape {self.obs_shape}; use the expert of the segments' task."
             )
         lead = s.shape[: s.ndim - len(self.obs_shape)]
-        flat = torch.as_tensor(s.reshape(-1, *self.obs_shape), device=self.policy.device)
-        return flat, lead
-
-    def _q(self, obs: Any, scaled_actions: Any) -> Any:
-        import torch
-
-        return torch.min(torch.cat(self.policy.critic(obs, scaled_actions), dim=1), dim=1).values
+        return s.reshape(-1, *self.obs_shape), lead
 
     def Q(self, states: np.ndarray, actions: np.ndarray) -> np.ndarray:
         """Expert ``Q(s, a)`` for env-space actions (``(..., act)``), shape ``(...)``."""
-        import torch
-
         obs, lead = self._obs(states)
         a = np.asarray(actions, dtype=np.float32).reshape(len(obs), -1)
-        scaled = torch.as_tensor(self.policy.scale_action(a), device=obs.device)
-        with torch.no_grad():
-            return self._q(obs, scaled).cpu().numpy().astype(np.float64).reshape(lead)
+        return self.agent.q(obs, self.policy.scale_action(a)).reshape(lead)
 
     def V(self, states: np.ndarray) -> np.ndarray:
         """Expert ``V(s)``: mean ``Q`` over sampled policy actions, shape ``(...)``."""
@@ -226,9 +225,8 @@ class CriticOracle:
 
         obs, lead = self._obs(states)
         k = self.n_action_samples
-        with torch.no_grad():
-            mean, log_std, _ = self.policy.actor.get_action_dist_params(obs)
-            noise = torch.randn((k, *mean.shape), generator=self._gen, device=mean.device)
-            actions = torch.tanh(mean + log_std.exp() * noise).reshape(-1, mean.shape[-1])
-            q = self._q(obs.repeat(k, 1), actions).reshape(k, len(obs)).mean(dim=0)
-        return q.cpu().numpy().astype(np.float64).reshape(lead)
+        mean, log_std = self.agent.gaussian(obs)
+        noise = torch.randn((k, *mean.shape), generator=self._gen).numpy()
+        actions = np.tanh(mean + np.exp(log_std) * noise).reshape(-1, mean.shape[-1])
+        q = self.agent.q(np.tile(obs, (k,) + (1,) * (obs.ndim - 1)), actions)
+        return q.reshape(k, len(obs)).mean(axis=0).reshape(lead)

@@ -31,31 +31,23 @@ a trained SB3 agent (its value function)."""
 
 
 def agent_value(model: Any) -> Callable[[np.ndarray], np.ndarray]:
-    """``V(s)`` of a trained SB3 agent, batched: "shaping by an expert's value".
+    """``V(s)`` of a trained SB3 or SBX agent, batched: "shaping by an expert's value".
 
-    PPO/A2C use their value head; SAC/TD3 use ``min_i Q_i(s, pi(s))`` with the actor's
-    deterministic action (the twin-critic minimum SB3 uses for its own targets).
+    PPO uses its value head; SAC, TD3 and their SBX kin use ``min_i Q_i(s, pi(s))`` with
+    the actor's deterministic action (the twin-critic minimum they use for their own
+    targets; TQC its kept quantiles' mean), read through :func:`rewarddesign.agents.view`.
 
     Raises:
-        SpecError: If the model has neither a value head nor a critic.
+        SpecError: If the model is not an agent the factory builds.
     """
-    import torch
+    from rewarddesign import agents
 
-    policy = model.policy
-
-    def value(obs: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            tensor = policy.obs_to_tensor(obs)[0]
-            if hasattr(policy, "predict_values"):
-                v = policy.predict_values(tensor).squeeze(-1)
-            else:
-                action = policy._predict(tensor, deterministic=True)  # in the critic's scale
-                v = torch.min(torch.cat(policy.critic(tensor, action), dim=1), dim=1).values
-        return v.cpu().numpy().astype(np.float64)
-
-    if not (hasattr(policy, "predict_values") or hasattr(policy, "critic")):
-        raise SpecError(f"cannot take a value function from {type(model).__name__}.")
-    return value
+    if agents.kind_of(model) is None:
+        raise SpecError(
+            f"cannot take a value function from {type(model).__name__}: give an agent of "
+            f"rd.agents.AGENTS ({', '.join(agents.AGENTS)})."
+        )
+    return agents.view(model).value
 
 
 def _is_agent(potential: Any) -> bool:

@@ -30,6 +30,7 @@ from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import DummyVecEnv
 
+from rewarddesign import agents
 from rewarddesign.common.checks import check_int, check_number, is_int
 from rewarddesign.errors import ParameterError, unknown
 from rewarddesign.methods.base import RunContext, SB3Method
@@ -50,7 +51,7 @@ from rewarddesign.task.spec import TaskSpec
 from rewarddesign.wrappers import vec_env
 from rewarddesign.wrappers.learned import LearnedReward
 
-OFF_POLICY = ("sac", "td3")
+OFF_POLICY = tuple(name for name, k in agents.AGENTS.items() if k.off_policy)
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ class PreferenceLoop(SB3Method):
     (replay relabelled after each refit). Subclasses give the :meth:`teacher`."""
 
     Params = LoopParams
-    agents = ("sac", "td3", "ppo")
+    agents = tuple(agents.AGENTS)
 
     def validate(self, task: TaskSpec, agent: str) -> None:
         p = self.params
@@ -210,19 +211,19 @@ class PreferenceLoop(SB3Method):
         self.reward_model = RewardEnsemble(cfg, device=ctx.device)
 
     def wrap(self, env: gym.Env, ctx: RunContext) -> gym.Env:
-        if ctx.spec.agent == "ppo":
+        if not agents.kind(ctx.spec.agent).off_policy:
             return env  # the VecEnv form goes on in train_env
         return LearnedReward(env, self.reward_model)
 
     def train_env(self, ctx: RunContext, n_envs: int) -> DummyVecEnv:
         venv = super().train_env(ctx, n_envs)
-        if ctx.spec.agent == "ppo":  # one batched model call per vector step
+        if not agents.kind(ctx.spec.agent).off_policy:  # one batched call per vector step
             return vec_env.LearnedReward(venv, self.reward_model)
         return venv
 
     def agent_overrides(self, ctx: RunContext, cfg: dict[str, Any]) -> dict[str, Any]:
         p = self.params
-        if ctx.spec.agent == "ppo":
+        if not agents.kind(ctx.spec.agent).off_policy:
             return dict(ctx.spec.agent_overrides)
         # the agent learns once the seed steps are done: on the state-entropy reward from
         # then on if pre-training (PEBBLE), else on the reward the first labels shaped
