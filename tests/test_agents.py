@@ -53,7 +53,8 @@ def test_td3_gets_gaussian_action_noise():
     [
         (
             lambda env: rd.agents.make("dqn", env),
-            r"unknown agent 'dqn'; valid choices: ppo, sac, td3",
+            r"unknown agent 'dqn'; valid choices: ppo, sac, sbx-crossq, sbx-ppo, sbx-sac, sbx-td3, "
+            r"sbx-tqc, td3",
         ),
         (
             lambda env: rd.agents.make("sac", env, preset="huge"),
@@ -81,7 +82,7 @@ def test_bad_agent_input_is_a_clear_error(call, message):
 
 
 def test_sac_on_discrete_actions_is_a_space_mismatch():
-    with pytest.raises(SpaceMismatchError, match="use 'ppo' for discrete actions"):
+    with pytest.raises(SpaceMismatchError, match="use 'ppo' or 'sbx-ppo' for discrete actions"):
         rd.agents.make("sac", rd.make("classic/CartPole-v1"))
 
 
@@ -101,7 +102,7 @@ def test_save_and_load_round_trip_policy_weights(tmp_path):
 def test_unknown_agent_lists_choices_in_message():
     with pytest.raises(UnknownNameError) as info:
         rd.agents.config("a2c")
-    assert "ppo, sac, td3" in str(info.value)
+    assert "ppo, sac, sbx-crossq" in str(info.value)
 
 
 @pytest.mark.parametrize(

@@ -179,7 +179,7 @@ def test_hierarchical_teacher_needs_a_ranking():
 
 
 def test_pbrl_agents_and_pretraining_only_off_policy():
-    assert Pbrl.agents == ("sac", "td3", "ppo")
+    assert Pbrl.agents == tuple(rd.agents.AGENTS)  # SB3 and SBX alike
     with pytest.raises(ParameterError, match="needs an off-policy agent"):
         validate(
             RunSpec(
