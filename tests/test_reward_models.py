@@ -263,3 +263,44 @@ def test_knn_state_entropy_equals_a_brute_force_computation():
     expected = knn_distance(data.next_observations, t(pool).float(), k)
     normalised = (expected / expected.std(unbiased=False)).numpy()
     np.testing.assert_allclose(data.rewards[:, 0].numpy(), normalised, rtol=1e-3)
+
+
+def _brute_kth(batch, pool, k):
+    """The k-th smallest of all pairwise distances (float64), counting x itself as 0th."""
+    d = np.sqrt(
+        ((batch[:, None, :].astype(np.float64) - pool[None].astype(np.float64)) ** 2).sum(2)
+    )
+    return np.sort(d, axis=1)[:, k]
+
+
+@pytest.mark.parametrize("n", [40, 3555])
+def test_knn_distance_equals_numpy_brute_force_in_float32_with_duplicates(n):
+    from rewarddesign.models.entropy import knn_distance
+
+    # 3555 rows: four matrix-product tiles (the last partial), 444 groups of 8 (searched
+    # again by group) and 3 rows past the last whole group
+    rng = np.random.default_rng(1)
+    pool = rng.normal(size=(n, 17)).astype(np.float32) * 3
+    pool[rng.choice(n, n // 4, replace=False)] = pool[rng.choice(n, n // 4)]  # duplicates
+    pool[: n // 10] = np.round(pool[: n // 10])  # ties among rounded rows
+    pool[1:4] = pool[0]  # row 0 stored four times
+    batch = pool[np.concatenate([[0], rng.choice(n, 63)])]
+    x, p = torch.from_numpy(batch), torch.from_numpy(pool)
+    for k in (1, 3, 5, n - 2, n - 1):  # k < 4 reaches only row 0's copies: distance 0
+        brute = _brute_kth(batch, pool, k)
+        # one pass, and chunk boundaries inside the pool (chunks below a group of 8 rows
+        # on the small pool)
+        for chunk in (65536, n - 1, 1001, 100) if n > 40 else (65536, n - 1, 7, 1):
+            got = knn_distance(x, p, k, chunk=chunk)
+            assert got.dtype == torch.float32
+            np.testing.assert_allclose(
+                got.numpy(), brute, rtol=2e-6, atol=1e-6, err_msg=f"{k=} {chunk=}"
+            )
+        assert knn_distance(x, p, 3)[0].item() == 0.0
+
+
+def test_knn_distance_rejects_a_bad_chunk():
+    from rewarddesign.models.entropy import knn_distance
+
+    with pytest.raises(ParameterError, match="chunk"):
+        knn_distance(torch.zeros(2, 1), torch.zeros(9, 1), 2, chunk=0)
