@@ -112,7 +112,11 @@ def test_blend_defaults_to_the_spec_weights_and_mountaincar_reports_success():
             UnknownNameError,
             "hyperparameter of agent 'sac' 'seed'",
         ),
-        ({"task": "classic/CartPole-v1"}, SpaceMismatchError, "use 'ppo' or 'sbx-ppo' for discrete actions"),
+        (
+            {"task": "classic/CartPole-v1"},
+            SpaceMismatchError,
+            "use 'ppo' or 'sbx-ppo' for discrete actions",
+        ),
         ({"agent": "ppo", "budget": 100}, ParameterError, "less than one PPO rollout"),
         (
             {"method": "shaping", "method_params": {"potential": "tall"}},
