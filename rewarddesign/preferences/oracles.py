@@ -225,8 +225,11 @@ class CriticOracle:
 
         obs, lead = self._obs(states)
         k = self.n_action_samples
-        mean, log_std = self.agent.gaussian(obs)
-        noise = torch.randn((k, *mean.shape), generator=self._gen).numpy()
-        actions = np.tanh(mean + np.exp(log_std) * noise).reshape(-1, mean.shape[-1])
-        q = self.agent.q(np.tile(obs, (k,) + (1,) * (obs.ndim - 1)), actions)
-        return q.reshape(k, len(obs)).mean(axis=0).reshape(lead)
+        # torch's float32 arithmetic on the CPU for either family: the same labels as
+        # before the adapter, to the last bit
+        mean, log_std = (torch.as_tensor(a) for a in self.agent.gaussian(obs))
+        noise = torch.randn((k, *mean.shape), generator=self._gen)
+        actions = torch.tanh(mean + log_std.exp() * noise).reshape(-1, mean.shape[-1])
+        q = self.agent.q(np.tile(obs, (k,) + (1,) * (obs.ndim - 1)), actions.numpy())
+        q = torch.as_tensor(q.astype(np.float32)).reshape(k, len(obs)).mean(dim=0)
+        return q.numpy().astype(np.float64).reshape(lead)
