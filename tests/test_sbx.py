@@ -276,3 +276,12 @@ def test_xla_runs_single_threaded_unless_the_user_says_otherwise(monkeypatch):
     rd.agents.config("sbx-sac")
     assert os.environ["XLA_PYTHON_CLIENT_PREALLOCATE"] == "false"  # set at first sbx use
     assert jax.devices()[0].platform == "cpu"
+
+
+def test_expert_train_on_the_command_line_takes_sac_family_agents_only(tmp_path, capsys):
+    from rewarddesign.cli import main
+
+    argv = ["expert", "train", PENDULUM, "--steps", "10", "--dir", str(tmp_path)]
+    assert main([*argv, "--agent", "sbx-td3"]) == 2
+    assert "expert agent (SAC's family" in capsys.readouterr().out
+    assert not any(tmp_path.iterdir())  # refused before anything is written
