@@ -71,4 +71,4 @@ def test_wheel_installs_and_runs_in_a_clean_venv(tmp_path):
         [str(py), "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True
     ).stdout.split("\n")
     assert all(line.startswith(site) for line in out[:3]), out
-    assert out[3] == "15 256"
+    assert out[3] == "18 256"
