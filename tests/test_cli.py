@@ -133,16 +133,19 @@ def test_report_of_a_store_with_two_grids_needs_grid(tmp_path, write_yaml, capsy
 
 def test_quick_grid_expands_to_valid_runs():
     grid = load_grid("quick")
-    assert len(grid.runs) == 15
+    assert len(grid.runs) == 18
     cells = {(r.spec.task, r.method_label) for r in grid.runs}
     assert cells == {
         ("classic/Pendulum-v1", "true"),
         ("classic/Pendulum-v1", "pbrl-100"),
         ("classic/Pendulum-v1", "heron"),
+        ("classic/Pendulum-v1", "true-sbx-sac"),
         ("classic/MountainCarContinuous-sparse-v0", "true"),
         ("classic/MountainCarContinuous-sparse-v0", "shaped-energy"),
     }
-    assert all(r.spec.budget == 6000 and r.spec.agent == "sac" for r in grid.runs)
+    assert all(r.spec.budget == 6000 for r in grid.runs)
+    agents = {r.method_label: r.spec.agent for r in grid.runs}
+    assert agents.pop("true-sbx-sac") == "sbx-sac" and set(agents.values()) == {"sac"}
 
 
 def test_grid_per_task_and_per_method_overrides(write_yaml):
