@@ -37,12 +37,11 @@ from pathlib import Path
 from typing import Any
 
 import rewarddesign as rd
-from rewarddesign.agents.factory import COUNTERPARTS
 
 AGENTS = ("sac", "td3", "ppo", "sbx-sac", "sbx-td3", "sbx-tqc", "sbx-crossq", "sbx-ppo")
 TASKS = ("mujoco/HalfCheetah-v5", "dmc/walker-walk")
 # an SBX agent's baseline is the SB3 agent whose settings its spec follows
-BASELINES = {agent: COUNTERPARTS.get(agent, agent) for agent in AGENTS}
+BASELINES = {agent: rd.agents.kind(agent).counterpart for agent in AGENTS}
 OWN_NETS = {"sbx-crossq"}  # measured with its own default (wide critic) nets
 LEARNING_STARTS = 100
 WARMUP = 300  # steps after learning_starts: the JIT compiles and caches warm up

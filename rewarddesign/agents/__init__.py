@@ -24,11 +24,12 @@ from rewarddesign.agents.factory import (
     resolve_device,
     save,
 )
-from rewarddesign.agents.kinds import AGENTS, AgentKind, has_jax, kind
+from rewarddesign.agents.kinds import AGENTS, EXPERT_AGENTS, AgentKind, has_jax, kind
 from rewarddesign.agents.sbx import single_threaded_xla
 
 __all__ = [
     "AGENTS",
+    "EXPERT_AGENTS",
     "EXTRA_KEYS",
     "RESERVED_KEYS",
     "AgentKind",

@@ -58,14 +58,6 @@ OWN_LEARNERS = {"pg": "barfi's parameters (lr, hidden, episodes, ...)"}
 EXTRA_KEYS = {"n_envs", "action_noise"}
 # Constructor arguments the factory sets itself; a spec or override may not.
 RESERVED_KEYS = {"self", "env", "seed", "device", "verbose", "_init_setup_model"}
-# The SB3 agent whose settings an SBX agent's spec follows (its hints name it).
-COUNTERPARTS = {
-    "sbx-sac": "sac",
-    "sbx-td3": "td3",
-    "sbx-tqc": "sac",
-    "sbx-crossq": "sac",
-    "sbx-ppo": "ppo",
-}
 
 
 @functools.cache
@@ -161,8 +153,8 @@ def _arguments(cls: type) -> set[str]:
 
 def _sb3_only(algo: str, key: str) -> str:
     """The hint for an SB3 option an SBX agent lacks (its counterpart takes it)."""
-    sb3 = COUNTERPARTS.get(algo)
-    if sb3 is None or key not in _arguments(agent_class(sb3)):
+    sb3 = kind(algo).counterpart
+    if sb3 == algo or key not in _arguments(agent_class(sb3)):
         return ""
     return (
         f"{key!r} is an option of SB3's {sb3!r}, which SBX's {kind(algo).cls_name} does not "

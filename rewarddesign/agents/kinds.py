@@ -38,6 +38,8 @@ class AgentKind:
         continuous: Acts only in a continuous (Box) action space.
         critic: Has a Q critic (``Q(s, a)``).
         gaussian: Its actor is a squashed Gaussian (SAC's), so ``V(s)`` can be sampled.
+        counterpart: The agent whose settings its spec follows and whose options it is
+            compared with (an SBX agent's SB3 one; an SB3 agent's own name).
     """
 
     name: str
@@ -47,22 +49,27 @@ class AgentKind:
     continuous: bool
     critic: bool
     gaussian: bool
+    counterpart: str
 
 
 AGENTS: dict[str, AgentKind] = {
     k.name: k
     for k in (
-        AgentKind("sac", "sb3", "SAC", True, True, True, True),
-        AgentKind("td3", "sb3", "TD3", True, True, True, False),
-        AgentKind("ppo", "sb3", "PPO", False, False, False, False),
-        AgentKind("sbx-sac", "sbx", "SAC", True, True, True, True),
-        AgentKind("sbx-td3", "sbx", "TD3", True, True, True, False),
-        AgentKind("sbx-tqc", "sbx", "TQC", True, True, True, True),
-        AgentKind("sbx-crossq", "sbx", "CrossQ", True, True, True, True),
-        AgentKind("sbx-ppo", "sbx", "PPO", False, False, False, False),
+        AgentKind("sac", "sb3", "SAC", True, True, True, True, "sac"),
+        AgentKind("td3", "sb3", "TD3", True, True, True, False, "td3"),
+        AgentKind("ppo", "sb3", "PPO", False, False, False, False, "ppo"),
+        AgentKind("sbx-sac", "sbx", "SAC", True, True, True, True, "sac"),
+        AgentKind("sbx-td3", "sbx", "TD3", True, True, True, False, "td3"),
+        AgentKind("sbx-tqc", "sbx", "TQC", True, True, True, True, "sac"),
+        AgentKind("sbx-crossq", "sbx", "CrossQ", True, True, True, True, "sac"),
+        AgentKind("sbx-ppo", "sbx", "PPO", False, False, False, False, "ppo"),
     )
 }
 """Every agent the factory builds, by name (the SB3 family first)."""
+
+EXPERT_AGENTS = tuple(name for name, k in AGENTS.items() if k.critic and k.gaussian)
+"""SAC's family (a critic and a squashed-Gaussian actor): the agents whose ``Q`` and
+sampled ``V`` an expert's :class:`~rewarddesign.preferences.CriticOracle` reads."""
 
 
 def kind(name: str) -> AgentKind:

@@ -10,8 +10,8 @@ SAC's cost is one gradient step per env step (256x256 networks, batch 256): on t
 project's CPU machine that is the bulk of a run's time (wall time per 100k steps in
 benchmarks/RESULTS.md, "SAC on the true reward on dm-control and MetaWorld"); a GPU makes
 the gradient steps cheap, so ``device="auto"`` uses one when the agent's framework sees
-it. SBX's SAC (``agent="sbx-sac"``, the ``jax`` extra) takes about half the time on a CPU
-(benchmarks/RESULTS.md, "Fast agents").
+it. SBX's SAC (``agent="sbx-sac"``, the ``jax`` extra) takes about two thirds of the time
+on a CPU (benchmarks/RESULTS.md, "Fast agents").
 """
 
 from __future__ import annotations
@@ -66,8 +66,8 @@ def train_expert(
     Raises:
         UnknownNameError: An unknown task, or an agent not of SAC's family.
     """
-    family = [name for name, k in agents.AGENTS.items() if k.critic and k.gaussian]
-    if agent not in family:
+    if agent not in agents.EXPERT_AGENTS:
+        family = agents.EXPERT_AGENTS
         raise unknown("expert agent (SAC's family: a critic and a Gaussian actor)", agent, family)
     spec = task_spec(task)  # unknown ids fail here, listing the registered ones
     check_int(steps, "expert steps", 1)

@@ -142,10 +142,10 @@ class CriticOracle:
         from rewarddesign import agents
 
         found = agents.kind_of(model)
-        if found is None or not (found.critic and found.gaussian):
+        if found is None or found.name not in agents.EXPERT_AGENTS:
             raise SpecError(
                 f"CriticOracle needs an SAC-family model (a critic and a squashed-Gaussian "
-                f"actor: sac, sbx-sac, sbx-tqc, sbx-crossq), got {model!r}; train one with "
+                f"actor: {', '.join(agents.EXPERT_AGENTS)}), got {model!r}; train one with "
                 "`rewarddesign expert train TASK`."
             )
         check_int(n_action_samples, "CriticOracle: n_action_samples", 1)
@@ -184,10 +184,10 @@ class CriticOracle:
             )
         cfg = load_json(model_dir / "agent.json", "agent config")
         algo = cfg.get("algo")
-        if algo not in agents.AGENTS or not agents.kind(algo).gaussian:
+        if algo not in agents.EXPERT_AGENTS:
             raise SpecError(
-                f"the expert in {str(folder)!r} is {algo!r}, not of SAC's family (sac, "
-                "sbx-sac, sbx-tqc, sbx-crossq): its values cannot be sampled."
+                f"the expert in {str(folder)!r} is {algo!r}, not of SAC's family "
+                f"({', '.join(agents.EXPERT_AGENTS)}): its values cannot be sampled."
             )
         trained = cfg.get("task")  # the run's task: an id, or a spec file's path
         if task is not None and trained != task and task_spec(trained).id != task_spec(task).id:
