@@ -9,6 +9,7 @@ import json
 from rewarddesign import agents, methods
 from rewarddesign.common.version import package_version
 from rewarddesign.contract.runspec import RunSpec
+from rewarddesign.methods.base import key_params
 from rewarddesign.task.registry import task_spec
 
 # What a stored result means, part of every key: raise it when the same run would now
@@ -28,8 +29,9 @@ def resolved(spec: RunSpec) -> dict:
     """Everything a run's outcome depends on, as plain data.
 
     The run spec, the task spec's content (not its file name), the method's parameters
-    with its defaults filled in and the agent's merged hyperparameters (so a changed
-    default or an edited agent YAML gives new keys), the package version and
+    with its defaults filled in (a parameter added later only once set) and the agent's
+    merged hyperparameters (so a changed default or an edited agent YAML gives new
+    keys), the package version and
     :data:`RESULTS_VERSION`.
     """
     task = dataclasses.asdict(task_spec(spec.task))
@@ -37,7 +39,7 @@ def resolved(spec: RunSpec) -> dict:
     run = spec.to_dict()
     run["task"] = task["id"]  # a spec file's path is not part of the run: its content is
     agent = agents.config(spec.agent, spec.task, spec.agent_preset, **spec.agent_overrides)
-    params = dataclasses.asdict(methods.get(spec.method).parse_params(spec.method_params))
+    params = key_params(methods.get(spec.method).parse_params(spec.method_params))
     return {
         "spec": run,
         "task": task,
@@ -51,14 +53,15 @@ def resolved(spec: RunSpec) -> dict:
 def run_key(spec: RunSpec) -> str:
     """A 20-hex-digit key of the fully resolved run.
 
-    Example:
-        >>> from rewarddesign.contract.runspec import RunSpec
-        >>> a = RunSpec(task="classic/Pendulum-v1", method="true", agent="sac", seed=0)
-        >>> run_key(a) == run_key(RunSpec.from_json(a.to_json()))
-        True
-        >>> b = RunSpec(task="classic/Pendulum-v1", method="true", agent="sac", seed=1)
-        >>> run_key(a) == run_key(b)
-        False
+        Example:
+            >>> from rewarddesign.contract.runspec import RunSpec
+    from rewarddesign.methods.base import key_params
+            >>> a = RunSpec(task="classic/Pendulum-v1", method="true", agent="sac", seed=0)
+            >>> run_key(a) == run_key(RunSpec.from_json(a.to_json()))
+            True
+            >>> b = RunSpec(task="classic/Pendulum-v1", method="true", agent="sac", seed=1)
+            >>> run_key(a) == run_key(b)
+            False
     """
     return digest(resolved(spec))
 

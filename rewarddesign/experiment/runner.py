@@ -170,6 +170,7 @@ def execute(
         evaluator=evaluator,
         progress=progress,
         on_eval=on_eval,
+        save_dir=None if save_dir is None else Path(save_dir),
     )
     start = time.perf_counter()
     try:

@@ -61,6 +61,7 @@ class RunContext:
         labels_used: Preference labels charged so far.
         env_steps: Env steps trained so far.
         model: The trained agent, for saving (SB3 methods set it).
+        save_dir: The run's folder, where methods may save as they go (None: none).
     """
 
     spec: RunSpec
@@ -75,6 +76,7 @@ class RunContext:
     labels_used: int = 0
     env_steps: int = 0
     model: BaseAlgorithm | None = None
+    save_dir: Path | None = None
 
     def log(self, name: str, step: int, value: float) -> None:
         """Append ``(step, value)`` to the named series (``true_return`` is the curve's)."""
@@ -193,6 +195,31 @@ class RunCallback(BaseCallback):
 @dataclass(frozen=True)
 class NoParams:
     """Parameters of a method that takes none."""
+
+
+ADDED: dict[str, bool] = {"key_when_set": True}
+"""Field metadata of a parameter added after runs were stored: it is left out of the run
+key while it has its default (:func:`key_params`), so those runs keep their keys.
+``crop: dict | None = field(default=None, metadata=ADDED)``."""
+
+
+def key_params(params: Any) -> dict[str, Any]:
+    """A method's parameters as a run key holds them: every field, but one marked
+    :data:`ADDED` at its default.
+
+    Example:
+        >>> @dataclass(frozen=True)
+        ... class P:
+        ...     lr: float = 1e-3
+        ...     crop: dict | None = field(default=None, metadata=ADDED)
+        >>> key_params(P()), key_params(P(crop={"copies": 2}))
+        ({'lr': 0.001}, {'lr': 0.001, 'crop': {'copies': 2}})
+    """
+    out = dataclasses.asdict(params)
+    for f in dataclasses.fields(params):
+        if f.metadata.get("key_when_set") and getattr(params, f.name) == f.default:
+            del out[f.name]
+    return out
 
 
 class Method(ABC):

@@ -19,33 +19,28 @@ callback's own. There is nothing to relabel: each rollout is used once.
 from __future__ import annotations
 
 from abc import abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
-import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from rewarddesign import agents
 from rewarddesign.common.checks import check_int, check_number, is_int
 from rewarddesign.errors import ParameterError, unknown
-from rewarddesign.methods.base import RunContext, SB3Method
-from rewarddesign.models import EnsembleConfig, RewardEnsemble, RewardTrainer
-from rewarddesign.models.entropy import EntropyReplayBuffer, StateEntropyReward
-from rewarddesign.models.relabel import relabel_buffer
+from rewarddesign.methods.base import ADDED, RunContext, SB3Method
+from rewarddesign.methods.pbrl.agent_reward import BonusReward
+from rewarddesign.methods.pbrl.options import OPTIONS, parse_option
+from rewarddesign.methods.pbrl.replay import FeedbackReplayBuffer
+from rewarddesign.methods.pbrl.sessions import FeedbackSessions, view_inputs
+from rewarddesign.models import EnsembleConfig, RewardEnsemble
+from rewarddesign.models.entropy import EntropyReplayBuffer
 from rewarddesign.preferences import (
     RULES,
-    PreferenceDataset,
-    cut_segments,
-    margin_from_rewards,
-    random_pairs,
-    select_queries,
 )
-from rewarddesign.preferences.store import TransitionStore
 from rewarddesign.task.registry import horizon, make
 from rewarddesign.task.spec import TaskSpec
 from rewarddesign.wrappers import vec_env
@@ -92,6 +87,15 @@ class LoopParams:
             std from the first session's experience (kept fixed after), for observations
             whose dimensions differ widely in scale (a MuJoCo body's joint angles and
             velocities), where unscaled inputs let the largest dominate the fit.
+        qpa: QPA's policy-aligned queries and hybrid replay, ``{episodes, hybrid}``
+            (:class:`~.options.QpaOption`; off-policy agents only); None: off.
+        crop: Pair crops ``{min, max, copies}`` (:class:`~.options.CropOption`).
+        surf: SURF's pseudo-labels ``{ratio, tau, weight}`` (:class:`~.options.SurfOption`).
+        rune: RUNE's bonus ``{beta0, rho}`` (:class:`~.options.RuneOption`).
+        agent_reward: ``"model"`` (the learned reward) or ``"true"``: a control that keeps
+            the loop (pre-training, sessions, fits) but gives the agent the task's true
+            reward, so what the loop costs is told apart from what the reward's quality
+            costs.
     """
 
     labels: int = 200
@@ -111,6 +115,18 @@ class LoopParams:
     reward_epochs: int = 50
     standardize: bool = False
     normalize_inputs: bool = False
+    qpa: dict[str, Any] | None = field(default=None, metadata=ADDED)
+    crop: dict[str, Any] | None = field(default=None, metadata=ADDED)
+    surf: dict[str, Any] | None = field(default=None, metadata=ADDED)
+    rune: dict[str, Any] | None = field(default=None, metadata=ADDED)
+    agent_reward: str = field(default="model", metadata=ADDED)
+
+    def option(self, name: str) -> Any:
+        """The parsed option ``name`` (``qpa``, ``crop``, ``surf``, ``rune``), or None."""
+        return parse_option(name, getattr(self, name), "preference loop")
+
+
+AGENT_REWARDS = ("model", "true")
 
 
 class PreferenceLoop(SB3Method):
@@ -155,6 +171,22 @@ class PreferenceLoop(SB3Method):
             )
         if p.selection not in RULES:
             raise unknown(f"{self.name} selection", p.selection, RULES)
+        for name in OPTIONS:
+            parse_option(name, getattr(p, name), self.name)
+        if p.agent_reward not in AGENT_REWARDS:
+            raise unknown(f"{self.name} agent_reward", p.agent_reward, AGENT_REWARDS)
+        off_policy = agents.kind(agent).off_policy
+        if p.qpa is not None and not off_policy:
+            raise ParameterError(
+                f"{self.name}: qpa (policy-aligned queries and hybrid replay) needs an "
+                f"off-policy agent {OFF_POLICY}, got {agent!r}; drop qpa."
+            )
+        crop = parse_option("crop", p.crop, self.name)
+        if crop is not None and crop.max > p.segment:
+            raise ParameterError(
+                f"{self.name}: crop.max {crop.max} is longer than the stored segment "
+                f"({p.segment} steps); give crop.max <= segment."
+            )
         if p.pretrain_steps and agent not in OFF_POLICY:
             raise ParameterError(
                 f"{self.name}: pretrain_steps (PEBBLE's unsupervised pre-training) needs an "
@@ -196,6 +228,7 @@ class PreferenceLoop(SB3Method):
 
     def setup(self, ctx: RunContext) -> None:
         p = self.params
+        rune = p.option("rune")
         probe = make(ctx.task)
         cfg = EnsembleConfig.for_spaces(
             probe.observation_space,
@@ -209,16 +242,21 @@ class PreferenceLoop(SB3Method):
         )
         probe.close()
         self.reward_model = RewardEnsemble(cfg, device=ctx.device)
+        # what the agent is rewarded with (and its buffer relabelled to)
+        self.agent_reward: Any = self.reward_model
+        if rune is not None:
+            self.agent_reward = BonusReward(self.reward_model, rune)
 
     def wrap(self, env: gym.Env, ctx: RunContext) -> gym.Env:
-        if not agents.kind(ctx.spec.agent).off_policy:
-            return env  # the VecEnv form goes on in train_env
-        return LearnedReward(env, self.reward_model)
+        if not agents.kind(ctx.spec.agent).off_policy or self.params.agent_reward == "true":
+            return env  # the VecEnv form goes on in train_env; the control: the true reward
+        return LearnedReward(env, self.agent_reward)
 
     def train_env(self, ctx: RunContext, n_envs: int) -> DummyVecEnv:
         venv = super().train_env(ctx, n_envs)
-        if not agents.kind(ctx.spec.agent).off_policy:  # one batched call per vector step
-            return vec_env.LearnedReward(venv, self.reward_model)
+        learned = self.params.agent_reward == "model"
+        if learned and not agents.kind(ctx.spec.agent).off_policy:  # one call per vector step
+            return vec_env.LearnedReward(venv, self.agent_reward)
         return venv
 
     def agent_overrides(self, ctx: RunContext, cfg: dict[str, Any]) -> dict[str, Any]:
@@ -231,7 +269,9 @@ class PreferenceLoop(SB3Method):
         if p.pretrain_steps:
             start = p.seed_steps
         out = {**ctx.spec.agent_overrides, "learning_starts": start}
-        if p.pretrain_steps:
+        if p.qpa is not None:  # hybrid replay (and pre-training, if any)
+            out["replay_buffer_class"] = FeedbackReplayBuffer
+        elif p.pretrain_steps:
             out["replay_buffer_class"] = EntropyReplayBuffer
         return out
 
@@ -242,128 +282,3 @@ class PreferenceLoop(SB3Method):
         """The learned reward model, in ``folder / "reward_model"`` (apply it to any env
         of the task with :class:`~rewarddesign.wrappers.LearnedReward`)."""
         self.reward_model.save(Path(folder) / "reward_model")
-
-
-class FeedbackSessions(BaseCallback):
-    """Records the store beside SB3's buffer and runs the feedback sessions of ``pbrl``."""
-
-    def __init__(self, ctx: RunContext, method: PreferenceLoop) -> None:
-        super().__init__()
-        self.ctx, self.method, self.p = ctx, method, method.params
-        self.dataset = PreferenceDataset()
-        self.trainer = RewardTrainer(
-            method.reward_model,
-            lr=self.p.reward_lr,
-            batch_size=self.p.reward_batch,
-            max_epochs=self.p.reward_epochs,
-            seed=ctx.spec.seed,
-        )
-        self.next_session = method.first_session()
-        self.normalized = False
-
-    def _on_training_start(self) -> None:
-        model, n_envs = self.model, self.training_env.num_envs
-        self.off_policy = hasattr(model, "replay_buffer")
-        if self.off_policy:
-            self.buffer = model.replay_buffer
-            if self.p.pretrain_steps:
-                self.buffer.intrinsic = StateEntropyReward(self.p.entropy_k)
-        else:  # on-policy: recent experience in a FIFO buffer of our own
-            size = max(self.p.interval, 4 * self.p.segment)
-            self.buffer = ReplayBuffer(
-                max(size, n_envs),
-                model.observation_space,
-                model.action_space,
-                device="cpu",
-                n_envs=n_envs,
-                handle_timeout_termination=False,
-            )
-        self.store = TransitionStore(
-            self.buffer.buffer_size, n_envs, len(self.ctx.task.factor_names)
-        )
-        # SAC and TD3 store actions scaled to [-1, 1]; our buffer keeps the env's actions
-        # (discrete ones as a trailing column of indices)
-        box = isinstance(model.action_space, gym.spaces.Box)
-        self.unscale = None
-        if self.off_policy and box:
-            self.unscale = model.policy.unscale_action
-        elif not box:
-            self.unscale = _column_indices
-        # a discrete observation too: SB3 buffers keep it as a column of indices
-        discrete_obs = isinstance(model.observation_space, gym.spaces.Discrete)
-        self.unobs = _column_indices if discrete_obs else None
-
-    def _on_step(self) -> bool:
-        infos, dones = self.locals["infos"], np.asarray(self.locals["dones"], dtype=bool)
-        truncated = np.array([bool(i.get("TimeLimit.truncated", False)) for i in infos])
-        self.store.record(
-            self.buffer.pos,
-            np.array([i["true_reward"] for i in infos]),
-            np.stack([i["factors"] for i in infos]),
-            dones & ~truncated,
-            truncated,
-        )
-        if not self.off_policy:  # SB3 fills the replay buffer itself after this call
-            next_obs = np.array(self.locals["new_obs"], copy=True)
-            for i in np.flatnonzero(dones):
-                next_obs[i] = infos[i]["terminal_observation"]
-            actions = self.locals["clipped_actions"]
-            self.buffer.add(
-                self.model._last_obs, next_obs, actions, np.zeros(len(dones)), dones, infos
-            )
-        return True
-
-    def _on_rollout_end(self) -> None:  # the buffer now holds every recorded step
-        if self.num_timesteps >= self.next_session and self.ctx.labels_used < self.p.labels:
-            self.session()
-            self.next_session = max(self.next_session + self.p.interval, self.num_timesteps)
-
-    def session(self) -> None:
-        p, ctx, model = self.p, self.ctx, self.method.reward_model
-        view = self.store.view(
-            self.buffer, last=self.method.window, actions_fn=self.unscale, obs_fn=self.unobs
-        )
-        m = min(p.queries, p.labels - ctx.labels_used)
-        rule = p.selection if len(self.dataset) else "uniform"  # an untrained model ranks noise
-        n_candidates = m if rule == "uniform" else m * p.candidates
-        segments = cut_segments(view, H=p.segment, n=2 * n_candidates, rng=ctx.rng)
-        candidates = random_pairs(segments, n_candidates, ctx.rng)
-        chosen = candidates.take(select_queries(candidates, m, rule, model, ctx.rng))
-        teacher = self.method.teacher(ctx.task, margin_from_rewards(view.rewards, p.segment))
-        record = teacher.label(chosen, ctx.rng)
-        self.dataset.append(chosen, record)
-        ctx.charge_labels(record.charged)
-        step = self.num_timesteps
-        ctx.log("labels_asked", step, self.dataset.asked)
-        ctx.log("labels_charged", step, self.dataset.charged)
-        ctx.log("labels_usable", step, self.dataset.usable)
-        if self.dataset.usable:
-            if p.normalize_inputs and not self.normalized:
-                model.fit_normalizer(view_inputs(model, view))
-                self.normalized = True
-            stats = self.trainer.fit(self.dataset.pairs(), self.dataset.record())
-            ctx.log("reward_accuracy", step, stats.train_accuracy)
-            self.method.after_fit(model, view)
-            if self.off_policy:
-                if isinstance(self.buffer, EntropyReplayBuffer):
-                    self.buffer.intrinsic = None  # pre-training ends with the first labels
-                factors = self.store.factors if model.config.inputs == "obs_factors" else None
-                relabel_buffer(self.buffer, model, actions_fn=self.unscale, factors=factors)
-            fresh = slice(max(0, len(view.rewards) - 1000), None)  # recent steps
-            learned = model.predict(
-                view.obs[fresh], view.actions[fresh], view.next_obs[fresh], view.factors[fresh]
-            )
-            if np.std(learned) > 0 and np.std(view.rewards[fresh]) > 0:
-                corr = np.corrcoef(learned, view.rewards[fresh])[0, 1]
-                ctx.log("reward_correlation", step, float(corr))
-
-
-def view_inputs(model: RewardEnsemble, view: Any) -> np.ndarray:
-    """The reward model's inputs for every step of a session's experience."""
-    return model.inputs(view.obs, view.actions, view.next_obs, view.factors)
-
-
-def _column_indices(actions: np.ndarray) -> np.ndarray:
-    """Discrete actions (or observations) as SB3 buffers keep them, ``(..., 1)``, to int
-    indices ``(...)``."""
-    return actions[..., 0].astype(np.int64)
