@@ -10,6 +10,10 @@ Tables:
 * ``series``: ``(run key, series name, step, value)``; the evaluation curve is stored as
   the series ``true_return`` next to the method's own series.
 
+Complete runs move between stores as :class:`StoredRun` objects
+(:meth:`ResultsStore.complete_runs` reads them, :meth:`ResultsStore.record_complete` writes
+them; the file format is :mod:`rewarddesign.bench.transfer`'s).
+
 Every state change is one transaction, so a killed driver leaves the file consistent and
 loses at most the runs that were in flight (they are still ``running`` and rerun next
 time; a forced rerun in flight leaves the old result, complete).
@@ -26,7 +30,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from rewarddesign.contract.runspec import RunResult, RunSpec
@@ -62,6 +67,47 @@ CREATE INDEX IF NOT EXISTS runs_by_grid ON runs (grid, status);
 """
 
 DONE, RUNNING, FAILED = "done", "running", "failed"
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """One complete run as a store's row holds it: what moves between stores.
+
+    The wall time, versions and device are the result's own (the row's columns are copies).
+
+    Attributes:
+        key: The run key.
+        grid: The grid it ran in.
+        method_label: Its method label in that grid.
+        result: The result, series and curve included.
+        position: Its place among all the store's runs (0 first): the order
+            :meth:`ResultsStore.results` lists them in, kept by an import.
+        started: When it started (seconds since the epoch), None if unknown.
+        finished: When it finished, None if unknown.
+        attempts: How many times a worker started it.
+
+    Example:
+        >>> from rewarddesign.contract.runspec import RunSpec
+        >>> spec = RunSpec(task="classic/Pendulum-v1", method="true", agent="sac", seed=0)
+        >>> run = StoredRun("0" * 20, "g", "true", RunResult(spec, [], -1.0), 0, None, None, 1)
+        >>> run.result.final_return
+        -1.0
+    """
+
+    key: str
+    grid: str
+    method_label: str
+    result: RunResult
+    position: int
+    started: float | None
+    finished: float | None
+    attempts: int
+
+
+def _series_rows(key: str, result: RunResult) -> list[tuple[str, str, int, float]]:
+    """The ``series`` rows of a result: its curve as ``true_return``, then its series."""
+    rows = [(key, "true_return", p.step, p.mean_return) for p in result.curve]
+    return rows + [(key, name, s, v) for name, pts in result.series.items() for s, v in pts]
 
 
 class ResultsStore:
@@ -142,8 +188,7 @@ class ResultsStore:
 
     def record_result(self, key: str, result: RunResult) -> None:
         """Store a finished run and its series in one transaction (over an old result)."""
-        rows = [(key, "true_return", p.step, p.mean_return) for p in result.curve]
-        rows += [(key, name, s, v) for name, pts in result.series.items() for s, v in pts]
+        rows = _series_rows(key, result)
         finished = time.time()
         with self._transaction():
             self._db.execute(
@@ -212,6 +257,71 @@ class ResultsStore:
             return rows
         keys = set(keys)
         return [row for row in rows if row[0] in keys]
+
+    def complete_runs(self, grid: str | None = None) -> list[StoredRun]:
+        """Every complete run (of ``grid`` alone, if given), in the store's order."""
+        rows = self._db.execute(
+            """SELECT key, grid, method_label, status, result, started, finished, attempts
+               FROM runs ORDER BY rowid"""
+        ).fetchall()
+        return [
+            StoredRun(key, g, label, RunResult.from_json(text), i, started, finished, attempts)
+            for i, (key, g, label, status, text, started, finished, attempts) in enumerate(rows)
+            if status == DONE and (grid is None or g == grid)
+        ]
+
+    def record_complete(self, runs: Sequence[StoredRun]) -> list[str]:
+        """Write complete runs from another store, all in one transaction.
+
+        Keys already complete here are left as they are; a ``running`` or ``failed`` row
+        is replaced by the run. New rows are added in ``position`` order, so
+        :meth:`results` lists them in the order their own store did.
+
+        Returns:
+            The keys written.
+        """
+        with self._transaction():
+            # looked up inside the transaction: no other writer can complete a key meanwhile
+            status = self.statuses(r.key for r in runs)
+            done = {k for k, s in status.items() if s == DONE}
+            todo = sorted((r for r in runs if r.key not in done), key=lambda r: r.position)
+            for run in todo:
+                self._write_complete(run)
+        return [run.key for run in todo]
+
+    def _write_complete(self, run: StoredRun) -> None:
+        result = run.result
+        self._db.execute(
+            """INSERT INTO runs (key, grid, method_label, spec, status, result, final_return,
+                 final_success, started, finished, wall_time, versions, device, attempts)
+               VALUES (?, ?, ?, ?, 'done', ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT(key) DO UPDATE SET grid = excluded.grid,
+                 method_label = excluded.method_label, spec = excluded.spec, status = 'done',
+                 result = excluded.result, final_return = excluded.final_return,
+                 final_success = excluded.final_success, started = excluded.started,
+                 finished = excluded.finished, wall_time = excluded.wall_time,
+                 versions = excluded.versions, device = excluded.device,
+                 attempts = excluded.attempts, error = NULL, traceback = NULL""",
+            (
+                run.key,
+                run.grid,
+                run.method_label,
+                result.spec.to_json(),
+                result.to_json(),
+                result.final_return,
+                result.final_success,
+                run.started,
+                run.finished,
+                result.wall_time,
+                json.dumps(result.versions),
+                result.device,
+                run.attempts,
+            ),
+        )
+        self._db.execute("DELETE FROM series WHERE run_key = ?", (run.key,))
+        self._db.executemany(
+            "INSERT OR REPLACE INTO series VALUES (?, ?, ?, ?)", _series_rows(run.key, result)
+        )
 
     def grids(self) -> list[str]:
         """Names of the grids with runs in the store."""
