@@ -1,5 +1,5 @@
 """`rewarddesign bench` from the command line: progress lines in a log, --quiet, --dry-run,
---seeds and --budget."""
+--seeds, --budget and --save-runs."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import re
 from rewarddesign.bench import ResultsStore, load_grid, run_key
 from rewarddesign.cli.main import main
 from rewarddesign.common.progress import duration
+from rewarddesign.preferences import PreferenceDataset
 from tests.conftest import SHORT_GRID
 
 LINE = re.compile(
@@ -68,3 +69,36 @@ def test_budget_and_seeds_from_the_command_line(tmp_path, write_yaml, capsys):
     args = ["bench", path, "--store", store, "--seeds", "1", "--budget", "256", "--dry-run"]
     assert main(args) == 0
     assert "1 runs: 0 complete and skipped, 1 to run" in capsys.readouterr().out
+
+
+def test_save_runs_keeps_each_runs_folder_with_its_feedback_sessions(tmp_path, write_yaml):
+    pbrl = {
+        "method": "pbrl",
+        "params": {"labels": 20, "queries": 10, "interval": 200, "seed_steps": 200},
+    }
+    grid = {
+        "name": "s",
+        "seeds": [0],
+        "budget": 600,
+        "agent": "sac",
+        "agent_preset": "fast",
+        "eval": {"every": 600, "episodes": 1},
+        "tasks": ["classic/Pendulum-v1"],
+        "methods": [{**pbrl, "params": {**pbrl["params"], "segment": 20, "hidden": [16]}}],
+    }
+    path, store, runs = write_yaml(grid, "s.yaml"), tmp_path / "s.sqlite", tmp_path / "runs"
+    args = ["bench", path, "--store", str(store), "--workers", "1", "--quiet"]
+    assert main([*args, "--save-runs", str(runs)]) == 0
+    (key,) = [run_key(r.spec) for r in load_grid(path).runs]
+    folder = runs / key
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "model",
+        "result.json",
+        "reward_model",
+        "sessions",
+    ]
+    # sessions at steps 200 and 400 (10 labels each), each with the labels so far
+    assert sorted(p.name for p in (folder / "sessions").iterdir()) == ["001", "002"]
+    assert len(PreferenceDataset.load(folder / "sessions" / "002" / "labels.npz")) == 20
+    (tmp_path / "file").write_text("x")
+    assert main([*args, "--save-runs", str(tmp_path / "file")]) == 2  # refused up front

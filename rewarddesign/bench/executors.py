@@ -47,12 +47,17 @@ class Started:
     key: str
 
 
-def run_spec_json(key: str, spec_json: str, device: str) -> dict:
-    """Worker entry point: run one spec, never raise; all in and out is JSON-safe data."""
+def run_spec_json(key: str, spec_json: str, device: str, save_runs: str | None = None) -> dict:
+    """Worker entry point: run one spec, never raise; all in and out is JSON-safe data.
+
+    With ``save_runs``, the run's folder (policy, what the method learned, its feedback
+    sessions) is ``save_runs/KEY`` on the worker's machine.
+    """
     from rewarddesign.experiment.runner import execute  # imported in the worker process
 
     try:
-        result = execute(RunSpec.from_json(spec_json), device=device)
+        save_dir = None if save_runs is None else os.path.join(save_runs, key)
+        result = execute(RunSpec.from_json(spec_json), device=device, save_dir=save_dir)
         return {"key": key, "result": result.to_json()}
     except Exception as exc:  # a failing run is recorded and the grid goes on
         return {
@@ -82,13 +87,13 @@ class SequentialExecutor:
 
     workers = 1
 
-    def __init__(self, device: str = "auto") -> None:
-        self.device = device
+    def __init__(self, device: str = "auto", save_runs: str | None = None) -> None:
+        self.device, self.save_runs = device, save_runs
 
     def run(self, jobs: Sequence[tuple[str, RunSpec]]) -> Iterator[Started | Outcome]:
         for key, spec in jobs:
             yield Started(key)
-            yield _outcome(run_spec_json(key, spec.to_json(), self.device))
+            yield _outcome(run_spec_json(key, spec.to_json(), self.device, self.save_runs))
 
 
 def _worker_init() -> None:
@@ -118,11 +123,14 @@ class LocalProcessExecutor:
     Args:
         workers: Number of processes; None means the cores this process may use.
         device: Torch device for the agents.
+        save_runs: Folder of the runs' folders (``save_runs/KEY``); None: none saved.
     """
 
-    def __init__(self, workers: int | None = None, device: str = "auto") -> None:
+    def __init__(
+        self, workers: int | None = None, device: str = "auto", save_runs: str | None = None
+    ) -> None:
         self.workers = workers or available_cores()
-        self.device = device
+        self.device, self.save_runs = device, save_runs
 
     def run(self, jobs: Sequence[tuple[str, RunSpec]]) -> Iterator[Started | Outcome]:
         context = multiprocessing.get_context("spawn")  # no forked torch or file state
@@ -141,7 +149,9 @@ class LocalProcessExecutor:
                         pools.append(pool)
                     key, spec = queued[0]
                     try:
-                        future = pool.submit(run_spec_json, key, spec.to_json(), self.device)
+                        future = pool.submit(
+                            run_spec_json, key, spec.to_json(), self.device, self.save_runs
+                        )
                     except cf.process.BrokenProcessPool:  # a worker died: the rest go on
                         pool = None  # in a fresh pool
                         continue
@@ -178,13 +188,18 @@ class RayExecutor:
             ``"ray://host:port"`` connects a client to a remote one.
         device: Torch device for the agents.
         num_cpus: CPUs of a local cluster (default: all).
+        save_runs: Folder of the runs' folders, on each worker's machine; None: none.
 
     Raises:
         RewardDesignError: If Ray is not installed (it is an optional extra).
     """
 
     def __init__(
-        self, address: str | None = None, device: str = "auto", num_cpus: int | None = None
+        self,
+        address: str | None = None,
+        device: str = "auto",
+        num_cpus: int | None = None,
+        save_runs: str | None = None,
     ) -> None:
         try:
             import ray  # noqa: F401
@@ -193,6 +208,7 @@ class RayExecutor:
                 f"--executor ray needs Ray, an optional extra: {DISTRIBUTED_EXTRA}."
             ) from None
         self.address, self.device, self.num_cpus = address, device, num_cpus
+        self.save_runs = save_runs
         self.workers = num_cpus or available_cores()
 
     def run(self, jobs: Sequence[tuple[str, RunSpec]]) -> Iterator[Started | Outcome]:
@@ -215,7 +231,7 @@ class RayExecutor:
                 self.workers = int(ray.cluster_resources().get("CPU", 1))
                 while queued and len(refs) < self.workers:
                     key, spec = queued.popleft()
-                    refs[task.remote(key, spec.to_json(), self.device)] = key
+                    refs[task.remote(key, spec.to_json(), self.device, self.save_runs)] = key
                     yield Started(key)
                 done, _ = ray.wait(list(refs), num_returns=1)
                 for ref in done:

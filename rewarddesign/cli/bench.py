@@ -32,12 +32,14 @@ def _executor(args: argparse.Namespace):
     if args.executor == "ray":
         from rewarddesign.bench import RayExecutor
 
-        return RayExecutor(args.address, args.device, num_cpus=args.workers)
+        return RayExecutor(
+            args.address, args.device, num_cpus=args.workers, save_runs=args.save_runs
+        )
     if args.address is not None:
         raise ParameterError("--address is for --executor ray; the local executor needs none.")
     if args.workers == 1:
-        return SequentialExecutor(args.device)
-    return LocalProcessExecutor(args.workers, args.device)
+        return SequentialExecutor(args.device, save_runs=args.save_runs)
+    return LocalProcessExecutor(args.workers, args.device, save_runs=args.save_runs)
 
 
 def _dry_run(grid, store_path: Path, args: argparse.Namespace) -> int:
@@ -94,6 +96,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     grid = load_grid(args.grid, args.preset, seeds=args.seeds, budget=args.budget)
     if args.workers is not None and args.workers < 1:
         raise ParameterError(f"--workers must be at least 1, got {args.workers}.")
+    if args.save_runs is not None:
+        from rewarddesign.experiment.runner import check_save_dir
+
+        check_save_dir(args.save_runs)  # a file there fails now, not after the first run
     if args.progress_every <= 0:
         raise ParameterError(f"--progress-every must be positive, got {args.progress_every}.")
     store_path = Path(args.store)
@@ -262,6 +268,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         help="worker processes (default: available cores; 1 runs in this process)",
     )
     b.add_argument("--device", default="auto", help="auto (cuda if available), cpu or cuda")
+    b.add_argument(
+        "--save-runs",
+        default=None,
+        metavar="DIR",
+        help="save each run's folder (policy, reward model, feedback sessions' labels and "
+        "models) as DIR/KEY",
+    )
     b.add_argument(
         "--executor",
         default="local",

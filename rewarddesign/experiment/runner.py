@@ -142,8 +142,9 @@ def execute(
         on_eval: Optional hook called with each :class:`EvalPoint` as it is made; an
             exception it raises ends the run (a tuner's pruning).
         save_dir: If given, the trained policy (state dict + config), what the method
-            learned besides it (a learned reward model in ``reward_model/``) and
-            ``result.json`` are written there (atomically).
+            learned besides it (a learned reward model in ``reward_model/``; a preference
+            loop's labels and model after every feedback session in ``sessions/NNN/``,
+            as it goes) and ``result.json`` are written there (atomically).
         torch_threads: Torch CPU threads for this process (one is fastest for the small
             networks of control tasks and lets runs share cores); None leaves it. One
             also makes XLA single-threaded if JAX is not yet imported in this process.
