@@ -53,15 +53,14 @@ def resolved(spec: RunSpec) -> dict:
 def run_key(spec: RunSpec) -> str:
     """A 20-hex-digit key of the fully resolved run.
 
-        Example:
-            >>> from rewarddesign.contract.runspec import RunSpec
-    from rewarddesign.methods.base import key_params
-            >>> a = RunSpec(task="classic/Pendulum-v1", method="true", agent="sac", seed=0)
-            >>> run_key(a) == run_key(RunSpec.from_json(a.to_json()))
-            True
-            >>> b = RunSpec(task="classic/Pendulum-v1", method="true", agent="sac", seed=1)
-            >>> run_key(a) == run_key(b)
-            False
+    Example:
+        >>> from rewarddesign.contract.runspec import RunSpec
+        >>> a = RunSpec(task="classic/Pendulum-v1", method="true", agent="sac", seed=0)
+        >>> run_key(a) == run_key(RunSpec.from_json(a.to_json()))
+        True
+        >>> b = RunSpec(task="classic/Pendulum-v1", method="true", agent="sac", seed=1)
+        >>> run_key(a) == run_key(b)
+        False
     """
     return digest(resolved(spec))
 
