@@ -54,7 +54,7 @@ def test_failed_run_is_recorded_and_the_grid_goes_on(tmp_path, write_yaml, monke
 
     real = executors.run_spec_json
 
-    def flaky(key, spec_json, device):
+    def flaky(key, spec_json, device, save_runs=None):
         if key == bad_key:
             return real(key, spec_json.replace('"budget": 256', '"budget": -1'), device)
         return real(key, spec_json, device)
