@@ -46,7 +46,11 @@ PPO_SETTINGS = {
 # Sessions at rollout ends (2048 steps): the first after one rollout, then every two,
 # 50 labels each, so the 1000 labels are in by 80k of 100k steps.
 # The reward model is sized like imitation's BasicRewardNet (32x32), 3 members for
-# disagreement selection, 3 epochs per session as imitation's trainer.
+# disagreement selection, 3 epochs per session of batches of 32 pairs as imitation's
+# trainer: at batch 128 the first sessions' fits were 3-9 Adam steps, the learned reward
+# stayed anti-correlated with the true one until ~30k steps and seed 1 (-222; -275/-283 on
+# two seeds in an earlier rerun) lost an episode; at 32 it correlates (> 0.5) by 14k steps
+# (notes: benchmarks/RESULTS.md, "pbrl with PPO: robustness over seeds").
 PBRL = {
     "queries": 50,
     "interval": 4096,
@@ -54,6 +58,7 @@ PBRL = {
     "segment": 100,
     "hidden": [32, 32],
     "reward_epochs": 3,
+    "reward_batch": 32,
 }
 
 
