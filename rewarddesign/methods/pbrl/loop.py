@@ -171,8 +171,7 @@ class PreferenceLoop(SB3Method):
             )
         if p.selection not in RULES:
             raise unknown(f"{self.name} selection", p.selection, RULES)
-        for name in OPTIONS:
-            parse_option(name, getattr(p, name), self.name)
+        options = {name: parse_option(name, getattr(p, name), self.name) for name in OPTIONS}
         if p.agent_reward not in AGENT_REWARDS:
             raise unknown(f"{self.name} agent_reward", p.agent_reward, AGENT_REWARDS)
         off_policy = agents.kind(agent).off_policy
@@ -181,7 +180,7 @@ class PreferenceLoop(SB3Method):
                 f"{self.name}: qpa (policy-aligned queries and hybrid replay) needs an "
                 f"off-policy agent {OFF_POLICY}, got {agent!r}; drop qpa."
             )
-        crop = parse_option("crop", p.crop, self.name)
+        crop = options["crop"]
         if crop is not None and crop.max > p.segment:
             raise ParameterError(
                 f"{self.name}: crop.max {crop.max} is longer than the stored segment "
