@@ -26,6 +26,8 @@ _LAZY = {
     "RunResult": "rewarddesign.contract.runspec",
     "RunSpec": "rewarddesign.contract.runspec",
     "check_task": "rewarddesign.task.check",
+    "compare": "rewarddesign.diagnostics.comparison",
+    "diagnostics": "rewarddesign.diagnostics",
     "execute": "rewarddesign.experiment.runner",
     "run": "rewarddesign.experiment.runner",
     "make": "rewarddesign.task.registry",
@@ -47,6 +49,8 @@ __all__ = [
     "__version__",
     "agents",
     "check_task",
+    "compare",
+    "diagnostics",
     "errors",
     "execute",
     "make",
@@ -75,8 +79,9 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs
-    from rewarddesign import agents, errors, models, preferences, tuning, wrappers
+    from rewarddesign import agents, diagnostics, errors, models, preferences, tuning, wrappers
     from rewarddesign.contract.runspec import EvalSpec, RunResult, RunSpec
+    from rewarddesign.diagnostics.comparison import compare
     from rewarddesign.experiment.runner import execute, run
     from rewarddesign.task.check import check_task
     from rewarddesign.task.registry import make, task_spec, tasks

@@ -518,6 +518,65 @@ API_CASES = [
         FileFormatError,
         r"rm/meta_blend\.json'",
     ),
+    # -- reward distances (diagnostics/): refused before any rollout ----------------------
+    (
+        "compare-one-reward",
+        lambda f: rd.compare(PENDULUM, ["true"]),
+        ParameterError,
+        r"2 or more rewards, got \['true'\]",
+    ),
+    (
+        "compare-one-sample",
+        lambda f: rd.compare(PENDULUM, ["true", "env"], samples=1),
+        ParameterError,
+        r"coverage samples must be an integer >= 2, got 1",
+    ),
+    (
+        "compare-one-transition",
+        lambda f: rd.compare(PENDULUM, ["true", "env"], transitions=1),
+        ParameterError,
+        r"transitions must be an integer >= 2, got 1",
+    ),
+    (
+        "compare-constant-reward",
+        lambda f: rd.compare(
+            PENDULUM, ["true", "expr:0 * theta_sq + 2"], transitions=50, samples=8
+        ),
+        ParameterError,
+        r"reward 'expr:0 \* theta_sq \+ 2' is constant .* EPIC distance is undefined",
+    ),
+    (
+        "compare-info-factor",
+        lambda f: rd.compare("dmc/walker-walk", ["true", "env"]),
+        SpecError,
+        r"reads factor\(s\) 'standing' \(info\['standing'\]\).* Declare `transition:",
+    ),
+    (
+        "compare-trajectories-of-another-task",
+        lambda f: rd.compare(
+            PENDULUM, ["true", "env"], traj=rollout(f.other_env(), None, 5, seed=0)
+        ),
+        SpecError,
+        r"trajectories are of task 'classic/MountainCarContinuous-v0', the rewards of 'classic/Pendulum-v1'",
+    ),
+    (
+        "compare-model-of-other-spaces",
+        lambda f: rd.compare(
+            PENDULUM,
+            {
+                "true": "true",
+                "m": RewardEnsemble(EnsembleConfig((5,), (1,), hidden=(4,)), device="cpu"),
+            },
+        ),
+        SpaceMismatchError,
+        r"built for obs_shape=\(5,\)",
+    ),
+    (
+        "compare-unknown-form",
+        lambda f: rd.compare(PENDULUM, ["true", "weights.yaml"]),
+        SpecError,
+        r"reward 'weights\.yaml' is none of the forms",
+    ),
 ]
 
 
@@ -713,6 +772,16 @@ CLI_CASES = [
             str(f.root / "experts"),
         ],
         "seed must be an integer in [0, 4294967295], got -1",
+    ),
+    (
+        "compare-one-reward",
+        lambda f: ["compare", PENDULUM, "--reward", "true"],
+        "compare needs 2 or more rewards",
+    ),
+    (
+        "compare-out-suffix",
+        lambda f: ["compare", PENDULUM, "--reward", "true", "--reward", "env", "--out", "m.txt"],
+        "write a .csv or a .json file, got '.txt'",
     ),
 ]
 

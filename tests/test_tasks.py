@@ -190,6 +190,43 @@ def test_check_task_runs_every_invariant_on_a_packaged_task():
     by_name = {r.name: r.detail for r in results}
     assert by_name["float32 observations"].startswith("not a Box observation space (Discrete)")
     assert by_name["success type"] == "success is 0.0 or 1.0 on 50 steps"
+    assert by_name["transition factors"] == (
+        "transition functions on 50 steps: gas ==, goal ==, sheep ==, coin ==, roadblock ==, mud =="
+    )
+
+
+@pytest.mark.parametrize("task", [t for t in ALL_TASKS if rd.task_spec(t).transitions])
+def test_declared_transition_functions_reproduce_their_info_factors(task):
+    """A factor's `transition:` gives its info value on a seeded random rollout (exactly,
+    or as closely as an approximate one must)."""
+    from rewarddesign.task.check import transition_factors
+
+    spec = rd.task_spec(task)
+    detail = transition_factors(spec, record(task, 600, seed=1))
+    exact = [n for n, t in spec.transitions.items() if not t.approximate]
+    assert all(f"{n} ==" in detail for n in exact), detail
+
+
+def test_a_wrong_transition_function_fails_the_check_naming_the_factor(write_yaml):
+    from rewarddesign.task.check import transition_factors
+
+    doc = {
+        "id": "my/HalfCheetah-wrong-ctrl",
+        "env": {"id": "HalfCheetah-v5", "adapter": "float32"},
+        "factors": [
+            {"name": "forward", "sign": 1, "source": {"info": "reward_forward"}},
+            {
+                "name": "ctrl",
+                "sign": -1,
+                "source": {"info": "reward_ctrl", "scale": -1.0},
+                "transition": {"fn": "action_sq", "scale": 0.2},
+            },
+        ],
+        "reward": {"weights": {"forward": 1.0, "ctrl": -1.0}},
+    }
+    path = write_yaml(doc, "wrong_ctrl.yaml")
+    with pytest.raises(SpecError, match="factor 'ctrl''s transition function gives .* step 0"):
+        transition_factors(rd.task_spec(path), record(path, 20, seed=0))
 
 
 def test_the_check_command_prints_one_line_per_check_and_exits_2_on_a_failure(write_yaml, capsys):
@@ -198,7 +235,7 @@ def test_the_check_command_prints_one_line_per_check_and_exits_2_on_a_failure(wr
     assert main(["check", "classic/Pendulum-v1", "--steps", "30"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "ok   reward identity: declared reward == env reward on 30 steps (atol 1e-06)"
-    assert out[-1] == "classic/Pendulum-v1: all 5 checks pass" and len(out) == 6
+    assert out[-1] == "classic/Pendulum-v1: all 6 checks pass" and len(out) == 7
     # a float64 env without the float32 adapter, and a reward that is not the env's
     doc = {
         "id": "my/Pendulum-unadapted",

@@ -8,11 +8,10 @@ from pathlib import Path
 import gymnasium as gym
 
 from rewarddesign.common.checks import is_number
-from rewarddesign.common.files import load_yaml
 from rewarddesign.errors import ParameterError, SpecError
 from rewarddesign.methods.base import RunContext, SB3Method
 from rewarddesign.task.spec import TaskSpec
-from rewarddesign.wrappers.blended import BlendedReward, blend_weights
+from rewarddesign.wrappers.blended import BlendedReward, blend_weights, read_weights
 
 
 @dataclass(frozen=True)
@@ -32,25 +31,6 @@ class BlendParams:
         # contents can change
         if isinstance(self.weights, str | Path):
             object.__setattr__(self, "weights", read_weights(self.weights))
-
-
-def read_weights(path: str | Path) -> dict[str, float]:
-    """The weights of a YAML file: a tuning result (``params: {weights: ...}``) or a
-    plain ``weights:`` mapping.
-
-    Raises:
-        SpecError: If the file is missing, malformed, or holds no weights mapping.
-    """
-    doc = load_yaml(path)
-    if isinstance(doc, dict) and isinstance(doc.get("params"), dict):
-        doc = doc["params"]
-    weights = doc.get("weights") if isinstance(doc, dict) else None
-    if not isinstance(weights, dict) or not weights:
-        raise SpecError(
-            f"{str(path)!r} holds no weights: expected a YAML mapping with `weights:` "
-            f"(or `params: {{weights: ...}}`, as rewarddesign tune --out writes)."
-        )
-    return weights
 
 
 class Blend(SB3Method):

@@ -286,6 +286,59 @@ class RewardEnsemble(torch.nn.Module):
         r = self.rewards(self.inputs(obs, actions, next_obs, factors)).mean(dim=0)
         return ((r - self.out_shift) / self.out_scale).cpu().numpy().astype(np.float64)
 
+    @torch.no_grad()
+    def mean_over_pairs(
+        self, obs: Any, actions: Any, next_obs: Any = None, chunk: int = 4096
+    ) -> np.ndarray:
+        """``(n,)``: for each observation ``obs[i]``, the mean of :meth:`predict` over the
+        ``m`` pairs ``(actions[j], next_obs[j])``, without building the ``n * m`` inputs:
+        the first layer's observation part and pair part are computed once each and
+        summed per pair (what EPIC's expectations need, ``n * m`` evaluations). ``chunk``
+        rows at a time: a few MB, which stay in the CPU's cache between layers.
+
+        Raises:
+            ParameterError: A model that reads factors (``inputs="obs_factors"``): its
+                pairs' factors depend on the observation; use :meth:`predict`.
+        """
+        cfg = self.config
+        if cfg.inputs == "obs_factors":
+            raise ParameterError(
+                "mean_over_pairs needs a model of observations and actions; this one reads "
+                "factors (inputs='obs_factors'): evaluate it with predict."
+            )
+        x_obs = self.normalize_part(_encode(obs, cfg.obs_shape, cfg.n_states, "observations"), 0)
+        pair = [_encode(actions, cfg.act_shape, cfg.n_actions, "actions")]
+        if cfg.inputs == "obs_action_next_obs":
+            pair.append(_encode(next_obs, cfg.obs_shape, cfg.n_states, "next observations"))
+        x_pair = self.normalize_part(np.concatenate(pair, axis=-1), cfg.obs_dim)
+        w, b = self.weights[0], self.biases[0]
+        u = torch.bmm(x_obs.expand(cfg.members, -1, -1), w[:, : cfg.obs_dim])  # (k, n, h)
+        v = torch.baddbmm(b, x_pair.expand(cfg.members, -1, -1), w[:, cfg.obs_dim :])
+        m, last = len(x_pair), len(self.weights) - 1
+        per = max(1, chunk // m)
+        out = torch.empty(len(x_obs), device=self.device)
+        for start in range(0, len(x_obs), per):
+            h = u[:, start : start + per, None, :] + v[:, None, :, :]  # (k, rows, m, h)
+            rows = h.shape[1]
+            h = h.reshape(cfg.members, rows * m, -1)
+            for i, (wi, bi) in enumerate(zip(self.weights, self.biases, strict=True)):
+                if i > 0:
+                    h = torch.baddbmm(bi, h, wi)
+                if i < last:
+                    h = torch.relu_(h)
+            r = h.squeeze(-1)
+            r = torch.tanh(r) if cfg.bounded else r
+            out[start : start + rows] = r.reshape(cfg.members, rows, m).mean(dim=(0, 2))
+        return ((out - self.out_shift) / self.out_scale).cpu().numpy().astype(np.float64)
+
+    def normalize_part(self, x: np.ndarray, offset: int) -> torch.Tensor:
+        """Inputs' columns ``offset:offset + width`` normalised, as a tensor on the device."""
+        t = torch.as_tensor(x, dtype=torch.float32, device=self.device)
+        if not torch.isfinite(t).all():
+            raise ParameterError("reward model inputs contain NaN or inf.")
+        cols = slice(offset, offset + t.shape[-1])
+        return (t - self.mean[cols]) / self.std[cols]
+
     # -- persistence --------------------------------------------------------------------
     def save(self, folder: str | Path) -> None:
         """Write ``reward_model.pt`` (a state dict) and ``reward_model.json`` (the config)."""

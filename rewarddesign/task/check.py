@@ -48,6 +48,7 @@ class Rollout:
         true_rewards: ``info["true_reward"]`` of every step.
         successes: ``info["success"]`` of every step (None where absent).
         ends: Whether the step ended its episode.
+        actions: The actions taken.
     """
 
     first: np.ndarray
@@ -59,7 +60,15 @@ class Rollout:
     true_rewards: list[float] = field(default_factory=list)
     successes: list[Any] = field(default_factory=list)
     ends: list[bool] = field(default_factory=list)
+    actions: list[Any] = field(default_factory=list)
     observation_space: gym.Space | None = None
+
+    def before(self) -> list[Any]:
+        """The observation before each step (the first, or the last step's, or a reset's)."""
+        out = [self.first]
+        for obs, reset in zip(self.observations[:-1], self.resets[:-1], strict=True):
+            out.append(obs if reset is None else reset)
+        return out
 
 
 def record(task: str | TaskSpec, steps: int, seed: int, policy: Policy | None = None) -> Rollout:
@@ -87,6 +96,7 @@ def record(task: str | TaskSpec, steps: int, seed: int, policy: Policy | None = 
         for _ in range(steps):
             action = None if policy is None else policy(obs, rng)
             action = env.action_space.sample() if action is None else action
+            out.actions.append(np.array(action, copy=True))
             obs, reward, terminated, truncated, info = env.step(action)
             out.observations.append(obs)
             out.rewards.append(float(reward))
@@ -133,6 +143,55 @@ def reward_identity(spec: TaskSpec, rollout: Rollout) -> str:
             f"{formed[0]!r} on a batch; it must be vectorised over leading dimensions."
         )
     return f"declared reward == env reward on {len(rewards)} steps (atol {REWARD_ATOL:g})"
+
+
+APPROXIMATE_MIN_CORRELATION = 0.9
+APPROXIMATE_MIN_AGREEMENT = 0.99
+"""How closely an ``approximate: true`` transition function must follow its factor: a
+Pearson correlation of 0.9 (a speed from a velocity), or the same value on 99% of the
+steps (an indicator that differs only on a region's edge)."""
+
+
+def transition_factors(spec: TaskSpec, rollout: Rollout) -> str:
+    """Each declared ``transition:`` function gives its factor's ``info`` value on the
+    rollout's transitions: to :data:`REWARD_ATOL`, or, where marked approximate, as
+    closely as :data:`APPROXIMATE_MIN_CORRELATION` says.
+
+    Raises:
+        SpecError: Naming the factor, the step and both values (or the correlation).
+    """
+    if not spec.transitions:
+        return "no transition functions declared"
+    obs, nxt = np.array(rollout.before()), np.array(rollout.observations)
+    actions, factors = np.array(rollout.actions), np.array(rollout.factors)
+    notes = []
+    for name, fn in spec.transitions.items():
+        want = factors[:, spec.factor_names.index(name)]
+        got = np.broadcast_to(np.asarray(fn(obs, actions, nxt), dtype=np.float64), want.shape)
+        same = np.abs(got - want) <= REWARD_ATOL
+        if fn.approximate:
+            rho = float(np.corrcoef(got, want)[0, 1]) if want.std() > 0 else float("nan")
+            agree = float(same.mean())
+            if not (rho >= APPROXIMATE_MIN_CORRELATION or agree >= APPROXIMATE_MIN_AGREEMENT):
+                raise SpecError(
+                    f"{_where(spec)}: factor {name!r}'s approximate transition function "
+                    f"correlates {rho:.3f} with its info value on a seeded random rollout and "
+                    f"agrees on {agree:.1%} of the steps (needs a correlation >= "
+                    f"{APPROXIMATE_MIN_CORRELATION} or {APPROXIMATE_MIN_AGREEMENT:.0%} "
+                    "agreement); fix its `transition:`."
+                )
+            notes.append(f"{name} ~ (rho {rho:.3f}, same on {agree:.1%})")
+            continue
+        bad = np.flatnonzero(~same)
+        if len(bad):
+            i = int(bad[0])
+            raise SpecError(
+                f"{_where(spec)}: factor {name!r}'s transition function gives {got[i]:.6g} at "
+                f"step {i} of a seeded random rollout, its info value is {want[i]:.6g}; fix "
+                "its `transition:` in the spec."
+            )
+        notes.append(f"{name} ==")
+    return f"transition functions on {len(want)} steps: {', '.join(notes)}"
 
 
 def seeded_resets(spec: TaskSpec, rollout: Rollout, again: Rollout) -> str:
@@ -239,6 +298,7 @@ CHECK_NAMES = (
     "finite factors",
     "float32 observations",
     "success type",
+    "transition factors",
 )
 """The invariants :func:`check_task` runs, in order."""
 
@@ -271,6 +331,7 @@ def check_task(task: str | TaskSpec, steps: int = 200, seed: int = 0) -> list[Ch
         "finite factors": lambda: finite_factors(spec, first),
         "float32 observations": lambda: float32_observations(spec, first),
         "success type": lambda: success_type(spec, first),
+        "transition factors": lambda: transition_factors(spec, first),
     }
     results = []
     for name in CHECK_NAMES:
@@ -305,6 +366,7 @@ def check_observation_indices(spec: TaskSpec, observation_space: gym.Space) -> N
     dim = observation_space.shape[-1]
     named = [(f"factor {f.name!r}", f.fn, f.args) for f in spec.factors if f.fn is not None]
     named += [(f"potential {k!r}", p.fn, p.args) for k, p in spec.potentials.items()]
+    named += [(f"factor {k!r} transition", t.fn, t.args) for k, t in spec.transitions.items()]
     if spec.success is not None and spec.success.fn is not None:
         named.append(("success", spec.success.fn, spec.success.args))
     for what, fn, args in named:

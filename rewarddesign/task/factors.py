@@ -87,6 +87,56 @@ def _velocity_match(obs, action, next_obs, velocity_index: int = 1):
     return np.where(match, 1.0, -1.0)
 
 
+def _next_obs_entry(obs, action, next_obs, index: int):
+    """One entry of the observation after the step (e.g. a velocity)."""
+    return np.asarray(next_obs, dtype=np.float64)[..., index]
+
+
+def _next_distance(obs, action, next_obs, target: Sequence[float], indices: Sequence[int] = (0, 1)):
+    """Euclidean distance from next-observation entries ``indices`` to ``target``."""
+    pos = np.asarray(next_obs, dtype=np.float64)[..., list(indices)]
+    return np.linalg.norm(pos - np.asarray(target, dtype=np.float64), axis=-1)
+
+
+def _next_in_disk(
+    obs, action, next_obs, center: Sequence[float], radius: float, indices: Sequence[int] = (0, 1)
+):
+    """1.0 where next-observation entries ``indices`` lie within ``radius`` of ``center``."""
+    # the edge counts as inside, within float32 rounding of the observation (the env's
+    # float64 arithmetic puts a point on the edge on either side)
+    distance = _next_distance(obs, action, next_obs, center, indices)
+    return (distance <= radius + 1e-6).astype(np.float64)
+
+
+def _delivery_feature(obs, action, next_obs, feature: str):
+    """A delivery-gridworld feature of the move into state ``next_obs`` (gas: 1 per step;
+    the others: the entered cell's kind)."""
+    from rewarddesign.task.gridworld import DELIVERY_FEATURES, cell_features
+
+    if feature not in DELIVERY_FEATURES:
+        raise unknown("delivery feature", feature, DELIVERY_FEATURES)
+    table = cell_features()[:, DELIVERY_FEATURES.index(feature)]
+    return table[np.asarray(next_obs, dtype=np.int64)]
+
+
+def _random_mdp_feature(
+    obs,
+    action,
+    next_obs,
+    feature: int,
+    n_states: int = 10,
+    n_actions: int = 3,
+    n_terminal: int = 1,
+    seed: int = 0,
+):
+    """Feature ``feature`` of a seeded random MDP's transition (the env's kwargs as args)."""
+    from rewarddesign.task.gridworld import random_mdp_features
+
+    feats = random_mdp_features(n_states, n_actions, n_terminal, seed)[..., feature]
+    s, a, z = (np.asarray(v, dtype=np.int64) for v in (obs, action, next_obs))
+    return feats[s, a, z]
+
+
 FACTOR_FUNCTIONS: dict[str, FactorFn] = {
     "angle_sq": _angle_sq,
     "pd_match": _pd_match,
@@ -95,6 +145,11 @@ FACTOR_FUNCTIONS: dict[str, FactorFn] = {
     "action_sq": _action_sq,
     "next_obs_reached": _next_obs_reached,
     "constant": _constant,
+    "next_obs_entry": _next_obs_entry,
+    "next_distance": _next_distance,
+    "next_in_disk": _next_in_disk,
+    "delivery_feature": _delivery_feature,
+    "random_mdp_feature": _random_mdp_feature,
 }
 """Named factor functions ``fn(obs, action, next_obs, **args) -> array``."""
 

@@ -9,6 +9,8 @@ uniform over non-terminal states. Importing this module registers the env ids.
 
 from __future__ import annotations
 
+import functools
+
 import gymnasium as gym
 import numpy as np
 
@@ -91,6 +93,21 @@ class DeliveryGridworld(TabularEnv):
         super().__init__(P, feats, weights, terminal, DELIVERY_FEATURES)
 
 
+@functools.cache
+def cell_features() -> np.ndarray:
+    """``(S, K)``: the features of a delivery move into each state (gas is 1 on every
+    move; the others are the entered cell's kind), as :class:`DeliveryGridworld` sets them."""
+    cols = len(DELIVERY_MAP[0])
+    out = np.zeros((len(DELIVERY_MAP) * cols, len(DELIVERY_FEATURES)))
+    out[:, 0] = 1.0
+    for s in range(len(out)):
+        cell = DELIVERY_MAP[s // cols][s % cols]
+        if cell in _CELL_FEATURE:
+            out[s, DELIVERY_FEATURES.index(_CELL_FEATURE[cell])] = 1.0
+    out.setflags(write=False)
+    return out
+
+
 class RandomMDP(TabularEnv):
     """A seeded random MDP: sparse random transitions, three Gaussian features per
     transition (reward = their sum) and the last ``n_terminal`` states absorbing."""
@@ -115,6 +132,14 @@ class RandomMDP(TabularEnv):
         terminal = np.zeros(S, bool)
         terminal[S - n_terminal :] = True
         super().__init__(P, feats, np.ones(3), terminal, ("f0", "f1", "f2"))
+
+
+@functools.cache
+def random_mdp_features(n_states: int, n_actions: int, n_terminal: int, seed: int) -> np.ndarray:
+    """``(S, A, S, 3)``: the features of the random MDP these arguments build."""
+    out = RandomMDP(n_states, n_actions, n_terminal, seed).features
+    out.setflags(write=False)
+    return out
 
 
 for _id, _cls in (

@@ -38,6 +38,7 @@ from rewarddesign.task.spec import (
     RewardSpec,
     SuccessSpec,
     TaskSpec,
+    TransitionFnSpec,
     check_ranking,
 )
 
@@ -117,9 +118,35 @@ def _env(doc: Any, where: str) -> dict[str, Any]:
     return env
 
 
+def _transition(raw: Any, where: str, factor: FactorSpec) -> TransitionFnSpec:
+    if factor.info is None:
+        raise SpecError(
+            f"{where} transition: factor {factor.name!r} is already a function of the "
+            "transition (its source is `fn`); declare `transition:` only for `info` sources."
+        )
+    doc = require_mapping(raw, f"{where} transition")
+    check_keys(doc, f"{where} transition", {"fn", "args", "scale", "approximate"}, {"fn"})
+    fn = lookup(FACTOR_FUNCTIONS, f"factor function in {where} transition", doc["fn"])
+    _bind(fn, doc.get("args") or {}, 3, f"{where} transition fn {doc['fn']!r}")
+    approximate = doc.get("approximate", False)
+    if not isinstance(approximate, bool):
+        raise SpecError(f"{where} transition approximate must be true or false.")
+    return TransitionFnSpec(
+        fn=str(doc["fn"]),
+        args=dict(doc.get("args") or {}),
+        scale=require_number(doc.get("scale", 1.0), f"{where} transition scale"),
+        approximate=approximate,
+    )
+
+
 def _factor(raw: Any, where: str) -> FactorSpec:
     raw = require_mapping(raw, where)
-    check_keys(raw, where, {"name", "sign", "source", "description"}, {"name", "sign", "source"})
+    check_keys(
+        raw,
+        where,
+        {"name", "sign", "source", "description", "transition"},
+        {"name", "sign", "source"},
+    )
     if isinstance(raw["sign"], bool) or raw["sign"] not in (1, -1):
         raise SpecError(
             f"{where} sign must be 1 (more is better) or -1 (a cost), got {raw['sign']!r}."
@@ -136,14 +163,19 @@ def _factor(raw: Any, where: str) -> FactorSpec:
     )
 
 
-def _factors(raw: Any, where: str) -> tuple[FactorSpec, ...]:
+def _factors(raw: Any, where: str) -> tuple[tuple[FactorSpec, ...], dict[str, TransitionFnSpec]]:
     if not isinstance(raw, list) or not raw:
         raise SpecError(f"{where} factors must be a non-empty list.")
     factors = tuple(_factor(r, f"{where} factor #{i}") for i, r in enumerate(raw))
     names = [f.name for f in factors]
     if len(set(names)) != len(names):
         raise SpecError(f"{where} has duplicate factor names: {names}.")
-    return factors
+    transitions = {
+        f.name: _transition(r["transition"], f"{where} factor {f.name!r}", f)
+        for f, r in zip(factors, raw, strict=True)
+        if r.get("transition") is not None
+    }
+    return factors, transitions
 
 
 def _potentials(raw: Any, where: str) -> dict[str, PotentialSpec]:
@@ -209,7 +241,7 @@ def parse_task_spec(doc: Any, path: str | Path = "") -> TaskSpec:
         raise SpecError(f"task id {task_id!r} in {where} must look like 'suite/name'.")
     where = f"task {task_id!r}"
     env = _env(doc["env"], where)
-    factors = _factors(doc["factors"], where)
+    factors, transitions = _factors(doc["factors"], where)
     names = [f.name for f in factors]
     primary = doc.get("primary", "env")
     auxiliary = require_mapping(doc.get("auxiliary") or {}, f"{where} auxiliary")
@@ -240,5 +272,6 @@ def parse_task_spec(doc: Any, path: str | Path = "") -> TaskSpec:
         heron=_heron(doc.get("heron"), where, factors),
         success=success,
         reference=reference,
+        transitions=transitions,
         path=str(path),
     )

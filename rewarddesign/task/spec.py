@@ -77,6 +77,32 @@ class FactorSpec:
 
 
 @dataclass(frozen=True)
+class TransitionFnSpec:
+    """A factor as a function of the transition ``(obs, action, next_obs)``, declared where
+    its ``source`` reads ``info``: diagnostics that recombine states and actions (EPIC)
+    evaluate rewards on transitions no env step produced, so they need factors they can
+    compute. Runs never read it (a factor's value in a run is always its ``source``).
+
+    Attributes:
+        fn: The named function (``rewarddesign.task.factors.FACTOR_FUNCTIONS``).
+        args: Its keyword arguments.
+        scale: Multiplier on its value.
+        approximate: True where the observation allows only an approximation (e.g. a
+            speed from the velocity after the step rather than the position's change).
+    """
+
+    fn: str
+    args: Mapping[str, Any] = field(default_factory=dict)
+    scale: float = 1.0
+    approximate: bool = False
+
+    def __call__(self, obs: Any, action: Any, next_obs: Any) -> np.ndarray:
+        """The factor for a batch of transitions."""
+        value = FACTOR_FUNCTIONS[self.fn](obs, action, next_obs, **self.args)
+        return self.scale * np.asarray(value, dtype=np.float64)
+
+
+@dataclass(frozen=True)
 class RewardSpec:
     """A reward formed from the factors: a weighted sum or a named formula.
 
@@ -163,12 +189,27 @@ class TaskSpec:
     heron: HeronSpec | None = None
     success: SuccessSpec | None = None
     reference: ReferenceScores = field(default_factory=ReferenceScores)
+    transitions: Mapping[str, TransitionFnSpec] = field(default_factory=dict)
     path: str = ""
 
     @property
     def factor_names(self) -> tuple[str, ...]:
         """Factor names in declared order (the order of ``info["factors"]``)."""
         return tuple(f.name for f in self.factors)
+
+    def transition_fn(self, name: str) -> Callable[..., np.ndarray] | None:
+        """Factor ``name`` as a batched function of ``(obs, action, next_obs)``: its
+        ``source`` function, else its declared ``transition:``, else None (it is read
+        from ``info`` only)."""
+        if name in self.transitions:
+            return self.transitions[name]
+        factor = self.factors[self.factor_names.index(name)]
+        if factor.fn is None:
+            return None
+        fn = functools.partial(FACTOR_FUNCTIONS[factor.fn], **factor.args)
+        return lambda obs, action, next_obs: (
+            factor.scale * np.asarray(fn(obs, action, next_obs), dtype=np.float64)
+        )
 
     @property
     def default_weights(self) -> dict[str, float]:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
+from rewarddesign.common.files import load_yaml
 from rewarddesign.errors import ParameterError, SpecError
 from rewarddesign.task.factors import weights_vector
 from rewarddesign.task.spec import TaskSpec
@@ -53,6 +55,25 @@ def blend_weights(weights: Weights, task: TaskSpec, where: str) -> np.ndarray:
     if not np.isfinite(vec).all():
         raise ParameterError(f"{where} must be finite numbers, got {vec.tolist()}.")
     return np.append(vec, 0.0) if len(vec) == k else vec
+
+
+def read_weights(path: str | Path) -> dict[str, float]:
+    """The weights of a YAML file: a tuning result (``params: {weights: ...}``) or a
+    plain ``weights:`` mapping.
+
+    Raises:
+        SpecError: If the file is missing, malformed, or holds no weights mapping.
+    """
+    doc = load_yaml(path)
+    if isinstance(doc, dict) and isinstance(doc.get("params"), dict):
+        doc = doc["params"]
+    weights = doc.get("weights") if isinstance(doc, dict) else None
+    if not isinstance(weights, dict) or not weights:
+        raise SpecError(
+            f"{str(path)!r} holds no weights: expected a YAML mapping with `weights:` "
+            f"(or `params: {{weights: ...}}`, as rewarddesign tune --out writes)."
+        )
+    return weights
 
 
 _mul = operator.mul

@@ -1,0 +1,34 @@
+"""Reward diagnostics: distances between rewards (EPIC, DARD) from transitions, without
+training an agent, and the adapter that turns any reward here into a batched function of
+transitions. Pure functions over arrays, batched."""
+
+from __future__ import annotations
+
+from rewarddesign.diagnostics.comparison import compare
+from rewarddesign.diagnostics.epic import (
+    Coverage,
+    DistanceMatrix,
+    Transitions,
+    canonicalize,
+    distance_matrix,
+    draw_coverage,
+    epic,
+    pearson_distance,
+)
+from rewarddesign.diagnostics.rewards import as_reward
+from rewarddesign.diagnostics.tabular import tabular_dard, tabular_epic
+
+__all__ = [
+    "Coverage",
+    "DistanceMatrix",
+    "Transitions",
+    "as_reward",
+    "canonicalize",
+    "compare",
+    "distance_matrix",
+    "draw_coverage",
+    "epic",
+    "pearson_distance",
+    "tabular_dard",
+    "tabular_epic",
+]
