@@ -312,3 +312,80 @@ def test_a_reward_models_fast_expectations_equal_the_generic_ones(pendulum, inpu
 
     a, b = canonicalize(fast, t, cov, GAMMA), canonicalize(generic, t, cov, GAMMA)
     assert np.allclose(a, b, atol=1e-5)
+
+
+# -- DARD: the task's dynamics ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "task",
+    [
+        "classic/Pendulum-v1",
+        "classic/MountainCarContinuous-v0",
+        "classic/CartPole-v1",
+        "barfi/MountainCar-sparse",
+        "gridworld/delivery",
+    ],
+)
+def test_the_batched_dynamics_are_the_envs_own_steps(task):
+    from rewarddesign.task.check import record
+    from rewarddesign.task.dynamics import dynamics
+
+    run = record(task, 400, seed=3)
+    s, a, s2 = np.array(run.before()), np.array(run.actions), np.array(run.observations)
+    got = dynamics(rd.task_spec(task))(s, a, np.random.default_rng(0))
+    assert np.allclose(got, s2, atol=1e-5), np.abs(got - s2).max()
+
+
+@pytest.mark.parametrize("potential", ["cos", "net"])
+def test_dard_ignores_shaping_and_scale_on_pendulum(pendulum, potential):
+    from rewarddesign.diagnostics import dard
+    from rewarddesign.task.dynamics import dynamics
+
+    spec, env, t, _ = pendulum
+    true = as_reward(spec, "true", env.observation_space, env.action_space)
+    phi = {
+        "cos": lambda s: 3 * s[:, 0] - s[:, 2] ** 2,
+        "net": lambda s: np.tanh(s @ np.array([[1.0, -2.0], [0.5, 0.1], [0.3, -0.2]])).sum(1),
+    }[potential]
+    shaped_true = lambda s, a, s2: 0.5 * true(s, a, s2) - 1 + GAMMA * phi(s2) - phi(s)  # noqa: E731
+    rng = np.random.default_rng(7)
+    actions = rng.uniform(-2, 2, (32, 1)).astype(np.float32)
+    step = dynamics(spec)
+    m = dard(
+        {"r": true, "s": shaped_true, "-r": lambda *x: -true(*x)},
+        t,
+        actions,
+        step,
+        GAMMA,
+        rng,
+        bootstrap=20,
+    )
+    assert m.get("r", "s") < 1e-4 and abs(m.get("r", "-r") - 1) < 1e-3
+    assert m.distance_kind == "dard"
+
+
+def test_sampled_dard_on_a_tabular_task_approaches_the_exact_value():
+    from rewarddesign.diagnostics import dard
+    from rewarddesign.task.dynamics import dynamics
+
+    task = "gridworld/random-mdp"
+    (R, R2), env = tabular_rewards(task, "true", "expr:f0 - f2")
+    P = env.unwrapped.P
+    exact = tabular_dard(R, R2, P, GAMMA)
+    rng = np.random.default_rng(8)
+    S, A = R.shape[:2]
+    n = 20_000
+    s, a = rng.integers(S, size=n), rng.integers(A, size=n)
+    step = dynamics(rd.task_spec(task))
+    t = Transitions(s, a, step(s, a, rng))
+    spec = rd.task_spec(task)
+    fns = {
+        f: as_reward(spec, f, env.observation_space, env.action_space)
+        for f in ("true", "expr:f0 - f2")
+    }
+    sampled = dard(fns, t, rng.integers(A, size=400), step, GAMMA, rng, bootstrap=10).get(
+        "true", "expr:f0 - f2"
+    )
+    assert abs(sampled - exact) < 0.02, (sampled, exact)
+    assert abs(exact - tabular_epic(R, R2, GAMMA)) > 0.01  # DARD is not EPIC here

@@ -1,4 +1,4 @@
-"""``rewarddesign compare TASK --reward R --reward R2 ...``: the EPIC distance between a
+"""``rewarddesign compare TASK --reward R --reward R2 ...``: the EPIC (or DARD) distance between a
 task's rewards, with confidence intervals, as a table (and a CSV or JSON file with its
 heatmap)."""
 
@@ -72,7 +72,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     c.add_argument(
         "--transitions", type=int, default=10_000, help="transitions compared (default 10000)"
     )
-    c.add_argument("--distance", default="epic", help="epic (default)")
+    c.add_argument(
+        "--distance",
+        default="epic",
+        help="epic (default) or dard (expectations along the task's dynamics: classic "
+        "control, tabular tasks)",
+    )
     c.add_argument(
         "--actions", default="uniform", help="coverage actions: uniform (default) or data"
     )

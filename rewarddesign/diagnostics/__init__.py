@@ -5,6 +5,7 @@ transitions. Pure functions over arrays, batched."""
 from __future__ import annotations
 
 from rewarddesign.diagnostics.comparison import compare
+from rewarddesign.diagnostics.dard import dard
 from rewarddesign.diagnostics.epic import (
     Coverage,
     DistanceMatrix,
@@ -25,6 +26,7 @@ __all__ = [
     "as_reward",
     "canonicalize",
     "compare",
+    "dard",
     "distance_matrix",
     "draw_coverage",
     "epic",

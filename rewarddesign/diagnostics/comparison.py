@@ -11,6 +11,7 @@ import gymnasium as gym
 import numpy as np
 
 from rewarddesign.common.checks import check_int, check_number, check_seed
+from rewarddesign.diagnostics.dard import dard
 from rewarddesign.diagnostics.epic import (
     Coverage,
     DistanceMatrix,
@@ -21,9 +22,10 @@ from rewarddesign.diagnostics.epic import (
 from rewarddesign.diagnostics.rewards import as_reward
 from rewarddesign.errors import ParameterError, SpecError, unknown
 from rewarddesign.preferences.trajectories import Trajectories, rollout
+from rewarddesign.task.dynamics import dynamics
 from rewarddesign.task.registry import make, task_spec
 
-DISTANCES = ("epic",)
+DISTANCES = ("epic", "dard")
 """The distances :func:`compare` computes."""
 
 ACTIONS = ("uniform", "data")
@@ -99,7 +101,8 @@ def compare(
             ``"shaped:upright"``, ...), as a list (named by their string forms) or a
             mapping of names to rewards.
         samples: Coverage samples per expectation (>= 2).
-        distance: ``"epic"``.
+        distance: ``"epic"``, or ``"dard"`` (its expectations follow the task's own
+            dynamics: classic control and the tabular tasks).
         traj: A trajectory file (``rewarddesign rollout``) or trajectories of the task;
             None rolls out uniform random actions.
         transitions: How many transitions the distance is over (>= 2): a random subset
@@ -129,6 +132,7 @@ def compare(
     if actions not in ACTIONS:
         raise unknown("coverage actions", actions, ACTIONS)
     spec = task_spec(task)
+    step = dynamics(spec) if distance == "dard" else None  # refused before any work
     env = make(spec)
     try:
         fns = {
@@ -152,6 +156,10 @@ def compare(
         coverage: Coverage = draw_coverage(states, pool, samples, rng)
     finally:
         env.close()
+    if step is not None:
+        return dard(
+            fns, t, coverage.actions, step, gamma, rng, bootstrap=bootstrap, confidence=confidence
+        )
     return epic(fns, t, coverage, gamma, rng, bootstrap=bootstrap, confidence=confidence)
 
 
