@@ -12,6 +12,9 @@ import numpy as np
 from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.callbacks import BaseCallback
 
+from rewarddesign.diagnostics.epic import Transitions
+from rewarddesign.diagnostics.measures import epic_to_true, true_reward_canonicalizable
+from rewarddesign.errors import ParameterError
 from rewarddesign.methods.base import RunContext
 from rewarddesign.methods.pbrl.agent_reward import BonusReward
 from rewarddesign.methods.pbrl.replay import FeedbackReplayBuffer, RecentEpisodes
@@ -195,6 +198,26 @@ class FeedbackSessions(BaseCallback):
         if np.std(learned) > 0 and np.std(view.rewards[fresh]) > 0:
             corr = np.corrcoef(learned, view.rewards[fresh])[0, 1]
             ctx.log("reward_correlation", step, float(corr))
+            self.log_epic(view, fresh, step)
+
+    def log_epic(self, view: Any, fresh: slice, step: int) -> None:
+        """EPIC from the reward model to the true reward on the session's recent steps
+        (128 coverage samples of their own states and actions, a generator of its own),
+        where the true reward is a function of transitions."""
+        ctx = self.ctx
+        if not true_reward_canonicalizable(ctx.task):
+            return
+        t = Transitions(view.obs[fresh], view.actions[fresh], view.next_obs[fresh])
+        env = self.training_env
+        seed = (ctx.spec.seed * 1009 + self.sessions) % 2**32
+        try:
+            distance = epic_to_true(
+                ctx.task, self.method.reward_model, t, env.observation_space, env.action_space,
+                samples=128, seed=seed,
+            )  # fmt: skip
+        except ParameterError:  # constant once canonicalised: the distance is undefined
+            return
+        ctx.log("reward_epic", step, distance)
 
     def relabel(self) -> None:
         """Rewrite the replay buffer's rewards with what the agent is now rewarded with."""
