@@ -16,7 +16,9 @@ shown.
 The figures are :mod:`rewarddesign.bench.figures`', captioned with the methods of each
 panel, plus those each method present adds for its own runs
 (:meth:`~rewarddesign.methods.base.Method.report_figures`, e.g. BARFI's learned
-weights): the report knows no method's series by name."""
+weights): the report knows no method's series by name, but the proxy return every run
+logs whose agent trains on a reward other than the true one (:mod:`.proxy`: the
+over-optimisation figure, and a note wherever the true return peaks while it rises)."""
 
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from rewarddesign import methods as registry
-from rewarddesign.bench import figures, groups, stats
+from rewarddesign.bench import figures, groups, proxy, stats
 from rewarddesign.common.files import write_atomic
 from rewarddesign.contract.runspec import RunResult
 from rewarddesign.errors import RewardDesignError, SpecError, UnknownNameError
@@ -158,6 +160,13 @@ def build_report(
         drawn["performance_profiles.png"] = figures.profile_figure(aggregates, reps, seed)
     for name, (image, panels) in drawn.items():
         report.figures[name], report.panels[name] = image, panels
+    overoptimisation = proxy.proxy_figure(tasks)  # runs that trained on another reward
+    if overoptimisation is not None:
+        name = "overoptimisation.png"
+        report.figures[name], report.panels[name], found = overoptimisation
+        report.notes += [
+            f"over-optimisation, {m} on {t}: {o.text()}." for (t, m), o in found.items()
+        ]
     _add_method_figures(report)
     return report
 

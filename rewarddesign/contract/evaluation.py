@@ -1,7 +1,10 @@
 """Policy evaluation on a task's true (primary) reward.
 
 The returns summed here are ``info["true_reward"]``, whatever reward the agent was
-trained on, so curves of different reward methods are comparable.
+trained on, so curves of different reward methods are comparable. Where a method trains
+on another reward, the same episodes also sum that one (the *proxy* return, through the
+method's own reward wrapper on the evaluation envs): a true return that peaks while the
+proxy keeps rising is the mark of reward hacking.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import gymnasium as gym
 import numpy as np
 
 from rewarddesign.task.registry import make
@@ -20,13 +24,14 @@ Predict = Callable[[np.ndarray], np.ndarray]
 
 @dataclass(frozen=True)
 class EvalOutcome:
-    """Per-episode true returns, lengths, (where the task defines it) successes and
-    sums of each reward factor ``(episodes, factors)``."""
+    """Per-episode true returns, lengths, (where the task defines it) successes, sums of
+    each reward factor ``(episodes, factors)`` and (with a proxy) proxy returns."""
 
     returns: np.ndarray
     lengths: np.ndarray
     successes: np.ndarray | None
     factor_sums: np.ndarray
+    proxy_returns: np.ndarray | None = None
 
 
 class Evaluator:
@@ -52,12 +57,19 @@ class Evaluator:
         self.task = task
         self.seed = seed
         self.envs = [make(task) for _ in range(episodes)]
+        self.proxy = False
+
+    def add_proxy(self, wrap: Callable[[gym.Env], gym.Env]) -> None:
+        """Also sum the reward ``wrap`` puts on an env (the reward an agent trains on):
+        each evaluation env is wrapped once; its true reward stays in ``info``."""
+        self.envs = [wrap(env) for env in self.envs]
+        self.proxy = True
 
     def __call__(self, predict: Predict) -> EvalOutcome:
         """Run every episode to its end and return the outcome."""
         n = len(self.envs)
         obs = [env.reset(seed=self.seed + i)[0] for i, env in enumerate(self.envs)]
-        returns = np.zeros(n)
+        returns, proxy = np.zeros(n), np.zeros(n)
         lengths = np.zeros(n, dtype=np.int64)
         success = np.zeros(n)
         factor_sums = np.zeros((n, len(self.task.factor_names)))
@@ -65,14 +77,19 @@ class Evaluator:
         while not done.all():
             actions = predict(np.stack(obs))
             for i in np.flatnonzero(~done):
-                obs[i], _, terminated, truncated, info = self.envs[i].step(actions[i])
+                obs[i], reward, terminated, truncated, info = self.envs[i].step(actions[i])
                 returns[i] += info["true_reward"]
+                proxy[i] += reward
                 factor_sums[i] += info["factors"]
                 lengths[i] += 1
                 success[i] = max(success[i], info.get("success", 0.0))
                 done[i] = terminated or truncated
         return EvalOutcome(
-            returns, lengths, success if self.task.success is not None else None, factor_sums
+            returns,
+            lengths,
+            success if self.task.success is not None else None,
+            factor_sums,
+            proxy if self.proxy else None,
         )
 
     def close(self) -> None:

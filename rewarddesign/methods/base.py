@@ -103,6 +103,8 @@ class RunContext:
             ),
         )
         self.curve.append(point)
+        if out.proxy_returns is not None:  # the reward the agent trains on, same episodes
+            self.log("proxy_return", step, float(out.proxy_returns.mean()))
         if self.on_eval is not None:
             self.on_eval(point)
         return point
@@ -259,6 +261,13 @@ class Method(ABC):
     def save(self, folder: Path) -> None:  # noqa: B027 - optional hook
         """Save what the method learned besides the policy, after :meth:`train` (optional)."""
 
+    def proxy_wrapper(self, ctx: RunContext) -> Callable[[gym.Env], gym.Env] | None:
+        """The reward the agent trains on as a wrapper of a task env, for the proxy return
+        of evaluation episodes (None: the agent trains on the true reward, or the method
+        has no such wrapper). Called once the method's models exist; the wrapper must use
+        them live, so each evaluation sums the reward of that moment."""
+        return None
+
     @classmethod
     def report_figures(cls, results: Sequence[tuple[str, RunResult]]) -> dict[str, bytes]:
         """Figures a benchmark report adds for this method's runs (optional hook).
@@ -300,6 +309,13 @@ class SB3Method(Method):
         """Extra SB3 callbacks (e.g. feedback sessions); none by default."""
         return []
 
+    def proxy_wrapper(self, ctx: RunContext) -> Callable[[gym.Env], gym.Env] | None:
+        """:meth:`wrap` over the reward it wraps in training (the true one, where the
+        task declares a primary reward): the reward the agent trains through."""
+        if ctx.task.primary is None:
+            return lambda env: self.wrap(env, ctx)
+        return lambda env: self.wrap(TrueRewardView(env), ctx)
+
     def train_env(self, ctx: RunContext, n_envs: int) -> DummyVecEnv:
         """Task env -> Monitor (true episode stats) -> method's reward wrapper, vectorised."""
 
@@ -334,6 +350,9 @@ class SB3Method(Method):
         )
         ctx.device = agents.view(model).device  # where its networks actually are
         ctx.model = model
+        proxy = self.proxy_wrapper(ctx)
+        if proxy is not None:
+            ctx.evaluator.add_proxy(proxy)
         run = RunCallback(ctx)
         model.learn(
             total_timesteps=spec.budget,

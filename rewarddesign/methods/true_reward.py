@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rewarddesign.methods.base import SB3Method
+from rewarddesign.methods.base import RunContext, SB3Method
 
 
 class TrueReward(SB3Method):
@@ -18,3 +18,7 @@ class TrueReward(SB3Method):
     """
 
     name = "true"
+
+    def proxy_wrapper(self, ctx: RunContext) -> None:
+        """None: the agent trains on the true reward, there is no proxy."""
+        return None

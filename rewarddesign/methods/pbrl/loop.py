@@ -19,6 +19,7 @@ callback's own. There is nothing to relabel: each rollout is used once.
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -250,6 +251,12 @@ class PreferenceLoop(SB3Method):
         if not agents.kind(ctx.spec.agent).off_policy or self.params.agent_reward == "true":
             return env  # the VecEnv form goes on in train_env; the control: the true reward
         return LearnedReward(env, self.agent_reward)
+
+    def proxy_wrapper(self, ctx: RunContext) -> Callable[[gym.Env], gym.Env] | None:
+        """The learned reward (with RUNE's bonus) of the moment, for every agent."""
+        if self.params.agent_reward == "true":
+            return None
+        return lambda env: LearnedReward(env, self.agent_reward)
 
     def train_env(self, ctx: RunContext, n_envs: int) -> DummyVecEnv:
         venv = super().train_env(ctx, n_envs)
