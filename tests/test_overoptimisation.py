@@ -85,3 +85,14 @@ def test_the_report_draws_true_and_proxy_returns_and_notes_the_peak():
     no_proxy = build_report(results[:2], reps=20)
     assert "overoptimisation.png" not in no_proxy.figures
     assert np.isfinite(report.cells[0].mean)
+
+
+def test_barfis_proxy_is_the_blend_being_learned_and_leaves_the_run_unchanged(monkeypatch):
+    from rewarddesign.contract.evaluation import Evaluator
+
+    kw = dict(seed=0, budget=300, eval_episodes=1, verbose=0)
+    r = rd.run("barfi/GridWorld", "barfi", "pg", **kw)
+    assert [s for s, _ in r.series["proxy_return"]] == [p.step for p in r.curve]
+    monkeypatch.setattr(Evaluator, "add_proxy", lambda self, wrap: None)
+    plain = rd.run("barfi/GridWorld", "barfi", "pg", **kw)
+    assert "proxy_return" not in plain.series and plain.curve == r.curve

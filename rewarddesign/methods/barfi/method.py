@@ -21,10 +21,11 @@ steps.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 import torch
 
@@ -37,6 +38,7 @@ from rewarddesign.methods.base import Method, RunContext
 from rewarddesign.models.meta_blend import FEATURES, MetaBlend
 from rewarddesign.task.registry import make
 from rewarddesign.task.spec import TaskSpec
+from rewarddesign.wrappers import MetaLearnedReward, PotentialShaping
 
 MODES = ("neumann", "first-order", "fixed")
 
@@ -169,6 +171,7 @@ class Barfi(Method):
         self.outer_opt = torch.optim.Adam(groups)
         aux_spec, names = task.auxiliary[p.aux], task.factor_names
         potential = task.potentials[p.potential] if p.potential else None
+        ctx.evaluator.add_proxy(self.proxy_wrapper(ctx))
 
         def channels(obs, action, next_obs, reward, info):
             return {
@@ -201,6 +204,19 @@ class Barfi(Method):
         if len(ctx.curve) > evaluated:
             ctx.log("episodes", steps, episodes)
         env.close()
+
+    def proxy_wrapper(self, ctx: RunContext) -> Callable[[gym.Env], gym.Env]:
+        """The blend being learned (the live one), shaped as the agent's reward is where
+        the fixed baseline has a potential."""
+        p = self.params
+
+        def wrap(env: gym.Env) -> gym.Env:
+            env = MetaLearnedReward(env, self.blend)
+            if p.potential:
+                env = PotentialShaping(env, p.potential, float(p.gamma_init))
+            return env
+
+        return wrap
 
     def _rewards(self, eps: Episodes, potential: object | None) -> torch.Tensor:
         """``r_phi`` of every step ``(N, T)`` (plus shaping for the fixed baseline)."""
