@@ -389,3 +389,22 @@ def test_sampled_dard_on_a_tabular_task_approaches_the_exact_value():
     )
     assert abs(sampled - exact) < 0.02, (sampled, exact)
     assert abs(exact - tabular_epic(R, R2, GAMMA)) > 0.01  # DARD is not EPIC here
+
+
+def test_a_barfi_blend_is_read_from_its_folder_and_checked_against_the_task(tmp_path):
+    from rewarddesign.models.meta_blend import MetaBlend
+
+    task = "barfi/GridWorld"
+    env, spec = rd.make(task), rd.task_spec(task)
+    MetaBlend(2, phi_init=(1.0, 2.0, 0.5), task=task, aux="helpful").save(tmp_path / "b")
+    fn = as_reward(spec, f"meta:{tmp_path / 'b'}", env.observation_space, env.action_space)
+    s = np.array([[0.1, 0.1], [0.85, 0.85]], np.float32)
+    s2 = np.array([[0.2, 0.1], [0.9, 0.9]], np.float32)
+    goal = np.array([0.0, 1.0])
+    distance = np.linalg.norm(s2 - np.array([0.9, 0.9]), axis=1)
+    # phi1 + phi2 * (100 goal - 0.1) + phi3 * (minus the distance to the goal)
+    want = 1.0 + 2.0 * (100 * goal - 0.1) - 0.5 * distance
+    assert np.allclose(fn(s, np.array([3, 0]), s2), want, atol=1e-5)
+    MetaBlend(2, task="barfi/CartPole", aux="helpful").save(tmp_path / "other")
+    with pytest.raises(SpecError, match="learned on task 'barfi/CartPole'"):
+        as_reward(spec, f"meta:{tmp_path / 'other'}", env.observation_space, env.action_space)
