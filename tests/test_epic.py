@@ -408,3 +408,23 @@ def test_a_barfi_blend_is_read_from_its_folder_and_checked_against_the_task(tmp_
     MetaBlend(2, task="barfi/CartPole", aux="helpful").save(tmp_path / "other")
     with pytest.raises(SpecError, match="learned on task 'barfi/CartPole'"):
         as_reward(spec, f"meta:{tmp_path / 'other'}", env.observation_space, env.action_space)
+
+
+def test_the_compare_command_prints_the_matrix_and_writes_it_with_a_heatmap(tmp_path, capsys):
+    import json
+
+    from rewarddesign.cli.main import main
+
+    out = tmp_path / "d.json"
+    argv = ["compare", "classic/Pendulum-v1", "--reward", "true", "--reward", "shaped:upright"]
+    argv += ["--reward", "expr:-theta_sq", "--transitions", "300", "--samples", "16"]
+    assert main([*argv, "--bootstrap", "50", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "EPIC distance, 95% CI: classic/Pendulum-v1, 300 transitions, 16 samples" in text
+    doc = json.loads(out.read_text())
+    assert doc["names"] == ["true", "shaped:upright", "expr:-theta_sq"]
+    assert doc["matrix"][0][1] < 1e-4 and 0.05 < doc["matrix"][0][2] < 0.9
+    assert (tmp_path / "d.png").read_bytes()[:4] == b"\x89PNG"
+    assert main([*argv, "--out", str(tmp_path / "d.csv")]) == 0
+    rows = (tmp_path / "d.csv").read_text().splitlines()
+    assert rows[0] == "a,b,distance,low,high" and len(rows) == 1 + 9
