@@ -253,6 +253,18 @@ def test_a_packaged_id_with_other_content_is_refused(write_yaml):
         rd.task_spec(changed)
 
 
+def test_a_copy_without_the_transition_functions_is_the_packaged_task(write_yaml):
+    """Transition functions serve diagnostics only: a copy of a packaged spec made before
+    they were declared is the same task, with the same run keys."""
+    spec = rd.task_spec("mujoco/HalfCheetah-v5")
+    with open(spec.path) as f:
+        doc = yaml.safe_load(f)
+    for factor in doc["factors"]:
+        factor.pop("transition")
+    copy = rd.task_spec(write_yaml(doc, "halfcheetah_before.yaml"))
+    assert copy.id == spec.id and not copy.transitions and spec.transitions
+
+
 def test_task_ref_is_the_id_of_a_packaged_task_and_the_path_of_an_own_spec(write_yaml):
     from rewarddesign.task.registry import task_ref
 

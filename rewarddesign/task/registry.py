@@ -88,9 +88,12 @@ VERIFY_STEPS = 50
 
 
 def _content(spec: TaskSpec) -> dict[str, Any]:
-    """A spec's content without its file name (what two copies of one task share)."""
+    """A spec's content without its file name (what two copies of one task share) and its
+    transition functions (diagnostics only: a copy made before they were declared is the
+    same task)."""
     content = dataclasses.asdict(spec)
     content.pop("path")
+    content.pop("transitions")
     return content
 
 
