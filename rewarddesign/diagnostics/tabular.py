@@ -39,6 +39,13 @@ def _check_reward(R: np.ndarray, name: str) -> np.ndarray:
     return R
 
 
+def _pair(R1: np.ndarray, R2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    R1, R2 = _check_reward(R1, "R1"), _check_reward(R2, "R2")
+    if R1.shape != R2.shape:
+        raise SpaceMismatchError(f"rewards of different MDPs: {R1.shape} and {R2.shape}.")
+    return R1, R2
+
+
 def epic_canonical(
     R: np.ndarray,
     gamma: float,
@@ -148,9 +155,7 @@ def tabular_epic(
         >>> round(tabular_epic(R, 3 * R + 2, 0.9), 9), round(tabular_epic(R, -R, 0.9), 9)
         (0.0, 1.0)
     """
-    R1, R2 = _check_reward(R1, "R1"), _check_reward(R2, "R2")
-    if R1.shape != R2.shape:
-        raise SpaceMismatchError(f"rewards of different MDPs: {R1.shape} and {R2.shape}.")
+    R1, R2 = _pair(R1, R2)
     S, A, _ = R1.shape
     if transition_weights is None:
         d_s = _distribution(state_dist, S, "state distribution")
@@ -172,9 +177,7 @@ def tabular_dard(
     """Exact DARD distance of two ``(S, A, S)`` rewards under dynamics ``P``; the Pearson
     distance is weighted by ``transition_weights`` (default: uniform states, ``d_A``
     actions and ``P``'s next states, the transitions the dynamics can make)."""
-    R1, R2 = _check_reward(R1, "R1"), _check_reward(R2, "R2")
-    if R1.shape != R2.shape:
-        raise SpaceMismatchError(f"rewards of different MDPs: {R1.shape} and {R2.shape}.")
+    R1, R2 = _pair(R1, R2)
     S, A, _ = R1.shape
     if transition_weights is None:
         d_a = _distribution(action_dist, A, "action distribution")
