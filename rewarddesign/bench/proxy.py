@@ -11,7 +11,6 @@ matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 import numpy as np
 
-from rewarddesign.bench import groups
 from rewarddesign.contract.figures import png
 from rewarddesign.contract.runspec import RunResult
 from rewarddesign.diagnostics.overoptimisation import Overoptimisation, find_overoptimisation
@@ -31,7 +30,7 @@ def mean_curves(runs: list[RunResult]) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 
 def proxy_figure(
-    tasks: groups.Grouped,
+    tasks: dict[str, dict[str, list[RunResult]]],
 ) -> tuple[bytes, list[tuple[str, list[str]]], dict[tuple[str, str], Overoptimisation]] | None:
     """The figure, its panels and the over-optimisation found per ``(task, method)``;
     None where no run logged a proxy return.
@@ -53,17 +52,18 @@ def proxy_figure(
     ]
     if not cells:
         return None
-    fig, axes = plt.subplots(1, len(cells), figsize=(4.6 * len(cells), 3.4), squeeze=False)
+    fig, axes = plt.subplots(1, len(cells), figsize=(5.4 * len(cells), 3.4), squeeze=False)
     panels, found = [], {}
     for ax, (task, method, runs) in zip(axes[0], cells, strict=True):
         steps, true, proxy = mean_curves(runs)
-        seeds = groups.seeds_text(len(runs))
+        seeds = f"mean of {len(runs)} seed{'s' if len(runs) > 1 else ''}"
         ax.plot(steps, true, color="tab:blue", marker=".", label=f"true return ({seeds})")
-        ax.set(xlabel="env steps", ylabel="true return (mean)", title=f"{task}: {method}")
+        ax.set(xlabel="env steps", title=f"{task}: {method}")
+        ax.set_ylabel("true return", color="tab:blue", fontsize=8)
         ax.title.set_fontsize(9)
         twin = ax.twinx()
-        twin.plot(steps, proxy, color="tab:orange", marker=".", label="proxy return")
-        twin.set_ylabel("proxy return: the reward trained on (mean)", fontsize=8)
+        twin.plot(steps, proxy, color="tab:orange", marker=".", label="proxy return (trained on)")
+        twin.set_ylabel("proxy return", color="tab:orange", fontsize=8)
         hit = find_overoptimisation(steps, true, proxy)
         if hit is not None:
             found[(task, method)] = hit
@@ -75,4 +75,5 @@ def proxy_figure(
         lines = ax.get_lines()[:1] + twin.get_lines()
         ax.legend(lines, [line.get_label() for line in lines], fontsize=7, loc="lower right")
         panels.append((f"{task}: {method}", [method]))
+    fig.tight_layout()
     return png(fig), panels, found
