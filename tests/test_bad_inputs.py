@@ -557,7 +557,8 @@ API_CASES = [
             PENDULUM, ["true", "env"], traj=rollout(f.other_env(), None, 5, seed=0)
         ),
         SpecError,
-        r"trajectories are of task 'classic/MountainCarContinuous-v0', the rewards of 'classic/Pendulum-v1'",
+        r"trajectories are of task 'classic/MountainCarContinuous-v0', the rewards of "
+        r"'classic/Pendulum-v1'",
     ),
     (
         "compare-model-of-other-spaces",

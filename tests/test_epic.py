@@ -286,7 +286,7 @@ def test_too_few_samples_and_a_constant_reward_are_clear_errors(data):
     with pytest.raises(ParameterError, match="coverage samples must be an integer >= 1"):
         draw_coverage(t.obs, t.actions, 0, rng)
     const = lambda s, a, s2: np.full(len(s), 3.0)  # noqa: E731
-    with pytest.raises(ParameterError, match="'c' is constant .* undefined"):
+    with pytest.raises(ParameterError, match=r"'c' is constant .* undefined"):
         epic({"r": reward, "c": const}, t, cov, GAMMA, rng)
     pure_shaping = shaped(POTENTIALS["sin"], a_scale=0.0)
     with pytest.raises(ParameterError, match="'F' is constant"):
@@ -428,3 +428,15 @@ def test_the_compare_command_prints_the_matrix_and_writes_it_with_a_heatmap(tmp_
     assert main([*argv, "--out", str(tmp_path / "d.csv")]) == 0
     rows = (tmp_path / "d.csv").read_text().splitlines()
     assert rows[0] == "a,b,distance,low,high" and len(rows) == 1 + 9
+
+
+def test_compare_rolls_out_a_policy_and_takes_its_actions_as_coverage():
+    push = lambda obs: np.array([2.0], np.float32)  # noqa: E731 - always full torque
+    kw = dict(policy=push, actions="data", transitions=200, samples=16, bootstrap=20)
+    m = rd.compare("classic/Pendulum-v1", ["true", "expr:-theta_sq"], **kw)
+    assert m.transitions == 200 and 0 < m.get("true", "expr:-theta_sq") < 1
+    # the policy's actions are all equal: a reward of the action alone is constant there
+    with pytest.raises(ParameterError, match="'expr:-u_sq' is constant"):
+        rd.compare("classic/Pendulum-v1", ["true", "expr:-u_sq"], **kw)
+    with pytest.raises(SpecError, match="trajectories or a policy"):
+        rd.compare("classic/Pendulum-v1", ["true", "env"], traj="x.npz", policy=push)

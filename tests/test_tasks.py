@@ -225,7 +225,7 @@ def test_a_wrong_transition_function_fails_the_check_naming_the_factor(write_yam
         "reward": {"weights": {"forward": 1.0, "ctrl": -1.0}},
     }
     path = write_yaml(doc, "wrong_ctrl.yaml")
-    with pytest.raises(SpecError, match="factor 'ctrl''s transition function gives .* step 0"):
+    with pytest.raises(SpecError, match=r"factor 'ctrl''s transition function gives .* step 0"):
         transition_factors(rd.task_spec(path), record(path, 20, seed=0))
 
 

@@ -51,9 +51,13 @@ def _named(rewards: Any) -> dict[str, Any]:
     return named
 
 
-def _data(spec: Any, env: gym.Env, traj: Any, transitions: int, seed: int) -> Trajectories:
+def _data(
+    spec: Any, env: gym.Env, traj: Any, transitions: int, seed: int, policy: Any
+) -> Trajectories:
     if traj is None:
-        return rollout(env, None, transitions, seed)
+        return rollout(env, policy, transitions, seed)
+    if policy is not None:
+        raise SpecError("give trajectories or a policy to roll out, not both.")
     data = traj if isinstance(traj, Trajectories) else Trajectories.load(traj)
     if data.task and task_spec(data.task).id != spec.id:
         raise SpecError(
@@ -88,6 +92,7 @@ def compare(
     transitions: int = 10_000,
     gamma: float = 0.99,
     actions: str = "uniform",
+    policy: Any = None,
     seed: int = 0,
     bootstrap: int = 1000,
     confidence: float = 0.95,
@@ -104,11 +109,14 @@ def compare(
         distance: ``"epic"``, or ``"dard"`` (its expectations follow the task's own
             dynamics: classic control and the tabular tasks).
         traj: A trajectory file (``rewarddesign rollout``) or trajectories of the task;
-            None rolls out uniform random actions.
+            None rolls out ``policy`` (uniform random actions without one).
         transitions: How many transitions the distance is over (>= 2): a random subset
             of ``traj``'s if it holds more, else the length of the rollout.
         gamma: The discount of the shaping the distance ignores.
-        actions: Coverage actions: ``"uniform"`` over the action space, or ``"data"``.
+        actions: Coverage actions: ``"uniform"`` over the action space, or ``"data"``
+            (the transitions' own: a policy's, where it made them).
+        policy: ``policy(obs) -> action`` to roll out instead of uniform random actions
+            (e.g. ``lambda o: agent.predict(o, deterministic=False)[0]``); not with ``traj``.
         seed: Seed of the rollout, the coverage draws and the bootstrap.
         bootstrap: Bootstrap resamples for the intervals.
         confidence: The intervals' level.
@@ -142,7 +150,7 @@ def compare(
         rng = np.random.default_rng(seed)
         if actions == "uniform":
             _uniform_actions(env.action_space, 1, rng)  # refused before the rollout
-        data = _data(spec, env, traj, transitions, seed)
+        data = _data(spec, env, traj, transitions, seed, policy)
         if len(data) < 2:
             raise ParameterError(f"compare needs 2 or more transitions, got {len(data)}.")
         idx = np.arange(len(data))
