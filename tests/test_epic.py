@@ -440,3 +440,13 @@ def test_compare_rolls_out_a_policy_and_takes_its_actions_as_coverage():
         rd.compare("classic/Pendulum-v1", ["true", "expr:-u_sq"], **kw)
     with pytest.raises(SpecError, match="trajectories or a policy"):
         rd.compare("classic/Pendulum-v1", ["true", "env"], traj="x.npz", policy=push)
+
+
+def test_compare_reward_names_on_the_command_line():
+    from rewarddesign.cli.compare import named
+
+    assert named(["true", "expr:a == b"]) == ["true", "expr:a == b"]
+    got = named(["true", "ten=model:runs/x/reward_model", "expr:a == b"])
+    assert got == {"true": "true", "ten": "model:runs/x/reward_model", "expr:a == b": "expr:a == b"}
+    with pytest.raises(SpecError, match="'m' is given twice"):
+        named(["m=true", "m=env"])

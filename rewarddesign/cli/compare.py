@@ -10,6 +10,21 @@ from rich.markup import escape
 from rich.table import Table
 
 from rewarddesign.cli.common import console
+from rewarddesign.errors import SpecError
+
+
+def named(items: list[str]) -> dict[str, str] | list[str]:
+    """``NAME=FORM`` items as a mapping (a name holds no ``:``), else the forms as given."""
+    pairs = [item.partition("=") for item in items]
+    if not any(sep and ":" not in name for name, sep, _ in pairs):
+        return items
+    out = {}
+    for item, (name, sep, form) in zip(items, pairs, strict=True):
+        key, value = (name, form) if sep and ":" not in name else (item, item)
+        if key in out:
+            raise SpecError(f"--reward {key!r} is given twice; name each reward once.")
+        out[key] = value
+    return out
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -20,7 +35,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         export.check_path(args.out)  # before the work
     m = compare(
         args.task,
-        args.reward,
+        named(args.reward),
         samples=args.samples,
         distance=args.distance,
         traj=args.traj,
@@ -62,7 +77,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         action="append",
         required=True,
         help="a reward, given twice or more: true, env, aux:NAME, expr:TEXT, "
-        "blend:WEIGHTS.yaml, shaped:POTENTIAL, model:DIR (a reward model), meta:DIR (BARFI)",
+        "blend:WEIGHTS.yaml, shaped:POTENTIAL, model:DIR (a reward model), meta:DIR (BARFI); "
+        "NAME=FORM names it in the table",
     )
     c.add_argument("--traj", default=None, help="trajectory file (default: a random rollout)")
     c.add_argument("--gamma", type=float, default=0.99, help="discount (default 0.99)")
