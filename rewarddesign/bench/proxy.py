@@ -5,6 +5,8 @@ proxy still rises after it (:func:`rewarddesign.diagnostics.overoptimisation`)."
 
 from __future__ import annotations
 
+from typing import Any
+
 import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
@@ -77,3 +79,14 @@ def proxy_figure(
         panels.append((f"{task}: {method}", [method]))
     fig.tight_layout()
     return png(fig), panels, found
+
+
+def add_proxy_figure(report: Any, tasks: dict[str, dict[str, list[RunResult]]]) -> None:
+    """Add ``overoptimisation.png`` and a note per over-optimisation found to a report
+    (its ``figures``, ``panels`` and ``notes``), where any run logged a proxy return."""
+    drawn = proxy_figure(tasks)
+    if drawn is None:
+        return
+    name = "overoptimisation.png"
+    report.figures[name], report.panels[name], found = drawn
+    report.notes += [f"over-optimisation, {m} on {t}: {o.text()}." for (t, m), o in found.items()]

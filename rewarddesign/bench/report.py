@@ -160,13 +160,7 @@ def build_report(
         drawn["performance_profiles.png"] = figures.profile_figure(aggregates, reps, seed)
     for name, (image, panels) in drawn.items():
         report.figures[name], report.panels[name] = image, panels
-    overoptimisation = proxy.proxy_figure(tasks)  # runs that trained on another reward
-    if overoptimisation is not None:
-        name = "overoptimisation.png"
-        report.figures[name], report.panels[name], found = overoptimisation
-        report.notes += [
-            f"over-optimisation, {m} on {t}: {o.text()}." for (t, m), o in found.items()
-        ]
+    proxy.add_proxy_figure(report, tasks)  # runs that trained on another reward
     _add_method_figures(report)
     return report
 
