@@ -37,6 +37,8 @@ def resolved(spec: RunSpec) -> dict:
     task = dataclasses.asdict(task_spec(spec.task))
     task.pop("path")
     task.pop("transitions")  # read by diagnostics only, never in a run
+    if not task["personas"]:  # a section added later counts only once a spec has it
+        task.pop("personas")
     run = spec.to_dict()
     run["task"] = task["id"]  # a spec file's path is not part of the run: its content is
     agent = agents.config(spec.agent, spec.task, spec.agent_preset, **spec.agent_overrides)

@@ -126,7 +126,7 @@ def cmd_label(args: argparse.Namespace) -> int:
     rng = np.random.default_rng(args.seed)
     pairs = random_pairs(cut_segments(traj, H=args.H), args.pairs, rng)
     record = teacher.label(pairs, rng)
-    data = PreferenceDataset()
+    data = PreferenceDataset(task=task.id)
     data.append(pairs, record)
     data.save(args.out)
     console.print(

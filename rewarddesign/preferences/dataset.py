@@ -1,5 +1,6 @@
 """PreferenceDataset: labelled pairs accumulated over feedback sessions, with budget
-accounting, saved as ``.npz`` (no pickle)."""
+accounting, who gave each label (the labeller table) and the task they were labelled on,
+saved as ``.npz`` (no pickle)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,13 @@ import numpy as np
 
 from rewarddesign.common.files import load_npz, register_npz_kind, write_atomic
 from rewarddesign.errors import FileFormatError, ParameterError
+from rewarddesign.preferences.labellers import (
+    DEFAULT_TABLE,
+    Labeller,
+    check_table,
+    table_from_json,
+    table_to_json,
+)
 from rewarddesign.preferences.labels import LabelRecord
 from rewarddesign.preferences.segments import Pairs, Segments
 
@@ -48,10 +56,17 @@ def check_record(record: LabelRecord, where: str) -> None:
 class PreferenceDataset:
     """Pairs and their labels, appended batch by batch.
 
+    Args:
+        labellers: The labeller table (default: one simulated ``"teacher"``); each
+            label's ``labeller`` id indexes it. :meth:`add_labeller` extends it.
+        task: The task id the pairs come from (None: not recorded, as in old files).
+
     Attributes:
         asked: Pairs put to the teacher.
         charged: Pairs charged to the budget (skipped ones included).
         usable: Pairs with a usable label.
+        labellers: The labeller table.
+        task: The task id, or None.
 
     Example:
         >>> import numpy as np
@@ -64,15 +79,44 @@ class PreferenceDataset:
         (2, 2, 2, [1.0, 0.5])
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        labellers: tuple[Labeller, ...] | list[Labeller] | None = None,
+        task: str | None = None,
+    ) -> None:
         self._pairs: list[Pairs] = []
         self._records: list[LabelRecord] = []
+        table = DEFAULT_TABLE if labellers is None else tuple(labellers)
+        check_table(table, "preference dataset")
+        if task is not None and not isinstance(task, str):
+            raise ParameterError(f"preference dataset: task must be a task id, got {task!r}.")
+        self.labellers: tuple[Labeller, ...] = table
+        self.task = task
+
+    def add_labeller(self, labeller: Labeller) -> int:
+        """Append ``labeller`` to the table; returns its id."""
+        check_table((*self.labellers, labeller), "preference dataset")
+        self.labellers = (*self.labellers, labeller)
+        return len(self.labellers) - 1
 
     def append(self, pairs: Pairs, record: LabelRecord) -> None:
-        """Add a labelled batch."""
+        """Add a labelled batch.
+
+        Raises:
+            ParameterError: Record and pairs of different sizes, bad labels, a labeller
+                id outside the table, or segments of another shape than the dataset's.
+        """
         if record.n != pairs.n:
             raise ParameterError(f"label record has {record.n} pairs but the batch has {pairs.n}.")
         check_record(record, "labels")
+        ids = record.labeller
+        if ids.size and (ids.min() < 0 or ids.max() >= len(self.labellers)):
+            bad = int(ids[(ids < 0) | (ids >= len(self.labellers))][0])
+            raise ParameterError(
+                f"labels: labeller id {bad} is out of range; the dataset's table has "
+                f"{len(self.labellers)} labeller(s) (ids 0..{len(self.labellers) - 1}): add "
+                "the labeller first with add_labeller."
+            )
         if self._pairs and pairs.first.obs.shape[1:] != self._pairs[0].first.obs.shape[1:]:
             raise ParameterError(
                 f"segments of shape {pairs.first.obs.shape[1:]} do not match the dataset's "
@@ -119,6 +163,24 @@ class PreferenceDataset:
             Segments.concat([p.second for p in self._pairs]),
         )
 
+    def of_labeller(self, labeller: int) -> tuple[Pairs, LabelRecord]:
+        """The pairs labelled by ``labeller`` and their labels (its charge: one per pair)."""
+        record = self.record()
+        rows = np.flatnonzero(record.labeller == labeller)
+        if rows.size == 0:
+            raise ParameterError(
+                f"labeller {labeller!r} gave no label in this dataset "
+                f"(ids with labels: {sorted(set(record.labeller.tolist()))})."
+            )
+        sub = LabelRecord(
+            prob=record.prob[rows],
+            label=record.label[rows],
+            usable=record.usable[rows],
+            charged=int(rows.size),
+            labeller=record.labeller[rows],
+        )
+        return self.pairs().take(rows), sub
+
     def save(self, path: str | Path) -> None:
         """Write an ``.npz`` file atomically (arrays only)."""
         pairs, rec = self.pairs(), self.record()
@@ -133,6 +195,9 @@ class PreferenceDataset:
             "usable": rec.usable,
             "batch_sizes": np.array([p.n for p in self._pairs]),
             "batch_charged": np.array([r.charged for r in self._records]),
+            "labeller": rec.labeller,
+            "labeller_table": np.array(table_to_json(self.labellers)),
+            "task": np.array("" if self.task is None else self.task),
         }
         buf = io.BytesIO()
         np.savez_compressed(buf, **arrays)
@@ -153,7 +218,13 @@ class PreferenceDataset:
                 f"{str(path)!r} is not a {KIND}: batch_sizes and batch_charged must be two "
                 f"integer arrays of one length, got {sizes.shape} and {charges.shape}."
             )
-        out = cls()
+        # files saved before labellers existed: one teacher, task unknown
+        labeller = arrays.get("labeller", np.zeros(len(arrays["prob"]), np.int64))
+        table = DEFAULT_TABLE
+        if "labeller_table" in arrays:
+            table = table_from_json(str(arrays["labeller_table"]), repr(str(path)))
+        task = str(arrays["task"]) if "task" in arrays else ""
+        out = cls(labellers=table, task=task or None)
         edges = np.cumsum(np.concatenate([[0], sizes]))
         try:
             for b, charged in enumerate(charges):
@@ -169,6 +240,7 @@ class PreferenceDataset:
                         label=arrays["label"][sl],
                         usable=arrays["usable"][sl],
                         charged=int(charged),
+                        labeller=labeller[sl],
                     ),
                 )
         except ParameterError as exc:

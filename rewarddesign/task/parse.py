@@ -30,9 +30,11 @@ from rewarddesign.task.factors import (
     weights_vector,
 )
 from rewarddesign.task.spec import (
+    PERSONA_NOISE,
     WEIGHTED_SUM,
     FactorSpec,
     HeronSpec,
+    PersonaSpec,
     PotentialSpec,
     ReferenceScores,
     RewardSpec,
@@ -55,6 +57,7 @@ _TOP_KEYS = {
     "heron",
     "success",
     "reference",
+    "personas",
 }
 
 
@@ -205,6 +208,23 @@ def _heron(raw: Any, where: str, factors: tuple[FactorSpec, ...]) -> HeronSpec |
     return check_ranking(order, signs, sigmas, factors, hw)
 
 
+def _personas(raw: Any, where: str, names: Sequence[str]) -> dict[str, PersonaSpec]:
+    personas = {}
+    for name, doc in require_mapping(raw or {}, f"{where} personas").items():
+        pw = f"{where} persona {name!r}"
+        doc = require_mapping(doc, pw)
+        check_keys(doc, pw, {"reward", "noise", "description"}, {"reward"})
+        noise = require_mapping(doc.get("noise") or {}, f"{pw} noise")
+        check_keys(noise, f"{pw} noise", set(PERSONA_NOISE))
+        personas[str(name)] = PersonaSpec(
+            name=str(name),
+            reward=_reward(doc["reward"], f"{pw} reward", names),
+            noise={k: require_number(v, f"{pw} noise {k}") for k, v in noise.items()},
+            description=str(doc.get("description", "")),
+        )
+    return personas
+
+
 def _reference(raw: Any, where: str) -> ReferenceScores:
     ref = require_mapping(raw or {}, f"{where} reference")
     check_keys(ref, f"{where} reference", {"random", "expert", "source"})
@@ -273,5 +293,6 @@ def parse_task_spec(doc: Any, path: str | Path = "") -> TaskSpec:
         success=success,
         reference=reference,
         transitions=transitions,
+        personas=_personas(doc.get("personas"), where, names),
         path=str(path),
     )

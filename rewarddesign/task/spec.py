@@ -160,6 +160,28 @@ class SuccessSpec:
         return float(_read(self, "success", obs, action, next_obs, info))
 
 
+#: B-Pref's noise options a persona may set (those of the partial-return teacher).
+PERSONA_NOISE = ("beta", "myopic_gamma", "eps_mistake", "eps_skip", "eps_equal")
+
+
+@dataclass(frozen=True)
+class PersonaSpec:
+    """A kind of user: what they want (a reward of the factors) and how they label
+    (B-Pref's noise, the partial-return teacher's options).
+
+    Attributes:
+        name: The persona's name, unique within the task.
+        reward: Their reward, a weighted sum of the factors or an expression.
+        noise: Options of their partial-return teacher (names in :data:`PERSONA_NOISE`).
+        description: Who they are.
+    """
+
+    name: str
+    reward: RewardSpec
+    noise: Mapping[str, float] = field(default_factory=dict)
+    description: str = ""
+
+
 @dataclass(frozen=True)
 class ReferenceScores:
     """Reference returns for normalised scores: (return - random) / (expert - random)."""
@@ -190,6 +212,7 @@ class TaskSpec:
     success: SuccessSpec | None = None
     reference: ReferenceScores = field(default_factory=ReferenceScores)
     transitions: Mapping[str, TransitionFnSpec] = field(default_factory=dict)
+    personas: Mapping[str, PersonaSpec] = field(default_factory=dict)
     path: str = ""
 
     @property

@@ -23,11 +23,25 @@ def _encoding(space: gym.Space) -> tuple[tuple[int, ...], int]:
 class LearnedRewardTransform(RewardTransform):
     """Batched inference of a reward model on the model's device."""
 
-    def __init__(self, model: Any) -> None:
+    def __init__(self, model: Any, latent: Any = None) -> None:
         if isinstance(model, str | Path):
             raise SpecError(
                 f"LearnedReward needs a reward model, got the path {str(model)!r}; load it "
                 "first: rewarddesign.models.RewardEnsemble.load(path)."
+            )
+        if latent is not None:  # one user's reward of a population model
+            if not hasattr(model, "at"):
+                raise SpecError(
+                    f"LearnedReward: latent={latent!r} needs a model of a population of users "
+                    f"(RewardMixture: a cluster; LatentRewardModel: a latent), got "
+                    f"{type(model).__name__}; drop latent for a single reward model."
+                )
+            model = model.at(latent)
+        if latent is None and hasattr(model, "at"):
+            raise SpecError(
+                f"LearnedReward: a {type(model).__name__} models a population of users; "
+                "pass latent= (a cluster of a RewardMixture, a latent of a "
+                "LatentRewardModel) to say whose reward."
             )
         if not (hasattr(model, "predict") and hasattr(model, "config")):
             raise SpecError(
@@ -75,6 +89,9 @@ class LearnedReward(RewardWrapper):
         env: Any env whose spaces match the model's.
         model: A :class:`~rewarddesign.models.RewardEnsemble` (or anything with
             ``predict(obs, actions, next_obs, factors)`` and a matching ``config``).
+        latent: For a model of a population of users: whose reward, a cluster of a
+            :class:`~rewarddesign.models.mixture.RewardMixture` or a latent of a
+            :class:`~rewarddesign.models.vpl.LatentRewardModel` (``model.at(latent)``).
 
     Example:
         >>> import gymnasium as gym
@@ -91,8 +108,8 @@ class LearnedReward(RewardWrapper):
 
     Transform = LearnedRewardTransform
 
-    def __init__(self, env: gym.Env, model: Any) -> None:
-        super().__init__(env, model=model)
+    def __init__(self, env: gym.Env, model: Any, latent: Any = None) -> None:
+        super().__init__(env, model=model, latent=latent)
 
 
 VectorLearnedReward, VecEnvLearnedReward = forms_of(LearnedReward)

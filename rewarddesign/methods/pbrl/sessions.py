@@ -58,7 +58,7 @@ class FeedbackSessions(BaseCallback):
     def __init__(self, ctx: RunContext, method: PreferenceLoop) -> None:
         super().__init__()
         self.ctx, self.method, self.p = ctx, method, method.params
-        self.dataset = PreferenceDataset()
+        self.dataset = PreferenceDataset(task=ctx.task.id)
         self.trainer = make_trainer(method, ctx.spec.seed)
         self.next_session = method.first_session()
         self.normalized = False
