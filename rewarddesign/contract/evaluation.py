@@ -44,6 +44,8 @@ class Evaluator:
         task: The task spec.
         episodes: Number of episodes per evaluation.
         seed: Episode i starts from ``reset(seed=seed + i)``.
+        wrap: Optional wrapper of each episode's env (e.g. a persona's reward as its
+            ``info["true_reward"]``, a condition appended to the observation).
 
     Example:
         >>> import numpy as np, rewarddesign as rd
@@ -53,10 +55,16 @@ class Evaluator:
         ((2,), 200, (2, 3))
     """
 
-    def __init__(self, task: TaskSpec, episodes: int, seed: int) -> None:
+    def __init__(
+        self,
+        task: TaskSpec,
+        episodes: int,
+        seed: int,
+        wrap: Callable[[gym.Env], gym.Env] | None = None,
+    ) -> None:
         self.task = task
         self.seed = seed
-        self.envs = [make(task) for _ in range(episodes)]
+        self.envs = [make(task) if wrap is None else wrap(make(task)) for _ in range(episodes)]
         self.proxy = False
 
     def add_proxy(self, wrap: Callable[[gym.Env], gym.Env]) -> None:

@@ -160,9 +160,10 @@ class RunCallback(BaseCallback):
     return of the training episodes, as Monitor sits inside the reward wrapper.
     """
 
-    def __init__(self, ctx: RunContext) -> None:
+    def __init__(self, ctx: RunContext, policy: Callable[[BaseAlgorithm], Predict] | None = None):
         super().__init__()
         self.ctx = ctx
+        self.policy = sb3_predict if policy is None else policy
         self.writer: SummaryWriter | None = None
         self._rewards: list[np.ndarray] = []  # the agent's rewards since the last point
         self._written = 0  # curve points written to TensorBoard
@@ -173,7 +174,7 @@ class RunCallback(BaseCallback):
     def _on_step(self) -> bool:
         if self.writer is not None:
             self._rewards.append(np.array(self.locals["rewards"], dtype=np.float64))
-        self.ctx.maybe_evaluate(self.num_timesteps, sb3_predict(self.model))
+        self.ctx.maybe_evaluate(self.num_timesteps, self.policy(self.model))
         self.write_tensorboard()
         return True
 
@@ -327,12 +328,20 @@ class SB3Method(Method):
 
         return DummyVecEnv([one] * n_envs)
 
+    def policy(self, model: BaseAlgorithm) -> Predict:
+        """The policy evaluated on the task's envs: the agent's, by default (a method whose
+        agent sees more than the task's observation completes it here)."""
+        return sb3_predict(model)
+
     def setup(self, ctx: RunContext) -> None:
         """Build what the wrapper and callbacks need before the env (e.g. a reward model)."""
 
     def agent_overrides(self, ctx: RunContext, cfg: dict[str, Any]) -> dict[str, Any]:
         """Agent hyperparameters the method sets over the run's (default: none)."""
         return dict(ctx.spec.agent_overrides)
+
+    def after_training(self, ctx: RunContext, model: BaseAlgorithm) -> None:
+        """Work after the final evaluation (e.g. evaluations of its own; optional hook)."""
 
     def train(self, ctx: RunContext) -> None:
         spec = ctx.spec
@@ -353,14 +362,15 @@ class SB3Method(Method):
         proxy = self.proxy_wrapper(ctx)
         if proxy is not None:
             ctx.evaluator.add_proxy(proxy)
-        run = RunCallback(ctx)
+        run = RunCallback(ctx, self.policy)
         model.learn(
             total_timesteps=spec.budget,
             callback=[run, *self.callbacks(ctx, model)],
             # TensorBoard's run folder (with tensorboard_log): one per run of a grid
             tb_log_name=f"{ctx.task.id.replace('/', '_')}_{spec.method}_{spec.agent}_s{spec.seed}",
         )
-        ctx.finish(model.num_timesteps, sb3_predict(model))
+        ctx.finish(model.num_timesteps, self.policy(model))
+        self.after_training(ctx, model)
         run.write_tensorboard()
         model.logger.close()  # TensorBoard's event file, if any
         env.close()

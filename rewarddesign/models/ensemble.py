@@ -23,7 +23,7 @@ from rewarddesign.common.checks import check_int, check_seed, is_int
 from rewarddesign.common.files import load_json, load_state_dict, require_dir, write_atomic
 from rewarddesign.errors import FileFormatError, ParameterError, SpaceMismatchError, SpecError
 
-INPUTS = ("obs_action", "obs_action_next_obs", "obs_factors")
+INPUTS = ("obs_action", "obs_action_next_obs", "obs_factors", "obs")
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,9 @@ class EnsembleConfig:
         n_actions: For discrete actions: their number (one-hot encoded).
         members: Number of networks.
         hidden: Hidden layer sizes.
-        inputs: ``"obs_action"``, ``"obs_action_next_obs"`` or ``"obs_factors"``.
+        inputs: ``"obs_action"``, ``"obs_action_next_obs"``, ``"obs_factors"`` or
+            ``"obs"`` (a reward of the state alone: where labels say little about each
+            action, a model of actions fits noise the agent then exploits).
         factor_dim: Number of factors (``inputs="obs_factors"``).
         bounded: tanh on the output, as B-Pref (rewards in [-1, 1]).
         seed: Seed of the initial weights.
@@ -117,6 +119,7 @@ class EnsembleConfig:
             "obs_action": self.act_dim,
             "obs_action_next_obs": self.act_dim + self.obs_dim,
             "obs_factors": self.factor_dim,
+            "obs": 0,
         }[self.inputs]
         return self.obs_dim + extra
 
@@ -193,7 +196,7 @@ class RewardEnsemble(torch.nn.Module):
             if factors is None:
                 raise ParameterError("the reward model needs factors (inputs='obs_factors').")
             cols.append(_encode(factors, (cfg.factor_dim,), 0, "factors"))
-        else:
+        elif cfg.inputs != "obs":
             if actions is None:
                 raise ParameterError(f"the reward model needs actions (inputs={cfg.inputs!r}).")
             cols.append(_encode(actions, cfg.act_shape, cfg.n_actions, "actions"))
