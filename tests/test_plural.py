@@ -233,3 +233,24 @@ def test_the_served_users_round_trip_without_pickle(tmp_path):
     (tmp_path / "users.npz").write_bytes(b"PK not a zip")
     with pytest.raises(FileFormatError, match="plural users file"):
         load_users(tmp_path)
+
+
+def test_personas_are_part_of_the_run_key_only_of_a_method_that_reads_them():
+    from rewarddesign.bench.keys import resolved
+    from rewarddesign.contract.runspec import RunSpec
+
+    task = "mujoco/HalfCheetah-v5"  # its personas were added after its grids' keys
+    plural = RunSpec(task=task, method="plural", agent="sac", seed=0)
+    true = RunSpec(task=task, method="true", agent="sac", seed=0)
+    assert set(resolved(plural)["task"]["personas"]) == {"fast", "gentle"}
+    assert "personas" not in resolved(true)["task"]
+
+
+def test_halfcheetah_personas_weigh_its_factors():
+    task = rd.task_spec("mujoco/HalfCheetah-v5")
+    env = PersonaReward(rd.make(task), task.personas["gentle"], task.factor_names)
+    env.reset(seed=0)
+    _, reward, _, _, info = env.step(np.full(6, 0.5, dtype=np.float32))
+    # gentle: forward - 10 * ctrl, ctrl = 0.1 * sum(a^2) = 0.15
+    assert reward == pytest.approx(info["reward_forward"] - 10 * 0.15, rel=1e-5)
+    env.close()

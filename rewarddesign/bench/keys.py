@@ -28,7 +28,8 @@ def _version() -> str:
 def resolved(spec: RunSpec) -> dict:
     """Everything a run's outcome depends on, as plain data.
 
-    The run spec, the task spec's content (not its file name), the method's parameters
+    The run spec, the task spec's content (not its file name; its personas only for a
+    method that reads them), the method's parameters
     with its defaults filled in (a parameter added later only once set) and the agent's
     merged hyperparameters (so a changed default or an edited agent YAML gives new
     keys), the package version and
@@ -37,7 +38,8 @@ def resolved(spec: RunSpec) -> dict:
     task = dataclasses.asdict(task_spec(spec.task))
     task.pop("path")
     task.pop("transitions")  # read by diagnostics only, never in a run
-    if not task["personas"]:  # a section added later counts only once a spec has it
+    # a section added later: part of the key only of a method that reads it
+    if not task["personas"] or not methods.get(spec.method).reads_personas:
         task.pop("personas")
     run = spec.to_dict()
     run["task"] = task["id"]  # a spec file's path is not part of the run: its content is

@@ -232,6 +232,8 @@ class Method(ABC):
     Params: ClassVar[type] = NoParams
     # every agent of the factory, SB3 and SBX alike (they share SB3's interfaces)
     agents: ClassVar[tuple[str, ...]] = tuple(agents.AGENTS)
+    # whether its runs read the task's personas (so they are part of its run keys)
+    reads_personas: ClassVar[bool] = False
 
     def __init__(self, params: Any) -> None:
         self.params = params

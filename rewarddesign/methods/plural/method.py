@@ -114,6 +114,7 @@ class Plural(SB3Method):
 
     name = "plural"
     Params = PluralParams
+    reads_personas = True
 
     def validate(self, task: TaskSpec, agent: str) -> None:
         p = self.params
