@@ -26,7 +26,9 @@ from rewarddesign.methods.plural.evaluation import (
 )
 from rewarddesign.methods.plural.offline import Drift, Waypoints, offline_segments
 from rewarddesign.methods.plural.policies import MaxMinReward, PersonaReward
+from rewarddesign.methods.plural.rewards import group_balanced
 from rewarddesign.models import EnsembleConfig, RewardEnsemble
+from rewarddesign.wrappers.latent import LatentConditioned
 
 TASK = "gridworld/two-goals"
 LEFT, RIGHT = np.array([0.15, 0.85]), np.array([0.85, 0.85])
@@ -209,6 +211,7 @@ def test_normalised_scores_divide_by_the_oracles_margin_over_random(tiny_runs):
         (TASK, {"held_out": 1}, "cannot cover"),
         (TASK, {"clusters": 0}, "clusters"),
         (TASK, {"proportions": {"left": 0.5, "right": 0.6}}, "sum"),
+        (TASK, {"reward": "vpl", "vpl_draw": "clusters"}, "'clusters'"),
     ],
 )
 def test_plural_refuses_bad_parameters_before_any_work(task, params, match):
@@ -254,3 +257,20 @@ def test_halfcheetah_personas_weigh_its_factors():
     # gentle: forward - 10 * ctrl, ctrl = 0.1 * sum(a^2) = 0.15
     assert reward == pytest.approx(info["reward_forward"] - 10 * 0.15, rel=1e-5)
     env.close()
+
+
+def test_group_balanced_draws_give_each_group_the_same_share_of_episodes():
+    groups = np.array([0, 0, 0, 0, 1])  # 80/20, as the two-goal grid's users
+    weights = group_balanced(groups)
+    assert weights.tolist() == pytest.approx([0.125] * 4 + [0.5])
+    latents = np.eye(5)
+    env = LatentConditioned(rd.make(TASK), latents, rng=np.random.default_rng(0), weights=weights)
+    drawn = np.array([env.reset(seed=i)[1]["condition"] for i in range(2000)])
+    assert abs(np.mean(drawn == 4) - 0.5) < 0.04  # a uniform draw would give 0.2
+    env = LatentConditioned(
+        rd.make(TASK), latents, rng=np.random.default_rng(0), weights=[0, 0, 1, 0, 0]
+    )
+    assert {env.reset(seed=i)[1]["condition"] for i in range(20)} == {2}
+    for bad in ([1, 1], [1, 1, 1, 1, -1], [0] * 5, [1, 1, 1, 1, np.nan]):
+        with pytest.raises(ParameterError, match="weights must be 5 finite non-negative"):
+            LatentConditioned(rd.make(TASK), latents, rng=np.random.default_rng(0), weights=bad)

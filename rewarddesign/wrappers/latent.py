@@ -29,7 +29,9 @@ class LatentConditioned(gym.Wrapper):
         rewards: One reward model per condition (anything with ``predict(obs, actions,
             next_obs, factors)``, e.g. ``mixture.at(k)`` or ``vpl.at(z)``), or None to
             keep the env's reward (a policy evaluated on a persona's true reward).
-        rng: Draws each episode's condition (uniformly); needed only for ``G > 1``.
+        rng: Draws each episode's condition; needed only for ``G > 1``.
+        weights: Each condition's probability of being drawn (normalised; default:
+            uniform), e.g. to give each group of users the same share of episodes.
 
     ``info["condition"]`` holds the episode's ``g``; the true reward stays in
     ``info["true_reward"]``.
@@ -48,6 +50,7 @@ class LatentConditioned(gym.Wrapper):
         latents: Any,
         rewards: Sequence[Any] | None = None,
         rng: np.random.Generator | None = None,
+        weights: Sequence[float] | None = None,
     ) -> None:
         super().__init__(env)
         space = env.observation_space
@@ -71,6 +74,7 @@ class LatentConditioned(gym.Wrapper):
                 "LatentConditioned: pass rng (a numpy Generator) to draw among "
                 f"{len(latents)} conditions."
             )
+        self.weights = None if weights is None else _probabilities(weights, len(latents))
         self.latents = latents.astype(space.dtype)
         self.rewards, self.rng, self.condition = rewards, rng, 0
         d = latents.shape[1]
@@ -84,8 +88,10 @@ class LatentConditioned(gym.Wrapper):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         obs, info = self.env.reset(seed=seed, options=options)
-        if len(self.latents) > 1:
+        if len(self.latents) > 1 and self.weights is None:
             self.condition = int(self.rng.integers(len(self.latents)))
+        elif len(self.latents) > 1:
+            self.condition = int(self.rng.choice(len(self.latents), p=self.weights))
         self._obs = obs
         info["condition"] = self.condition
         return self._with(obs), info
@@ -101,6 +107,16 @@ class LatentConditioned(gym.Wrapper):
         self._obs = obs
         info["condition"] = self.condition
         return self._with(obs), reward, terminated, truncated, info
+
+
+def _probabilities(weights: Sequence[float], n: int) -> np.ndarray:
+    w = np.asarray(weights, dtype=np.float64)
+    if w.shape != (n,) or not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
+        raise ParameterError(
+            f"LatentConditioned: weights must be {n} finite non-negative numbers, not all "
+            f"zero, one per condition; got {weights!r}."
+        )
+    return w / w.sum()
 
 
 __all__ = ["LatentConditioned"]

@@ -3,7 +3,7 @@ things (MaxMin-RLHF, Chakraborty et al. 2024; VPL, Poddar et al. 2024)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import gymnasium as gym
 import numpy as np
@@ -12,7 +12,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from rewarddesign.common.checks import check_int
 from rewarddesign.contract.evaluation import Predict
 from rewarddesign.errors import ParameterError, SpecError, unknown
-from rewarddesign.methods.base import RunContext, SB3Method, sb3_predict
+from rewarddesign.methods.base import ADDED, RunContext, SB3Method, sb3_predict
 from rewarddesign.methods.plural.evaluation import (
     RANDOM,
     RETURN,
@@ -22,7 +22,12 @@ from rewarddesign.methods.plural.evaluation import (
 )
 from rewarddesign.methods.plural.offline import BEHAVIOURS, offline_segments
 from rewarddesign.methods.plural.policies import MaxMinReward, PersonaReward
-from rewarddesign.methods.plural.rewards import FITS, FittedRewards, RewardSettings
+from rewarddesign.methods.plural.rewards import (
+    FITS,
+    FittedRewards,
+    RewardSettings,
+    group_balanced,
+)
 from rewarddesign.preferences.population import TeacherPopulation
 from rewarddesign.task.registry import make
 from rewarddesign.task.spec import TaskSpec
@@ -31,6 +36,7 @@ from rewarddesign.wrappers.learned import LearnedReward
 
 REWARDS = (*FITS, "oracle")
 POLICIES = ("conditioned", "maxmin")
+VPL_DRAWS = ("users", "groups")
 REWARD_INPUTS = ("obs_action", "obs", "obs_factors")  # segments carry no next obs per step
 
 
@@ -67,6 +73,11 @@ class PluralParams:
         vpl_steps: VPL's gradient steps.
         group_episodes: Evaluation episodes per held-out user, at the end of the run.
         maxmin_ema: Weight of the newest episode in MaxMin's running group returns.
+        vpl_draw: Whose latent conditions each training episode of a conditioned VPL
+            policy: ``users`` (a training user drawn uniformly, so a group gets episodes
+            in proportion to its users) or ``groups`` (a learned group drawn uniformly,
+            then one of its users: a minority trains as often as the majority, as EM's
+            clusters do).
     """
 
     reward: str = "single"
@@ -87,6 +98,7 @@ class PluralParams:
     vpl_steps: int = 1500
     group_episodes: int = 2
     maxmin_ema: float = 0.1
+    vpl_draw: str = field(default="users", metadata=ADDED)
 
 
 class Plural(SB3Method):
@@ -129,6 +141,8 @@ class Plural(SB3Method):
             raise unknown("plural behaviour", p.behaviour, BEHAVIOURS)
         if p.reward_inputs not in REWARD_INPUTS:
             raise unknown("plural reward_inputs", p.reward_inputs, REWARD_INPUTS)
+        if p.vpl_draw not in VPL_DRAWS:
+            raise unknown("plural vpl_draw", p.vpl_draw, VPL_DRAWS)
         if p.policy not in POLICIES:
             raise unknown("plural policy", p.policy, POLICIES)
         if p.policy == "maxmin" and p.reward not in ("em", "vpl"):
@@ -216,7 +230,12 @@ class Plural(SB3Method):
             return MaxMinReward(env, f.groups, ema=p.maxmin_ema)
         if f.latents is None:
             return LearnedReward(env, f.rewards[0])
-        return LatentConditioned(env, f.latents, f.rewards, rng=ctx.rng.spawn(1)[0])
+        weights = None
+        if p.reward == "vpl" and p.vpl_draw == "groups":
+            weights = group_balanced(f.train_groups)
+        return LatentConditioned(
+            env, f.latents, f.rewards, rng=ctx.rng.spawn(1)[0], weights=weights
+        )
 
     def proxy_wrapper(self, ctx: RunContext) -> None:
         """None: the proxy return is per user here (its condition), not per task."""

@@ -130,6 +130,18 @@ def fit_vpl_rewards(
     )
 
 
+def group_balanced(groups: np.ndarray) -> np.ndarray:
+    """Each user's probability when a group is drawn uniformly, then one of its users:
+    ``1 / (G * size of the user's group)``, G the number of groups with users.
+
+    Example:
+        >>> group_balanced(np.array([0, 0, 0, 1])).tolist()
+        [0.16666666666666666, 0.16666666666666666, 0.16666666666666666, 0.5]
+    """
+    _, inverse, counts = np.unique(groups, return_inverse=True, return_counts=True)
+    return 1.0 / (len(counts) * counts[inverse])
+
+
 def _kmeans(x: np.ndarray, k: int, rng: np.random.Generator, rounds: int = 50):
     """Lloyd's K-means with k-means++ seeding: ``(centres (k, d), labels (n,))``."""
     centres = [x[rng.integers(len(x))]]
