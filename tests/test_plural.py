@@ -26,7 +26,7 @@ from rewarddesign.methods.plural.evaluation import (
 )
 from rewarddesign.methods.plural.offline import Drift, Waypoints, offline_segments
 from rewarddesign.methods.plural.policies import MaxMinReward, PersonaReward
-from rewarddesign.methods.plural.rewards import group_balanced
+from rewarddesign.methods.plural.rewards import FittedRewards, draw_weights, group_balanced
 from rewarddesign.models import EnsembleConfig, RewardEnsemble
 from rewarddesign.wrappers.latent import LatentConditioned
 
@@ -212,6 +212,7 @@ def test_normalised_scores_divide_by_the_oracles_margin_over_random(tiny_runs):
         (TASK, {"clusters": 0}, "clusters"),
         (TASK, {"proportions": {"left": 0.5, "right": 0.6}}, "sum"),
         (TASK, {"reward": "vpl", "vpl_draw": "clusters"}, "'clusters'"),
+        (TASK, {"reward": "vpl", "vpl_condition": "mean"}, "'mean'"),
     ],
 )
 def test_plural_refuses_bad_parameters_before_any_work(task, params, match):
@@ -274,3 +275,46 @@ def test_group_balanced_draws_give_each_group_the_same_share_of_episodes():
     for bad in ([1, 1], [1, 1, 1, 1, -1], [0] * 5, [1, 1, 1, 1, np.nan]):
         with pytest.raises(ParameterError, match="weights must be 5 finite non-negative"):
             LatentConditioned(rd.make(TASK), latents, rng=np.random.default_rng(0), weights=bad)
+
+
+def test_draw_weights_count_the_users_each_condition_stands_for():
+    latents = FittedRewards(
+        np.zeros((5, 2)), [], train_groups=np.array([0, 0, 0, 0, 1]), condition_groups=None
+    )
+    latents.condition_groups = latents.train_groups
+    assert draw_weights(latents, "users") is None  # one user each: uniform
+    assert draw_weights(latents, "groups").tolist() == pytest.approx([0.125] * 4 + [0.5])
+    centres = FittedRewards(
+        np.zeros((2, 2)), [], train_groups=np.array([0, 0, 0, 0, 1]), condition_groups=np.arange(2)
+    )
+    assert draw_weights(centres, "users").tolist() == [4.0, 1.0]  # normalised by the wrapper
+    assert draw_weights(centres, "groups").tolist() == [0.5, 0.5]
+    unconditioned = FittedRewards(None, [])
+    assert draw_weights(unconditioned, "groups") is None
+
+
+def test_vpl_centre_serves_each_user_the_centre_of_its_group(tmp_path):
+    rd.run(
+        TASK,
+        "plural",
+        "ppo",
+        seed=0,
+        budget=256,
+        eval_episodes=1,
+        agent_overrides={"n_steps": 128},
+        reward="vpl",
+        vpl_condition="centre",
+        vpl_draw="groups",
+        users=4,
+        pairs_per_user=10,
+        held_out=4,
+        held_out_pairs=4,
+        data_steps=500,
+        hidden=[16],
+        vpl_steps=50,
+        group_episodes=1,
+        save_dir=tmp_path,
+    )
+    _, conditions = load_users(tmp_path)
+    # K = 2 groups: every held-out user's condition is one of at most two centres
+    assert len({tuple(c) for c in conditions}) <= 2

@@ -26,7 +26,7 @@ from rewarddesign.methods.plural.rewards import (
     FITS,
     FittedRewards,
     RewardSettings,
-    group_balanced,
+    draw_weights,
 )
 from rewarddesign.preferences.population import TeacherPopulation
 from rewarddesign.task.registry import make
@@ -37,6 +37,7 @@ from rewarddesign.wrappers.learned import LearnedReward
 REWARDS = (*FITS, "oracle")
 POLICIES = ("conditioned", "maxmin")
 VPL_DRAWS = ("users", "groups")
+VPL_CONDITIONS = ("latent", "centre")
 REWARD_INPUTS = ("obs_action", "obs", "obs_factors")  # segments carry no next obs per step
 
 
@@ -78,6 +79,10 @@ class PluralParams:
             in proportion to its users) or ``groups`` (a learned group drawn uniformly,
             then one of its users: a minority trains as often as the majority, as EM's
             clusters do).
+        vpl_condition: What conditions a VPL policy: ``latent`` (the user's own,
+            inferred from its labels) or ``centre`` (the centre of the learned group
+            nearest to it: a held-out user's latent from 8 pairs is noisy and drawn
+            towards the prior, the group's centre is not).
     """
 
     reward: str = "single"
@@ -99,6 +104,7 @@ class PluralParams:
     group_episodes: int = 2
     maxmin_ema: float = 0.1
     vpl_draw: str = field(default="users", metadata=ADDED)
+    vpl_condition: str = field(default="latent", metadata=ADDED)
 
 
 class Plural(SB3Method):
@@ -143,6 +149,8 @@ class Plural(SB3Method):
             raise unknown("plural reward_inputs", p.reward_inputs, REWARD_INPUTS)
         if p.vpl_draw not in VPL_DRAWS:
             raise unknown("plural vpl_draw", p.vpl_draw, VPL_DRAWS)
+        if p.vpl_condition not in VPL_CONDITIONS:
+            raise unknown("plural vpl_condition", p.vpl_condition, VPL_CONDITIONS)
         if p.policy not in POLICIES:
             raise unknown("plural policy", p.policy, POLICIES)
         if p.policy == "maxmin" and p.reward not in ("em", "vpl"):
@@ -200,6 +208,7 @@ class Plural(SB3Method):
             ctx.device,
             p.reward_inputs,
             len(ctx.task.factor_names),
+            p.vpl_condition,
         )
 
     def _log_assignment(
@@ -230,9 +239,7 @@ class Plural(SB3Method):
             return MaxMinReward(env, f.groups, ema=p.maxmin_ema)
         if f.latents is None:
             return LearnedReward(env, f.rewards[0])
-        weights = None
-        if p.reward == "vpl" and p.vpl_draw == "groups":
-            weights = group_balanced(f.train_groups)
+        weights = draw_weights(f, p.vpl_draw) if p.reward == "vpl" else None
         return LatentConditioned(
             env, f.latents, f.rewards, rng=ctx.rng.spawn(1)[0], weights=weights
         )

@@ -29,6 +29,8 @@ class RewardSettings:
         inputs: What the models read (:data:`~rewarddesign.models.INPUTS`, not next
             observations: offline segments have none per step).
         factor_dim: Number of the task's factors (``inputs="obs_factors"``).
+        vpl_condition: What conditions VPL's policy: ``latent`` (each user's own) or
+            ``centre`` (the centre of the user's learned group).
     """
 
     spaces: tuple[Any, Any]
@@ -39,6 +41,7 @@ class RewardSettings:
     device: str = "cpu"
     inputs: str = "obs_action"
     factor_dim: int = 0
+    vpl_condition: str = "latent"
 
 
 @dataclass
@@ -52,6 +55,7 @@ class FittedRewards:
         user_conditions: Each held-out user's condition row (None: unconditioned).
         user_groups: Each held-out user's learned group (None: no groups).
         train_groups: Each training user's learned group (None: no groups).
+        condition_groups: Each training condition's learned group (None: no groups).
     """
 
     latents: np.ndarray | None
@@ -60,6 +64,7 @@ class FittedRewards:
     user_conditions: list[np.ndarray | None] = field(default_factory=list)
     user_groups: list[int] | None = None
     train_groups: np.ndarray | None = None
+    condition_groups: np.ndarray | None = None
 
 
 def _config(s: RewardSettings, seed: int, members: int) -> EnsembleConfig:
@@ -107,27 +112,48 @@ def fit_em(
 def fit_vpl_rewards(
     data: PreferenceDataset, held: PreferenceDataset, s: RewardSettings, seed: int
 ) -> FittedRewards:
-    """VPL: a condition is a user's latent; the policy trains on the training users'
-    latents, a held-out user is conditioned on the latent inferred from its labels.
-    Its group (for MaxMin and the assignment measure) is the nearest centre of the
-    learned clusters: the training latents grouped by K-means (K = ``clusters``)."""
+    """VPL: a user's group (for MaxMin, the assignment measure and ``centre``
+    conditions) is the nearest centre of the learned clusters, the training users'
+    latents grouped by K-means (K = ``clusters``). With ``vpl_condition="latent"`` the
+    policy trains on the training users' latents and a held-out user is conditioned on
+    the latent inferred from its labels; with ``"centre"`` it trains on the centres and
+    a user is conditioned on its group's."""
     cfg = LatentRewardConfig(
         _config(s, seed, 1), latent_dim=s.latent_dim, hidden=s.hidden, encoder_hidden=s.hidden
     )
     model = LatentRewardModel(cfg, device=s.device)
     fit = fit_vpl(model, data, steps=s.vpl_steps, seed=seed)
-    latents = fit.latents
-    centres, train_groups = _kmeans(latents, s.clusters, np.random.default_rng(seed))
+    centres, train_groups = _kmeans(fit.latents, s.clusters, np.random.default_rng(seed))
     inferred = [model.infer(*held.of_labeller(u)) for u in range(len(held.labellers))]
     nearest = [int(((centres - z) ** 2).sum(1).argmin()) for z in inferred]
+    if s.vpl_condition == "centre":  # a user is served its group's centre
+        conditions, condition_groups = centres, np.arange(len(centres))
+        inferred = [centres[g] for g in nearest]
+    else:
+        conditions, condition_groups = fit.latents, train_groups
     return FittedRewards(
-        latents,
-        [model.at(z) for z in latents],
+        conditions,
+        [model.at(z) for z in conditions],
         groups=[model.at(c) for c in centres],
         user_conditions=inferred,
         user_groups=nearest,
         train_groups=train_groups,
+        condition_groups=condition_groups,
     )
+
+
+def draw_weights(f: FittedRewards, draw: str) -> np.ndarray | None:
+    """Each training condition's probability of conditioning an episode: ``users``,
+    in proportion to the training users it stands for (None: one each, uniform);
+    ``groups``, each learned group equally (:func:`group_balanced`)."""
+    if f.condition_groups is None or f.train_groups is None:
+        return None
+    if draw == "groups":
+        return group_balanced(f.condition_groups)
+    users = np.bincount(f.train_groups, minlength=len(f.condition_groups))
+    rows = np.bincount(f.condition_groups, minlength=len(users))
+    per_row = users[f.condition_groups] / rows[f.condition_groups]
+    return None if np.all(per_row == per_row[0]) else per_row
 
 
 def group_balanced(groups: np.ndarray) -> np.ndarray:
