@@ -213,6 +213,8 @@ def test_normalised_scores_divide_by_the_oracles_margin_over_random(tiny_runs):
         (TASK, {"proportions": {"left": 0.5, "right": 0.6}}, "sum"),
         (TASK, {"reward": "vpl", "vpl_draw": "clusters"}, "'clusters'"),
         (TASK, {"reward": "vpl", "vpl_condition": "mean"}, "'mean'"),
+        (TASK, {"reward": "em", "vpl_condition": "centre"}, "applies to reward 'vpl' only"),
+        (TASK, {"reward": "single", "vpl_draw": "groups"}, "applies to reward 'vpl' only"),
     ],
 )
 def test_plural_refuses_bad_parameters_before_any_work(task, params, match):

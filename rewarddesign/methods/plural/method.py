@@ -151,6 +151,13 @@ class Plural(SB3Method):
             raise unknown("plural vpl_draw", p.vpl_draw, VPL_DRAWS)
         if p.vpl_condition not in VPL_CONDITIONS:
             raise unknown("plural vpl_condition", p.vpl_condition, VPL_CONDITIONS)
+        vpl_only = {"vpl_draw": (p.vpl_draw, "users"), "vpl_condition": (p.vpl_condition, "latent")}
+        for name, (value, default) in vpl_only.items():
+            if p.reward != "vpl" and value != default:
+                raise ParameterError(
+                    f"plural: {name}={value!r} applies to reward 'vpl' only (got reward="
+                    f"{p.reward!r}); drop it or use reward 'vpl'."
+                )
         if p.policy not in POLICIES:
             raise unknown("plural policy", p.policy, POLICIES)
         if p.policy == "maxmin" and p.reward not in ("em", "vpl"):
