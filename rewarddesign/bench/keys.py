@@ -30,7 +30,8 @@ def resolved(spec: RunSpec) -> dict:
 
     The run spec, the task spec's content (not its file name; its personas only for a
     method that reads them), the method's parameters
-    with its defaults filled in (a parameter added later only once set) and the agent's
+    with its defaults filled in (a parameter added later only once set; one naming a file
+    as its content's hash) and the agent's
     merged hyperparameters (so a changed default or an edited agent YAML gives new
     keys), the package version and
     :data:`RESULTS_VERSION`.
@@ -44,7 +45,13 @@ def resolved(spec: RunSpec) -> dict:
     run = spec.to_dict()
     run["task"] = task["id"]  # a spec file's path is not part of the run: its content is
     agent = agents.config(spec.agent, spec.task, spec.agent_preset, **spec.agent_overrides)
-    params = key_params(methods.get(spec.method).parse_params(spec.method_params))
+    method = methods.get(spec.method)
+    parsed = method.parse_params(spec.method_params)
+    content = method.content_keys(parsed)  # a file's content, not its path
+    params = key_params(parsed) | content
+    run["method_params"] = run["method_params"] | {
+        k: v for k, v in content.items() if k in run["method_params"]
+    }
     return {
         "spec": run,
         "task": task,

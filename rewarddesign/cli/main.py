@@ -1,6 +1,6 @@
 """The ``rewarddesign`` command line: the parser, assembled from one module per command
 group (tasks, train, bench and report, store export and import, tune, rollout and label,
-expert, compare), and :func:`main`."""
+fit-reward, expert, compare), and :func:`main`."""
 
 from __future__ import annotations
 
@@ -10,12 +10,23 @@ from collections.abc import Sequence
 
 from rich.markup import escape
 
-from rewarddesign.cli import bench, check, compare, data, expert, store, tasks, train, tune
+from rewarddesign.cli import (
+    bench,
+    check,
+    compare,
+    data,
+    expert,
+    reward,
+    store,
+    tasks,
+    train,
+    tune,
+)
 from rewarddesign.cli.common import console
 from rewarddesign.errors import RewardDesignError
 
 # the order of `rewarddesign --help`
-GROUPS = (tasks, check, train, bench, store, tune, data, expert, compare)
+GROUPS = (tasks, check, train, bench, store, tune, data, reward, expert, compare)
 
 
 def build_parser() -> argparse.ArgumentParser:

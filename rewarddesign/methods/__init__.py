@@ -10,13 +10,15 @@ from rewarddesign.methods.barfi import Barfi
 from rewarddesign.methods.base import Method, RunContext, SB3Method
 from rewarddesign.methods.blend import Blend, Weighted
 from rewarddesign.methods.heron import Heron
+from rewarddesign.methods.learned import Learned
 from rewarddesign.methods.pbrl import Pbrl
 from rewarddesign.methods.plural import Plural
 from rewarddesign.methods.shaping import Shaping
 from rewarddesign.methods.true_reward import TrueReward
 
 METHODS: dict[str, type[Method]] = {
-    cls.name: cls for cls in (TrueReward, Blend, Weighted, Shaping, Pbrl, Heron, Barfi, Plural)
+    cls.name: cls
+    for cls in (TrueReward, Blend, Weighted, Shaping, Pbrl, Heron, Barfi, Plural, Learned)
 }
 
 

@@ -251,6 +251,13 @@ class Method(ABC):
         except TypeError as exc:
             raise SpecError(f"bad parameters {params!r} for method {cls.name!r}: {exc}.") from exc
 
+    @classmethod
+    def content_keys(cls, params: Any) -> dict[str, Any]:
+        """Parameters that name files, each as the hash of what a run reads from it (a
+        run key holds these in place of the paths, so a copied file is the same run);
+        none by default."""
+        return {}
+
     def validate(self, task: TaskSpec, agent: str) -> None:  # noqa: B027 - optional hook
         """Check the parameters against the task and agent before the run starts (optional)."""
 
