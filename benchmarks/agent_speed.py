@@ -208,8 +208,14 @@ def format_knn(rows: list[dict[str, Any]]) -> str:
 
 def _machine(info: dict[str, Any]) -> str:
     lines = Path("/proc/cpuinfo").read_text().splitlines()
-    names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
-    cpu = names[0] if names else "unknown CPU"
+    first = {}  # the first core's fields: "model name", "cpu family", "model", "flags"
+    for line in lines:
+        key, _, value = line.partition(":")
+        first.setdefault(key.strip(), value.strip())
+    cpu = first.get("model name", "unknown CPU")
+    # the same model name covers CPU generations whose speeds differ by 2x here
+    cpu += f" (family {first.get('cpu family', '?')}, model {first.get('model', '?')}"
+    cpu += ", AVX-512)" if "avx512f" in first.get("flags", "").split() else ", no AVX-512)"
     gpu = info["torch_gpu"] or (info["jax_gpu"] or ["no GPU"])[0]
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return (
