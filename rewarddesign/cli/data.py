@@ -34,7 +34,9 @@ def cmd_rollout(args: argparse.Namespace) -> int:
 
     check_seed(args.seed, "--seed")
     check_int(args.steps, "--steps", 1)
-    env = make(args.task)
+    if args.render:
+        check_int(args.frame_size, "--frame-size", 16, 1024)
+    env = make(args.task, render_mode="rgb_array") if args.render else make(args.task)
     policy = None
     if args.policy != "random":
         folder = Path(args.policy)
@@ -46,11 +48,12 @@ def cmd_rollout(args: argparse.Namespace) -> int:
             )
         model = agents.load(folder, env, device="cpu")
         policy = lambda obs: model.predict(obs, deterministic=True)[0]  # noqa: E731
-    traj = rollout(env, policy, args.steps, args.seed)
+    traj = rollout(env, policy, args.steps, args.seed, args.frame_size if args.render else None)
     traj.save(args.out)
     episodes = int(traj.episode_starts.sum())
+    frames = f", {args.frame_size}x{args.frame_size} frames" if args.render else ""
     console.print(
-        f"wrote {len(traj)} transitions ({episodes} episodes) of {traj.task} to {args.out}"
+        f"wrote {len(traj)} transitions ({episodes} episodes{frames}) of {traj.task} to {args.out}"
     )
     return 0
 
@@ -144,6 +147,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     ro.add_argument("--steps", type=int, required=True, help="transitions to record")
     ro.add_argument("--seed", type=int, default=0)
     ro.add_argument("--out", required=True, help="trajectory file (.npz)")
+    ro.add_argument(
+        "--render", action="store_true", help="also store a frame of each state (label-ui)"
+    )
+    ro.add_argument("--frame-size", type=int, default=128, help="frame side in pixels (128)")
     ro.set_defaults(func=cmd_rollout)
 
     la = sub.add_parser("label", help="label random segment pairs of a trajectory file")

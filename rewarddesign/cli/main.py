@@ -1,6 +1,6 @@
 """The ``rewarddesign`` command line: the parser, assembled from one module per command
 group (tasks, train, bench and report, store export and import, tune, rollout and label,
-fit-reward, expert, compare), and :func:`main`."""
+label-ui, fit-reward, expert, compare), and :func:`main`."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from rewarddesign.cli import (
     compare,
     data,
     expert,
+    human,
     reward,
     store,
     tasks,
@@ -26,7 +27,7 @@ from rewarddesign.cli.common import console
 from rewarddesign.errors import RewardDesignError
 
 # the order of `rewarddesign --help`
-GROUPS = (tasks, check, train, bench, store, tune, data, reward, expert, compare)
+GROUPS = (tasks, check, train, bench, store, tune, data, human, reward, expert, compare)
 
 
 def build_parser() -> argparse.ArgumentParser:

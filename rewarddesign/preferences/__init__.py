@@ -41,6 +41,7 @@ from rewarddesign.preferences.segments import (
     cut_segments,
     pairs_from_rewards,
     random_pairs,
+    segments_at,
 )
 from rewarddesign.preferences.selection import RULES, select_queries
 from rewarddesign.preferences.teachers import (
@@ -80,5 +81,6 @@ __all__ = [
     "preference_probability",
     "random_pairs",
     "rollout",
+    "segments_at",
     "select_queries",
 ]

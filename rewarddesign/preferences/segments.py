@@ -139,6 +139,14 @@ def cut_segments(
         if rng is None:
             raise ParameterError("cut_segments: pass rng (a numpy Generator) to draw n segments.")
         starts = starts[rng.integers(len(starts), size=n)]
+    return segments_at(source, starts, H)
+
+
+def segments_at(source: Any, starts: np.ndarray, H: int) -> Segments:
+    """The ``H``-step segments of transition arrays that begin at ``starts`` (each cut
+    at its episode's end, the rest masked as padding); ``source`` as for
+    :func:`cut_segments`."""
+    starts = np.asarray(starts, dtype=np.int64)
     total = len(source.rewards)
     episode = np.cumsum(source.episode_starts) - 1
     idx = starts[:, None] + np.arange(H)[None, :]

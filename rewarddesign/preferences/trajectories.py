@@ -18,6 +18,8 @@ key                       dtype, shape         meaning
 ``task``                  str ()               where the task came from: its id, or
                                                the path of a spec file of your own
 ``factor_names``          str (K,)             factor names
+``frames`` (optional)     uint8 (N, h, w, 3)   the rendered state before each step
+                                               (``rewarddesign rollout --render``)
 ========================  ===================  ==========================================
 """
 
@@ -61,6 +63,7 @@ class Trajectories:
     episode_starts: np.ndarray
     task: str = ""
     factor_names: tuple[str, ...] = ()
+    frames: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.rewards)
@@ -81,6 +84,18 @@ class Trajectories:
             )
         if not self.episode_starts[0]:
             raise ParameterError("trajectories: the first transition must start an episode.")
+        f = self.frames
+        if f is not None and (
+            not isinstance(f, np.ndarray)
+            or f.dtype != np.uint8
+            or f.ndim != 4
+            or f.shape[-1] != 3
+            or len(f) != n
+        ):
+            what = f"{f.dtype} {f.shape}" if isinstance(f, np.ndarray) else type(f).__name__
+            raise ParameterError(
+                f"trajectories: frames must be uint8 (N, h, w, 3) with N = {n}, got {what}."
+            )
 
     def __len__(self) -> int:
         return len(self.rewards)
@@ -95,6 +110,8 @@ class Trajectories:
 
         buf = io.BytesIO()
         arrays = {k: getattr(self, k) for k in ARRAY_KEYS}
+        if self.frames is not None:
+            arrays["frames"] = self.frames
         np.savez_compressed(
             buf,
             **arrays,
@@ -110,12 +127,33 @@ class Trajectories:
         names = tuple(str(n) for n in data.get("factor_names", ()))
         arrays = {k: data[k] for k in ARRAY_KEYS}
         try:
-            return cls(**arrays, task=str(data.get("task", "")), factor_names=names)
+            return cls(
+                **arrays,
+                task=str(data.get("task", "")),
+                factor_names=names,
+                frames=data.get("frames"),
+            )
         except ParameterError as exc:
             raise FileFormatError(f"{str(path)!r} is not a valid trajectory file: {exc}") from exc
 
 
-def rollout(env: Any, policy: Any, steps: int, seed: int) -> Trajectories:
+def square_frame(frame: np.ndarray, size: int) -> np.ndarray:
+    """An RGB frame letterboxed onto a black ``size`` x ``size`` square (aspect kept)."""
+    from PIL import Image
+
+    h, w = frame.shape[:2]
+    scale = size / max(h, w)
+    new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
+    small = np.asarray(Image.fromarray(frame[..., :3]).resize((new_w, new_h), Image.BILINEAR))
+    out = np.zeros((size, size, 3), dtype=np.uint8)
+    top, left = (size - new_h) // 2, (size - new_w) // 2
+    out[top : top + new_h, left : left + new_w] = small
+    return out
+
+
+def rollout(
+    env: Any, policy: Any, steps: int, seed: int, frame_size: int | None = None
+) -> Trajectories:
     """Record ``steps`` transitions of ``policy`` on an env built by ``rd.make``.
 
     Args:
@@ -124,18 +162,31 @@ def rollout(env: Any, policy: Any, steps: int, seed: int) -> Trajectories:
             random actions (the action space seeded with ``seed``).
         steps: Number of transitions (>= 1).
         seed: Seed of the first reset (later resets continue the env's generator).
+        frame_size: Also record each state before a step as a ``frame_size`` square
+            uint8 frame (the env must be made with ``render_mode="rgb_array"``); None:
+            no frames.
 
     Returns:
         The recorded transitions.
     """
     check_int(steps, "rollout steps", 1)
     check_seed(seed)
+    if frame_size is not None:
+        check_int(frame_size, "frame size", 16, 1024)
+        if env.render_mode != "rgb_array":
+            raise ParameterError(
+                f"rollout with frames needs an env made with render_mode='rgb_array', got "
+                f"render_mode={env.render_mode!r}: rd.make(task, render_mode='rgb_array')."
+            )
     task = env.get_wrapper_attr("task")
     env.action_space.seed(seed)
     cols: dict[str, list] = {k: [] for k in ARRAY_KEYS}
+    frames: list[np.ndarray] = []
     obs, _ = env.reset(seed=seed)
     start = True
     for _ in range(steps):
+        if frame_size is not None:
+            frames.append(square_frame(np.asarray(env.render()), frame_size))
         action = env.action_space.sample() if policy is None else policy(obs)
         next_obs, _, terminated, truncated, info = env.step(action)
         for key, value in (
@@ -165,7 +216,12 @@ def rollout(env: Any, policy: Any, steps: int, seed: int) -> Trajectories:
         elif arrays[key].dtype.kind in "iu":
             arrays[key] = arrays[key].astype(np.int64)
     # the task by a reference another process resolves: a spec file of your own by its path
-    return Trajectories(**arrays, task=task_ref(task), factor_names=task.factor_names)
+    return Trajectories(
+        **arrays,
+        task=task_ref(task),
+        factor_names=task.factor_names,
+        frames=np.stack(frames) if frame_size is not None else None,
+    )
 
 
-__all__ = ["ARRAY_KEYS", "Trajectories", "rollout"]
+__all__ = ["ARRAY_KEYS", "Trajectories", "rollout", "square_frame"]
