@@ -1,5 +1,6 @@
 """``render_mode="rgb_array"`` gives frames where an OpenGL backend works (MUJOCO_GL=egl or
-osmesa); where the backend cannot start, the test skips with the backend's error.
+osmesa), and ``rollout(..., frame_size=64)`` records them (``rollout --render``), in every
+suite; where the backend cannot start, the test skips with the backend's error.
 
 Each task renders in a subprocess: a GL context that fails to start can leave MuJoCo's
 renderer unusable in the process that tried.
@@ -20,12 +21,15 @@ env.reset(seed=0)
 env.step(env.action_space.sample())
 frame = env.render()
 print("FRAME", frame.shape, frame.dtype, float(np.std(frame)))
+traj = rd.preferences.rollout(env, None, 3, 0, frame_size=64)  # rollout --render's frames
+print("TRAJ", traj.frames.shape, traj.frames.dtype, float(np.std(traj.frames)))
 """
 GL_ERRORS = ("EGL", "OSMesa", "GLFW", "OpenGL", "gladLoadGL", "MUJOCO_GL")
 
 
 @pytest.mark.parametrize(
-    "task", ["mujoco/HalfCheetah-v5", "dmc/walker-walk", "metaworld/button-press"]
+    "task",
+    ["mujoco/HalfCheetah-v5", "dmc/walker-walk", "metaworld/button-press", "classic/CartPole-v1"],
 )
 def test_rgb_array_frames_where_an_opengl_backend_works(task):
     env = {**os.environ, "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl")}
@@ -47,6 +51,8 @@ def test_rgb_array_frames_where_an_opengl_backend_works(task):
     _, h, w, c, dtype, std = line.replace("(", "").replace(")", "").replace(",", "").split()
     assert int(h) > 0 and int(w) > 0 and int(c) == 3 and dtype == "uint8"
     assert float(std) > 0  # a picture, not a blank buffer
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("TRAJ"))
+    assert line.split(" ", 1)[1].startswith("(3, 64, 64, 3) uint8") and float(line.split()[-1]) > 0
 
 
 DMC_SCRIPT = """

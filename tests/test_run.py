@@ -93,8 +93,8 @@ def test_blend_defaults_to_the_spec_weights_and_mountaincar_reports_success():
         (
             {"method": "magic"},
             UnknownNameError,
-            r"unknown method 'magic'; valid choices: barfi, blend, heron, pbrl, plural, shaping, "
-            r"true, weighted",
+            r"unknown method 'magic'; valid choices: barfi, blend, heron, learned, pbrl, plural, "
+            r"shaping, true, weighted",
         ),
         ({"agent": "dqn"}, UnknownNameError, "unknown agent for method 'true' 'dqn'"),
         ({"method_params": {"weight": {}}}, UnknownNameError, "parameter of method 'true'"),

@@ -389,8 +389,9 @@ def test_progress_lines_in_a_log(tmp_path, no_forced_terminal):
     assert lines[-1] == (
         f"study s: 2/2 trials finished, best {best.value:.6g} (trial {best.number}), 1m05s elapsed"
     )
-    # a line every 0.05 s while the trials ran (about 1 s each)
-    assert len(lines) >= 5
+    # a line every 0.05 s while the trials ran (about 1 s in all on an idle machine; under
+    # a loaded pytest-xdist run the printing thread can wake less often: 4 lines were seen)
+    assert len(lines) >= 3
     assert all(line.startswith("study s: ") and line.endswith(" elapsed") for line in lines)
     done = [int(re.match(r"study s: (\d)/2", line)[1]) for line in lines]
     assert done == sorted(done) and done[0] < 2
