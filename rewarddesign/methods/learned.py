@@ -71,7 +71,7 @@ class Learned(SB3Method):
     @classmethod
     def content_keys(cls, params: LearnedParams) -> dict[str, Any]:
         """The model's content hash in place of its folder."""
-        if params.reward_model is None:
+        if not isinstance(params.reward_model, str | Path):  # validate() says what is wrong
             return {}
         return {"reward_model": {"sha256": model_sha256(params.reward_model)}}
 
