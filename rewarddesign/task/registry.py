@@ -22,6 +22,7 @@ import dataclasses
 import functools
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -264,6 +265,10 @@ def make(task: str | TaskSpec, action_repeat: int | None = None, **kwargs: Any) 
                 f"({exc}); install it or fix env.module in the task spec."
             ) from exc
     make_kwargs = {**spec.env_kwargs, **kwargs}
+    if make_kwargs.get("render_mode") == "rgb_array":
+        # classic control draws with pygame: off-screen frames need no display (SDL would
+        # print an error line without one)
+        os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     if spec.horizon is not None:
         make_kwargs.setdefault("max_episode_steps", spec.horizon)
     try:
