@@ -21,6 +21,7 @@ from rewarddesign.human.video import webm
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 VIDEO_CACHE = 64  # encoded segments kept in memory
+ANSWER_FIELDS = ("annotator", "pair", "choice", "seconds")  # LabelSession.answer's
 
 
 def needs_token(host: str) -> bool:
@@ -123,10 +124,10 @@ def build_app(session: LabelSession, instructions: str, token: str | None = None
 
     async def answer(request: Request) -> Response:
         doc = await body(request)
-        extra = set(doc) - {"annotator", "pair", "choice", "seconds"}
+        extra = set(doc) - set(ANSWER_FIELDS)
         if extra:
             raise AnswerError(f"unknown field(s) {sorted(extra)} in the answer.")
-        fields = (doc.get(k) for k in ("annotator", "pair", "choice", "seconds"))
+        fields = (doc.get(k) for k in ANSWER_FIELDS)
         a = await run_in_threadpool(session.answer, *fields)  # on disk before the reply
         return JSONResponse({"saved": a.pair, **state(a.annotator)})
 

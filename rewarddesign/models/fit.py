@@ -21,7 +21,6 @@ from rewarddesign.common.files import write_atomic
 from rewarddesign.errors import ParameterError, SpaceMismatchError, SpecError
 from rewarddesign.models.ensemble import EnsembleConfig, RewardEnsemble
 from rewarddesign.models.training import RewardTrainer
-from rewarddesign.preferences.labels import LabelRecord
 
 FIT_FILE = "fit.json"
 
@@ -54,17 +53,6 @@ class FitReport:
     held_out_accuracy: float | None
     epochs: int
     seed: int
-
-
-def take_record(record: LabelRecord, rows: np.ndarray) -> LabelRecord:
-    """The labels of ``rows``, each charged once."""
-    return LabelRecord(
-        prob=record.prob[rows],
-        label=record.label[rows],
-        usable=record.usable[rows],
-        charged=int(rows.size),
-        labeller=record.labeller[rows],
-    )
 
 
 def ensemble_accuracy(model: RewardEnsemble, pairs: Any, labels: np.ndarray) -> float | None:
@@ -195,7 +183,7 @@ def fit_reward(
     )
     model.fit_normalizer(x)
     trainer = RewardTrainer(model, lr=lr, max_epochs=max_epochs, seed=seed)
-    stats = trainer.fit(train_pairs, take_record(record, train))
+    stats = trainer.fit(train_pairs, record.take(train))
     train_acc = ensemble_accuracy(model, train_pairs, record.label[train])
     held_acc = None
     if n_held:

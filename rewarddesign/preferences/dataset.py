@@ -172,14 +172,7 @@ class PreferenceDataset:
                 f"labeller {labeller!r} gave no label in this dataset "
                 f"(ids with labels: {sorted(set(record.labeller.tolist()))})."
             )
-        sub = LabelRecord(
-            prob=record.prob[rows],
-            label=record.label[rows],
-            usable=record.usable[rows],
-            charged=int(rows.size),
-            labeller=record.labeller[rows],
-        )
-        return self.pairs().take(rows), sub
+        return self.pairs().take(rows), record.take(rows)
 
     def save(self, path: str | Path) -> None:
         """Write an ``.npz`` file atomically (arrays only)."""

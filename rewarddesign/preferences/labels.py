@@ -47,6 +47,16 @@ class LabelRecord:
         """Number of pairs."""
         return len(self.prob)
 
+    def take(self, rows: np.ndarray) -> LabelRecord:
+        """The labels of ``rows``, each charged once."""
+        return LabelRecord(
+            prob=self.prob[rows],
+            label=self.label[rows],
+            usable=self.usable[rows],
+            charged=len(rows),
+            labeller=self.labeller[rows],
+        )
+
     @staticmethod
     def concat(parts: list[LabelRecord]) -> LabelRecord:
         """Records of several batches, one after another."""
